@@ -1,0 +1,28 @@
+"""ptcalc: page-table sharing calculator for x86-64 Linux.
+
+The public API is loaded lazily so that `import ptcalc` (and the CLI) starts fast.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "compare": ("ptcalc.api", "compare"),
+    "evaluate": ("ptcalc.api", "evaluate"),
+    "formula": ("ptcalc.api", "formula"),
+    "STRATEGIES": ("ptcalc.strategies", "STRATEGY_NAMES"),
+    "InputError": ("ptcalc.errors", "InputError"),
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    try:
+        module_name, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'ptcalc' has no attribute {name!r}") from None
+    import importlib
+
+    return getattr(importlib.import_module(module_name), attr)
