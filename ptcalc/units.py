@@ -42,6 +42,8 @@ def parse_size(text: str | int, *, what: str = "size") -> int:
         if not math.isfinite(text) or text < 0 or text != int(text):
             raise UnitError(f"{what} {text!r} is not a whole, non-negative byte count")
         return int(text)
+    if str(text).strip().startswith("-"):
+        raise UnitError(f"{what} {str(text)!r} is negative; use {ACCEPTED_SIZES}")
     match = _SIZE_RE.match(str(text))
     if not match:
         raise UnitError(f"{what} {str(text)!r} is not understood; use {ACCEPTED_SIZES}")

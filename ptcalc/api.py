@@ -1,0 +1,55 @@
+"""The Python API: compare one scenario, evaluate many, show a formula."""
+
+from __future__ import annotations
+
+from ptcalc.errors import InputError
+from ptcalc.scenario import DEFAULT_FAULT_AROUND, make_scenario, parse_strategies
+
+
+def compare(size, procs, offset=0, touched=1.0, access="write", strategies=None, *,
+            pattern="dense", paging=4, fault_around=DEFAULT_FAULT_AROUND):
+    """One scenario, every strategy (or those named): a DataFrame with one row per strategy.
+
+    size/offset accept ints or text ("300GiB", "10GB"); touched is a fraction in (0, 1].
+    Columns: strategy, applicable, reason, then the metrics (see `ptcalc.evaluate`).
+    """
+    import pandas as pd
+
+    from ptcalc.evaluate import scenario_rows
+
+    scenario = make_scenario(size, procs, offset, touched, access, pattern, paging, fault_around)
+    rows = scenario_rows(scenario, parse_strategies(strategies))
+    return pd.DataFrame(rows)
+
+
+def evaluate(scenarios, strategies=None, *, pattern="dense", paging=4,
+             fault_around=DEFAULT_FAULT_AROUND):
+    """Many scenarios at once: a DataFrame with columns size_bytes, procs and optionally
+    offset_bytes, touched, access (and pattern).  Returns the long format: one row per
+    scenario and strategy, the scenario columns, `strategy`, `applicable`, `reason` and the
+    metrics.  A dask DataFrame is evaluated partition by partition and returned as one."""
+    from ptcalc.frame import evaluate_frame
+
+    return evaluate_frame(scenarios, parse_strategies(strategies), pattern=pattern,
+                          paging=paging, fault_around=fault_around)
+
+
+def formula(strategy: str, metric: str, *, paging: int = 4, pattern: str = "dense"):
+    """The sympy expression of one metric (renders as LaTeX in Jupyter)."""
+    from ptcalc import model
+    from ptcalc.scenario import PATTERNS, parse_choice, parse_paging
+
+    (name,) = parse_strategies([strategy])
+    levels = parse_paging(paging)
+    pattern = parse_choice(pattern, PATTERNS, "pattern")
+    names = model.metric_names(levels)
+    if metric not in names:
+        import difflib
+
+        near = difflib.get_close_matches(metric, names, n=1, cutoff=0.4)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        raise InputError(f"metric {metric!r} is not known; {hint}known: {', '.join(names)}")
+    expr = model.formula(name, metric, levels, pattern)
+    if expr is None:
+        raise InputError(f"metric {metric!r} does not apply to {name} (it is null there)")
+    return expr

@@ -1,0 +1,41 @@
+"""hugetlb-1g: 1 GiB hugetlb pages, leaf entries in the PUD."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ptcalc import symbols as S
+from ptcalc.strategies.base import Context, StrategyCounts, StrategyInfo
+from ptcalc.strategies.hugetlb_2m import huge_pages_touched
+
+INFO = StrategyInfo(
+    name="hugetlb-1g",
+    shared="nothing (PUD leaves are never shared)",
+    rule="leaf entries in the PUD: no PMD or PTE tables; one PUD table per 512 GiB slot per "
+         "process; one fault per 1 GiB page per process",
+    source="mm/hugetlb.c huge_pte_alloc() (sz == PUD_SIZE); "
+           "Documentation/admin-guide/mm/hugetlbpage.rst",
+)
+
+
+def counts(ctx: Context) -> StrategyCounts:
+    touch = ctx.touch()
+    start, end = S.offset, S.offset + S.size
+    huge = huge_pages_touched(touch, S.PMD_SPAN)
+    tables = {level: touch.slots(start, end, S.SPAN_OF_LEVEL[level])
+              for level in ctx.levels if level not in ("pte", "pmd")}
+    return StrategyCounts(
+        charged=tables,
+        physical={level: S.procs * n for level, n in tables.items()},
+        faults_first_read=huge, faults_first_write=huge,
+        faults_next_read=huge, faults_next_write=huge,
+        leaf_page_bytes=S.PMD_SPAN,
+        mapped={"1g": S.PMD_SPAN * huge},
+        huge_pages=S.CeilDiv(S.size, S.PMD_SPAN),
+    )
+
+
+def not_applicable(ctx: Context) -> list:
+    return [(sp.Ne(sp.Mod(S.offset, S.PMD_SPAN), 0),
+             "offset is not 1 GiB-aligned: a 1 GiB hugetlb mapping must start on a 1 GiB "
+             "boundary (mmap fails with EINVAL)")]
