@@ -1,0 +1,140 @@
+"""Text forms of an InspectResult: table, markdown, json, csv.
+
+table/markdown: three parts, (1) processes: VmPTE, predicted, difference, (2) shared
+objects: size, processes, touched, what they cost now, (3) what-if per strategy for each
+object and summed over all objects.  json: InspectResult.to_dict().  csv: two blocks
+separated by a blank line, processes then what-if rows in long form (one per object and
+strategy, identity "TOTAL" for the sum).  Warnings are not part of the output: print
+result.warnings on stderr.
+"""
+
+from __future__ import annotations
+
+FORMATS = ("table", "json", "markdown", "csv")
+
+_PROCESS_COLUMNS = ("pid", "name", "vmpte_bytes", "predicted_pt_bytes", "diff_bytes", "diff_pct",
+                    "pte_tables", "pmd_tables", "pud_tables", "presence", "notes")
+_WHAT_IF_COLUMNS = ("strategy", "applicable", "pt_bytes_total", "pt_bytes_per_process",
+                    "faults_first", "faults_next", "faults_total", "savings_vs_current_bytes",
+                    "reason")
+
+
+def _size(value, units: str) -> str:
+    from ptcalc.units import format_size
+
+    return format_size(value, units)
+
+
+def _count(value) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _process_rows(result, units):
+    rows = []
+    for proc in result.processes:
+        d = proc.to_dict()
+        rows.append([d["pid"] if d["pid"] is not None else d["source"], d["name"],
+                     _size(d["vmpte_bytes"], units), _size(d["predicted_pt_bytes"], units),
+                     "-" if d["diff_bytes"] is None else _size(d["diff_bytes"], units),
+                     "-" if d["diff_pct"] is None else f"{d['diff_pct']:+.2f}%",
+                     f"{d['pte_tables']}/{d['pmd_tables']}/{d['pud_tables']}",
+                     d["presence"], "; ".join(d["notes"])])
+    return rows
+
+
+def _group_rows(result, units):
+    rows = []
+    for group in result.shared_groups:
+        d = group.to_dict()
+        rows.append([d["identity"], d["kind"], d["path"], _size(d["size_bytes"], units),
+                     d["procs"], f"{100 * d['touched']:.1f}%",
+                     _size(d["current_pt_bytes"], units),
+                     _size(d["current_physical_pt_bytes"], units), len(d["placements"])])
+    return rows
+
+
+def _what_if_rows(rows, units):
+    out = []
+    for row in rows:
+        saving = row.get("savings_vs_current_bytes")
+        out.append([row.get("strategy"), "yes" if row.get("applicable") else "no",
+                     _size(row.get("pt_bytes_total"), units),
+                     _size(row.get("pt_bytes_per_process"), units),
+                     _count(row.get("faults_first")), _count(row.get("faults_next")),
+                     _count(row.get("faults_total")),
+                     "-" if saving is None else _size(saving, units),
+                     row.get("reason") or ""])
+    return out
+
+
+def _tables(result, units: str, tablefmt: str, heading) -> str:
+    from tabulate import tabulate
+
+    parts = [heading("Processes"), tabulate(
+        _process_rows(result, units),
+        headers=["pid", "name", "VmPTE", "predicted", "diff", "diff %", "PTE/PMD/PUD tables",
+                 "pages from", "notes"], tablefmt=tablefmt, disable_numparse=True)]
+    if result.shared_groups:
+        parts += ["", heading("Shared objects"), tabulate(
+            _group_rows(result, units),
+            headers=["identity", "kind", "path", "size", "procs", "touched", "PT now",
+                     "PT now (physical)", "placements"], tablefmt=tablefmt,
+            disable_numparse=True)]
+    what_if_headers = ["strategy", "applies", "PT total", "PT/process", "faults first",
+                       "faults next", "faults total", "saving vs now", "reason"]
+    for group in result.shared_groups:
+        if not group.what_if:
+            continue
+        title = (f"What-if: {group.path or group.identity} ({group.identity}), "
+                 f"{_size(group.size_bytes, units)} x {group.procs} procs")
+        parts += ["", heading(title), tabulate(_what_if_rows(group.what_if, units),
+                                               headers=what_if_headers, tablefmt=tablefmt,
+                                               disable_numparse=True)]
+    if result.what_if and len(result.shared_groups) > 1:
+        parts += ["", heading("What-if: all shared objects"),
+                  tabulate(_what_if_rows(result.what_if, units), headers=what_if_headers,
+                           tablefmt=tablefmt, disable_numparse=True)]
+    return "\n".join(parts)
+
+
+def _csv(result) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(_PROCESS_COLUMNS)
+    for proc in result.processes:
+        d = proc.to_dict()
+        d["notes"] = "; ".join(d["notes"])
+        writer.writerow([d[c] for c in _PROCESS_COLUMNS])
+    buffer.write("\n")
+    extra = sorted({k for g in result.shared_groups for r in g.what_if for k in r}
+                   - set(_WHAT_IF_COLUMNS))
+    columns = ["identity", "path", "procs", *_WHAT_IF_COLUMNS, *extra]
+    writer.writerow(columns)
+    for group in result.shared_groups:
+        for row in group.what_if:
+            base = {"identity": group.identity, "path": group.path, "procs": group.procs}
+            writer.writerow([{**base, **row}.get(c) for c in columns])
+    for row in result.what_if:
+        base = {"identity": "TOTAL", "path": "", "procs": ""}
+        writer.writerow([{**base, **row}.get(c) for c in columns])
+    return buffer.getvalue()
+
+
+def render(result, fmt: str = "table", units: str = "iec") -> str:
+    """Format `result` as fmt (one of FORMATS); units as ptcalc.units.format_size."""
+    from ptcalc.errors import InputError
+
+    if fmt == "json":
+        import json
+
+        return json.dumps(result.to_dict(), indent=2)
+    if fmt == "csv":
+        return _csv(result)
+    if fmt == "markdown":
+        return _tables(result, units, "github", lambda title: f"### {title}\n")
+    if fmt == "table":
+        return _tables(result, units, "simple", lambda title: f"{title}\n{'-' * len(title)}")
+    raise InputError(f"format {fmt!r} is not known; use one of {', '.join(FORMATS)}")
