@@ -204,8 +204,6 @@ class RegionRun:
     threads: bool
     procs: tuple[ProcMeasure, ...]
     address: int
-    pagetables_delta_bytes: int | None = None   # /proc/meminfo PageTables, system-wide
-    worker_baseline_pt_bytes: int | None = None  # sum of workers' VmPTE before touching
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -216,26 +214,16 @@ class RegionRun:
     def later(self) -> tuple[ProcMeasure, ...]:
         return self.procs[1:]
 
-    @property
-    def pt_bytes_total_estimate(self) -> int | None:
-        """Physical page-table bytes for the region, all processes together, estimated from
-        the system-wide PageTables growth minus the workers' own baseline tables.  Other
-        activity on the machine adds noise: informational only, never asserted."""
-        if self.pagetables_delta_bytes is None or self.worker_baseline_pt_bytes is None:
-            return None
-        return self.pagetables_delta_bytes - self.worker_baseline_pt_bytes
-
     def to_dict(self) -> dict:
         d = asdict(self)
         d["procs"] = [dict(asdict(p), pt_bytes=p.pt_bytes) for p in self.procs]
-        d["pt_bytes_total_estimate"] = self.pt_bytes_total_estimate
         return d
 
 
 # --------------------------------------------------------------------------- /proc readers
 
 
-_VMPTE = re.compile(rb"^VmPTE:\s+(\d+) kB", re.M)
+_VMPTE = re.compile(rb"^VmPTE:\s+(\d+) kB", re.MULTILINE)
 
 
 def read_vmpte_kb(pid: int | str = "self") -> int:
@@ -405,10 +393,10 @@ def _one_touch(index, role, touch, region, mv, who, noise) -> dict:
     start, length = touch.span(region.size)
     pte0, pte1, faults, secs = _measured(mv, start, start + length, touch.access == "write",
                                          who)
-    return dict(index=index, role=role, access=touch.access, start=start, length=length,
-                pages=-(-length // PAGE_BYTES), pid=os.getpid(), vmpte_before_kb=pte0,
-                vmpte_after_kb=pte1, minor_faults=faults, noise_faults=noise[0],
-                noise_pt_bytes=noise[1], seconds=secs)
+    return {"index": index, "role": role, "access": touch.access, "start": start,
+            "length": length, "pages": -(-length // PAGE_BYTES), "pid": os.getpid(),
+            "vmpte_before_kb": pte0, "vmpte_after_kb": pte1, "minor_faults": faults,
+            "noise_faults": noise[0], "noise_pt_bytes": noise[1], "seconds": secs}
 
 
 def _worker(region, fd, touches, first_index, threads, out_w, release_r) -> None:
@@ -448,7 +436,7 @@ def _thread_touches(region, mv, touches) -> list[dict]:
             go[k].wait()
             results[k] = _one_touch(k, "first" if k == 0 else "next", touches[k], region,
                                     mv, who, noise)
-        except BaseException as exc:  # reported by the holder as a failure
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the worker's main thread
             errors.append(exc)
             ready[k].set()
         finally:
@@ -489,7 +477,8 @@ def _read_line(fd: int, deadline: float) -> bytes:
     return buf
 
 
-def _holder(region: Region, touches, threads: bool, out_w: int, timeout: float) -> None:
+def _holder(region: Region, touches, threads: bool, out_w: int, timeout: float,
+            hold_seconds: float = 0.0) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     deadline = time.monotonic() + timeout
@@ -498,7 +487,6 @@ def _holder(region: Region, touches, threads: bool, out_w: int, timeout: float) 
     fd = _create_backing(region)
     if region.inherited:
         map_fixed(region, fd)
-    pt_before = read_meminfo_kb("PageTables")
     groups = [list(touches)] if threads else [[t] for t in touches]
     releases, results, pids = [], [], []
     first_index = 0
@@ -514,7 +502,7 @@ def _holder(region: Region, touches, threads: bool, out_w: int, timeout: float) 
                 for other in releases:
                     os.close(other)
                 _worker(region, fd, group, first_index, threads, w, rel_r)
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - a forked child reports, never unwinds
                 try:
                     os.write(w, (json.dumps({"error": f"{type(exc).__name__}: {exc}"})
                                  + "\n").encode())
@@ -533,14 +521,9 @@ def _holder(region: Region, touches, threads: bool, out_w: int, timeout: float) 
             raise KernelProbeError(f"probe process {len(pids)}: {msg['error']}")
         results.extend(msg["results"])
         first_index += len(group)
-    pt_after = read_meminfo_kb("PageTables")
-    baseline = sum(res["vmpte_before_kb"] for res in results) * 1024
-    if threads:
-        baseline = results[0]["vmpte_before_kb"] * 1024
-    report = {"results": results,
-              "pagetables_delta_bytes": (None if pt_before is None or pt_after is None
-                                         else (pt_after - pt_before) * 1024),
-              "worker_baseline_pt_bytes": baseline}
+    report = {"results": results}
+    if hold_seconds > 0:    # every worker still maps and holds its pages
+        time.sleep(hold_seconds)
     os.write(out_w, (json.dumps(report) + "\n").encode())
     for rel in releases:
         os.close(rel)
@@ -591,10 +574,12 @@ def kill_active_groups() -> None:
 
 
 def run_region(region: Region, touches, *, threads: bool = False,
-               timeout: float = 300.0) -> RegionRun:
+               timeout: float = 300.0, hold_seconds: float = 0.0) -> RegionRun:
     """Measure ``touches`` (one per process, in order; or one per thread of a single process
     with ``threads=True``) on ``region``.  Returns the measurements; raises
-    KernelProbeError when a mapping or a child fails."""
+    KernelProbeError when a mapping or a child fails.  ``hold_seconds`` keeps every worker
+    mapped (and its pages allocated) that long after the last report (tests use it to
+    interrupt a run in the middle)."""
     touches = tuple(touches)
     if not touches:
         raise ValueError("need at least one touch")
@@ -607,8 +592,8 @@ def run_region(region: Region, touches, *, threads: bool = False,
         try:
             os.setpgid(0, 0)
             os.close(r)
-            _holder(region, touches, threads, w, timeout)
-        except BaseException as exc:
+            _holder(region, touches, threads, w, timeout, hold_seconds)
+        except BaseException as exc:  # noqa: BLE001 - a forked child reports, never unwinds
             try:
                 os.write(w, (json.dumps({"error": f"{type(exc).__name__}: {exc}"})
                              + "\n").encode())
@@ -624,9 +609,9 @@ def run_region(region: Region, touches, *, threads: bool = False,
     _ACTIVE_GROUPS.add(pid)
     os.close(w)
     try:
-        msg = json.loads(_read_line(r, time.monotonic() + timeout + 5))
+        msg = json.loads(_read_line(r, time.monotonic() + timeout + hold_seconds + 5))
         # the holder releases the workers and reaps them after reporting
-        _, status = os.waitpid(pid, 0)
+        os.waitpid(pid, 0)
     finally:
         os.close(r)
         if pid in _ACTIVE_GROUPS:
@@ -635,9 +620,7 @@ def run_region(region: Region, touches, *, threads: bool = False,
     if "error" in msg:
         raise KernelProbeError(msg["error"])
     procs = tuple(ProcMeasure(**res) for res in msg["results"])
-    return RegionRun(region=region, threads=threads, procs=procs, address=region.address,
-                     pagetables_delta_bytes=msg["pagetables_delta_bytes"],
-                     worker_baseline_pt_bytes=msg["worker_baseline_pt_bytes"])
+    return RegionRun(region=region, threads=threads, procs=procs, address=region.address)
 
 
 def measure(region: Region, access: str = "write", touched_bytes: int | None = None,
