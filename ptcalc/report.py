@@ -53,7 +53,8 @@ def show(value, kind: str, units: str) -> str:
     if kind == "size":
         return format_size(value, units)
     if kind == "percent":
-        return f"{100 * value:.2f}%"
+        text = f"{100 * value:.2f}%"
+        return f"{100 * value:.4f}%" if text == "100.00%" and value < 1 else text
     if kind == "count":
         if isinstance(value, float) and not value.is_integer():
             return f"{value:,.1f}"

@@ -27,3 +27,8 @@ BASELINE = "private-4k"
 def strategy_module(name: str):
     """The module defining strategy `name` (INFO, counts, not_applicable)."""
     return importlib.import_module(f"ptcalc.strategies.{_MODULES[name]}")
+
+
+def strategy_info(name: str):
+    """The StrategyInfo (name, shared, rule, source) of strategy `name`."""
+    return strategy_module(name).INFO

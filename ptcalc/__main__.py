@@ -1,0 +1,3 @@
+from ptcalc.cli import run
+
+run()
