@@ -78,7 +78,8 @@ class Region:
     backing:
       ``anon``           MAP_SHARED|MAP_ANONYMOUS (shmem, internal mount), inherited over fork
       ``file``           a file created in ``directory`` (default /dev/shm; a tmpfs mounted
-                         huge=always gives shmem THP; a hugetlbfs mount gives hugetlb pages)
+                         huge=always gives shmem THP; on a hugetlbfs mount set
+                         ``huge_page_bytes`` to its page size)
       ``memfd``          memfd_create(): shmem on the internal mount
       ``hugetlb-anon``   MAP_ANONYMOUS|MAP_HUGETLB|MAP_HUGE_{2MB,1GB}; shared: inherited
       ``hugetlb-memfd``  memfd_create(MFD_HUGETLB|MFD_HUGE_{2MB,1GB})
@@ -117,11 +118,13 @@ class Region:
             if self.offset % hp or self.size % hp or self.file_offset % hp:
                 raise ValueError(f"hugetlb offset, size and file_offset must be multiples of {hp}")
         elif self.huge_page_bytes:
-            raise ValueError("huge_page_bytes is only for hugetlb backings")
+            raise ValueError("huge_page_bytes is only for hugetlb backings and hugetlbfs files")
 
     @property
     def is_hugetlb(self) -> bool:
-        return self.backing.startswith("hugetlb")
+        """hugetlb backings, and a ``file`` on a hugetlbfs mount (``huge_page_bytes`` set)."""
+        return self.backing.startswith("hugetlb") or (
+            self.backing == "file" and self.huge_page_bytes > 0)
 
     @property
     def address(self) -> int:
@@ -187,6 +190,7 @@ class ProcMeasure:
     noise_faults: int         # same code path on a warm private buffer (should be 0)
     noise_pt_bytes: int
     seconds: float
+    smaps: dict = field(default_factory=dict)   # the region's /proc/self/smaps fields, kB
 
     @property
     def pt_bytes(self) -> int:
@@ -248,6 +252,27 @@ def read_meminfo_kb(key: str) -> int | None:
     return None
 
 
+_SMAPS_KEYS = ("Rss", "ShmemPmdMapped", "FilePmdMapped", "Shared_Hugetlb", "Private_Hugetlb",
+               "AnonHugePages")
+
+
+def region_smaps(address: int) -> dict:
+    """Selected /proc/self/smaps fields (kB) of the mapping that starts at ``address``."""
+    out, inside = {}, False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split(" ", 1)[0]
+            if "-" in head and not head.endswith(":"):
+                if inside:
+                    break
+                inside = int(head.partition("-")[0], 16) == address
+            elif inside:
+                key, _, rest = line.partition(":")
+                if key in _SMAPS_KEYS:
+                    out[key] = int(rest.split()[0])
+    return out
+
+
 def fault_around_bytes() -> int | None:
     """The kernel's fault_around_bytes (debugfs) if debugfs is mounted and readable."""
     for path in ("/sys/kernel/debug/fault_around_bytes",):
@@ -257,6 +282,18 @@ def fault_around_bytes() -> int | None:
         except (OSError, ValueError):
             continue
     return None
+
+
+def measure_fault_around_bytes(slot: int = 0) -> int:
+    """The read fault-around window, measured: a first process writes a 2 MiB-aligned 2 MiB
+    shmem region, a later one reads its first page; the later process's Rss for the region
+    is then the window it mapped with that one fault (mm/memory.c do_fault_around)."""
+    region = Region(HUGE_2M_BYTES, 0, "anon", slot=slot)
+    run = run_region(region, [Touch("write"), Touch("read", 0, PAGE_BYTES)])
+    later = run.procs[1]
+    if later.minor_faults != 1:
+        raise KernelProbeError(f"one read took {later.minor_faults} faults")
+    return later.smaps.get("Rss", 0) * 1024
 
 
 def platform_problem() -> str | None:
@@ -412,6 +449,9 @@ def _worker(region, fd, touches, first_index, threads, out_w, release_r) -> None
                               resource.RUSAGE_SELF, noise)]
     else:
         results = _thread_touches(region, mv, touches)
+    smaps = region_smaps(region.address)     # after measuring: not part of the counts
+    for res in results:
+        res["smaps"] = smaps
     os.write(out_w, (json.dumps({"results": results}) + "\n").encode())
     os.read(release_r, 1)   # stay mapped until the holder releases every worker
 
@@ -478,7 +518,7 @@ def _read_line(fd: int, deadline: float) -> bytes:
 
 
 def _holder(region: Region, touches, threads: bool, out_w: int, timeout: float,
-            hold_seconds: float = 0.0) -> None:
+            hold_seconds: float = 0.0, keep_alive: bool = True) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     deadline = time.monotonic() + timeout
@@ -521,6 +561,9 @@ def _holder(region: Region, touches, threads: bool, out_w: int, timeout: float,
             raise KernelProbeError(f"probe process {len(pids)}: {msg['error']}")
         results.extend(msg["results"])
         first_index += len(group)
+        if not keep_alive:      # this worker unmaps and exits before the next one starts
+            os.close(releases.pop())
+            os.waitpid(pids.pop(), 0)
     report = {"results": results}
     if hold_seconds > 0:    # every worker still maps and holds its pages
         time.sleep(hold_seconds)
@@ -573,13 +616,14 @@ def kill_active_groups() -> None:
         _ACTIVE_GROUPS.discard(pgid)
 
 
-def run_region(region: Region, touches, *, threads: bool = False,
-               timeout: float = 300.0, hold_seconds: float = 0.0) -> RegionRun:
+def run_region(region: Region, touches, *, threads: bool = False, timeout: float = 300.0,
+               hold_seconds: float = 0.0, keep_alive: bool = True) -> RegionRun:
     """Measure ``touches`` (one per process, in order; or one per thread of a single process
     with ``threads=True``) on ``region``.  Returns the measurements; raises
     KernelProbeError when a mapping or a child fails.  ``hold_seconds`` keeps every worker
     mapped (and its pages allocated) that long after the last report (tests use it to
-    interrupt a run in the middle)."""
+    interrupt a run in the middle).  ``keep_alive=False`` lets each worker exit before the
+    next starts (the backing object stays alive in the holder)."""
     touches = tuple(touches)
     if not touches:
         raise ValueError("need at least one touch")
@@ -592,7 +636,7 @@ def run_region(region: Region, touches, *, threads: bool = False,
         try:
             os.setpgid(0, 0)
             os.close(r)
-            _holder(region, touches, threads, w, timeout, hold_seconds)
+            _holder(region, touches, threads, w, timeout, hold_seconds, keep_alive)
         except BaseException as exc:  # noqa: BLE001 - a forked child reports, never unwinds
             try:
                 os.write(w, (json.dumps({"error": f"{type(exc).__name__}: {exc}"})

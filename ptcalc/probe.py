@@ -484,6 +484,8 @@ class ProbeReport:
     results: list[CaseResult]
     kernel: str
     fault_around_bytes: int | None
+    fault_around_source: str = "unknown"    # debugfs, measured, or given
+    environment: dict = field(default_factory=dict)
     restored: bool = False
     restore_problems: list[str] = field(default_factory=list)
     interrupted: str | None = None
@@ -491,9 +493,9 @@ class ProbeReport:
     @property
     def exit_code(self) -> int:
         """0: every case that ran agreed with the model; 1: a mismatch, an error, or
-        restoration trouble; 130: interrupted."""
+        restoration trouble; 128 + signal number when interrupted (130 SIGINT, 143 SIGTERM)."""
         if self.interrupted:
-            return 130
+            return 128 + signal.Signals[self.interrupted].value
         bad = any(r.status in ("fail", "error") for r in self.results)
         return 1 if bad or self.restore_problems else 0
 
@@ -505,7 +507,8 @@ class ProbeReport:
 
     def to_dict(self) -> dict:
         return {"kernel": self.kernel, "fault_around_bytes": self.fault_around_bytes,
-                "fault_tolerance": FAULT_TOLERANCE, "cases": [r.to_dict() for r in self.results],
+                "fault_around_source": self.fault_around_source,
+                "environment": self.environment, "fault_tolerance": FAULT_TOLERANCE, "cases": [r.to_dict() for r in self.results],
                 "summary": self.counts(), "restored": self.restored,
                 "restore_problems": self.restore_problems, "interrupted": self.interrupted,
                 "exit_code": self.exit_code}
@@ -583,12 +586,58 @@ def run_case(case: ProbeCase, guard: SystemGuard, *, model=None, fault_around=No
         result.status, result.checks = _compare(case, result.model, run)
     except CaseSkipped as exc:
         result.status, result.reason = "skip", str(exc)
-    except (kernel.KernelProbeError, OSError) as exc:
-        result.status, result.reason = "error", str(exc)
+    except (kernel.KernelProbeError, OSError, ValueError) as exc:
+        result.status, result.reason = "error", f"{type(exc).__name__}: {exc}"
     finally:
         guard.release()
         result.seconds = time.monotonic() - t0
     return result
+
+
+def environment() -> dict:
+    """Settings that change what the kernel does for these mappings (reported, not set)."""
+    env = {}
+    base = "/sys/kernel/mm/transparent_hugepage"
+    for name in ("enabled", "shmem_enabled"):
+        try:
+            with open(f"{base}/{name}") as f:
+                text = f.read()
+            env[f"thp_{name}"] = text[text.index("[") + 1:text.index("]")]
+        except (OSError, ValueError):
+            pass
+    try:   # per-size shmem mTHP (internal shmem mount): anything on changes 4 KiB faults
+        on = []
+        for name in sorted(os.listdir(base)):
+            if name.startswith("hugepages-"):
+                with open(f"{base}/{name}/shmem_enabled") as f:
+                    text = f.read()
+                choice = text[text.index("[") + 1:text.index("]")]
+                if choice not in ("never", "inherit"):
+                    on.append(f"{name}={choice}")
+        env["shmem_mthp_on"] = on
+    except (OSError, ValueError):
+        pass
+    for line in mount_table():
+        parts = line.split()
+        if len(parts) > 3 and parts[1] == "/dev/shm":
+            env["dev_shm_options"] = parts[3]
+    return env
+
+
+def _fault_around(given: int | None) -> tuple[int | None, str]:
+    from ptcalc import kernel
+
+    if given:
+        return given, "given"
+    value = kernel.fault_around_bytes()
+    if value:
+        return value, "debugfs"
+    if kernel.platform_problem() is None:
+        try:
+            return kernel.measure_fault_around_bytes(), "measured"
+        except (kernel.KernelProbeError, OSError):
+            pass
+    return None, "unknown"
 
 
 def run_probe(cases=None, *, model=None, progress=None, fault_around: int | None = None,
@@ -601,23 +650,23 @@ def run_probe(cases=None, *, model=None, progress=None, fault_around: int | None
     is not re-raised: the caller exits with ``report.exit_code``)."""
     import platform
 
-    from ptcalc import kernel
-
     cases = default_matrix() if cases is None else list(cases)
     report = ProbeReport([], platform.release(), None)
     guard = SystemGuard(install_signal_handlers=install_signal_handlers)
     with guard:
-        report.fault_around_bytes = kernel.fault_around_bytes()
         try:
+            report.environment = environment()
+            report.fault_around_bytes, report.fault_around_source = \
+                _fault_around(fault_around)
             for i, case in enumerate(cases):
                 if progress:
                     progress(f"[{i + 1}/{len(cases)}] {case.name}")
                 report.results.append(run_case(case, guard, model=model,
-                                                fault_around=fault_around,
+                                                fault_around=report.fault_around_bytes,
                                                 hold_seconds=hold_seconds))
         except KeyboardInterrupt as exc:
-            report.interrupted = (exc.args[0] if isinstance(exc, ProbeInterrupted)
-                                  else "SIGINT")
+            signum = exc.signum if isinstance(exc, ProbeInterrupted) else signal.SIGINT
+            report.interrupted = signal.Signals(signum).name
     report.restored = guard.restored
     report.restore_problems = list(guard.problems)
     return report
@@ -649,12 +698,12 @@ def render_table(report: ProbeReport) -> str:
                      c.measured_procs, pt_m, pt_x, ff_m, ff_x, fn_m, fn_x,
                      r.status + (f": {r.reason}" if r.reason else "")])
     head = ["case", "strategy", "size", "offset", "access", "procs", "VmPTE model",
-            "VmPTE measured", "faults_first model", "measured", "faults_next model",
-            "measured", "status"]
+            "VmPTE measured", "faults_first model", "first measured", "faults_next model",
+            "next measured", "status"]
     summary = ", ".join(f"{v} {k}" for k, v in sorted(report.counts().items()))
     lines = [tabulate(rows, head, tablefmt="simple", disable_numparse=True), "",
              (f"kernel {report.kernel}; fault_around_bytes "
-              f"{report.fault_around_bytes or 'unknown (debugfs not mounted)'}; "
+              f"{report.fault_around_bytes or 'unknown'} ({report.fault_around_source}); "
               f"faults within +-{FAULT_TOLERANCE} per process; {summary}")]
     if report.interrupted:
         lines.append(f"interrupted by {report.interrupted}")
@@ -708,8 +757,14 @@ def main(argv=None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    report = run_probe(cases, progress=lambda t: print(t, file=sys.stderr, flush=True),
-                       hold_seconds=args.hold)
+    try:
+        report = run_probe(cases, progress=lambda t: print(t, file=sys.stderr, flush=True),
+                           hold_seconds=args.hold)
+    except KeyboardInterrupt as exc:    # a second signal after restoration began
+        signum = exc.signum if isinstance(exc, ProbeInterrupted) else signal.SIGINT
+        print(f"interrupted by {signal.Signals(signum).name}; settings restored",
+              file=sys.stderr)
+        return 128 + signum
     print(render(report, args.format))
     return report.exit_code
 
