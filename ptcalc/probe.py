@@ -69,6 +69,10 @@ class CaseSkipped(Exception):
     """The case cannot run here (reason in the message)."""
 
 
+class ModelFailed(RuntimeError):
+    """The model could not be evaluated for a case."""
+
+
 class ProbeInterrupted(KeyboardInterrupt):
     """SIGINT or SIGTERM arrived; restoration runs while this propagates."""
 
@@ -508,7 +512,8 @@ class ProbeReport:
     def to_dict(self) -> dict:
         return {"kernel": self.kernel, "fault_around_bytes": self.fault_around_bytes,
                 "fault_around_source": self.fault_around_source,
-                "environment": self.environment, "fault_tolerance": FAULT_TOLERANCE, "cases": [r.to_dict() for r in self.results],
+                "environment": self.environment, "fault_tolerance": FAULT_TOLERANCE,
+                "cases": [r.to_dict() for r in self.results],
                 "summary": self.counts(), "restored": self.restored,
                 "restore_problems": self.restore_problems, "interrupted": self.interrupted,
                 "exit_code": self.exit_code}
@@ -569,7 +574,12 @@ def run_case(case: ProbeCase, guard: SystemGuard, *, model=None, fault_around=No
         if problem:
             raise CaseSkipped(problem)
         model_fn = model or (lambda c: model_for(c, fault_around))
-        result.model = model_fn(case)
+        try:
+            result.model = model_fn(case)
+        except InputError as exc:
+            raise CaseSkipped(f"model rejects the scenario: {exc}") from None
+        except Exception as exc:   # any model failure is this case's error, not a crash
+            raise ModelFailed(f"model failed: {type(exc).__name__}: {exc}") from None
         if not result.model.get("applicable", True):
             raise CaseSkipped(f"model: not applicable: {result.model.get('reason')}")
         guard.check_memory(case.memory_needed(), "the region")
@@ -586,7 +596,7 @@ def run_case(case: ProbeCase, guard: SystemGuard, *, model=None, fault_around=No
         result.status, result.checks = _compare(case, result.model, run)
     except CaseSkipped as exc:
         result.status, result.reason = "skip", str(exc)
-    except (kernel.KernelProbeError, OSError, ValueError) as exc:
+    except (kernel.KernelProbeError, ModelFailed, OSError, ValueError) as exc:
         result.status, result.reason = "error", f"{type(exc).__name__}: {exc}"
     finally:
         guard.release()
