@@ -15,7 +15,7 @@ _LAZY = {
     "InputError": ("ptcalc.errors", "InputError"),
 }
 
-__all__ = sorted(_LAZY)
+__all__ = ["STRATEGIES", "InputError", "compare", "evaluate", "formula"]
 
 
 def __getattr__(name: str):

@@ -7,7 +7,6 @@ Only typer and the standard library load at import; each command imports what it
 from __future__ import annotations
 
 import sys
-from typing import List, Optional
 
 import typer
 
@@ -49,17 +48,17 @@ def _scenario_title(scenario, ram=None) -> str:
 
 @app.command()
 def compare(
-    preset: Optional[str] = typer.Option(None, help="Start from a named workload (models/"
+    preset: str | None = typer.Option(None, help="Start from a named workload (models/"
                                          "workloads); other options override its values."),
-    size: Optional[str] = typer.Option(None, help="Region size: 4096, 4KiB, 1.5GiB, 2M, 10GB."),
-    procs: Optional[str] = typer.Option(None, help="Processes mapping the region."),
-    offset: Optional[str] = typer.Option(None, help="Start address modulo 512 GiB "
+    size: str | None = typer.Option(None, help="Region size: 4096, 4KiB, 1.5GiB, 2M, 10GB."),
+    procs: str | None = typer.Option(None, help="Processes mapping the region."),
+    offset: str | None = typer.Option(None, help="Start address modulo 512 GiB "
                                          "(a multiple of 4 KiB; 0 = best aligned)."),
-    touched: Optional[str] = typer.Option(None, help="Fraction each process touches, in (0, 1]."),
-    pattern: Optional[str] = typer.Option(None, help="dense (a prefix) or random (each page "
+    touched: str | None = typer.Option(None, help="Fraction each process touches, in (0, 1]."),
+    pattern: str | None = typer.Option(None, help="dense (a prefix) or random (each page "
                                           "with probability TOUCHED; expected values)."),
-    access: Optional[str] = typer.Option(None, help="read or write (decides the fault counts)."),
-    strategy: Optional[List[str]] = typer.Option(None, "--strategy", "-s",
+    access: str | None = typer.Option(None, help="read or write (decides the fault counts)."),
+    strategy: list[str] | None = typer.Option(None, "--strategy", "-s",
                                                  help="Only these strategies (repeatable)."),
     paging: str = typer.Option("4", help="Paging levels: 4 or 5."),
     fault_around: str = typer.Option("64KiB", help="The kernel's fault_around_bytes."),
@@ -75,11 +74,11 @@ def compare(
 
     fmt = _choice(fmt, FORMATS, "format")
     units = _choice(units, UNITS, "units")
-    chosen = dict(offset="0", touched="1", access="write", pattern="dense")
-    if preset or size is None and procs is None:
+    chosen = {"offset": "0", "touched": "1", "access": "write", "pattern": "dense"}
+    if preset or (size is None and procs is None):
         chosen.update(load_preset(preset or DEFAULT_PRESET).values)
-    given = dict(size=size, procs=procs, offset=offset, touched=touched, access=access,
-                 pattern=pattern)
+    given = {"size": size, "procs": procs, "offset": offset, "touched": touched, "access": access,
+                 "pattern": pattern}
     chosen.update({k: v for k, v in given.items() if v is not None})
     for key in ("size", "procs"):
         if key not in chosen:
@@ -134,7 +133,7 @@ def _named(error: BaseException, *names: str) -> bool:
     return any(cls.__name__ in names for cls in type(error).__mro__)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors, exit 2 on bad input, never a traceback."""
     from ptcalc.errors import InputError
 

@@ -11,8 +11,15 @@ import pandas as pd
 from ptcalc import paging as geometry
 from ptcalc.errors import InputError
 from ptcalc.evaluate import column_metrics, column_reasons, metric_names
-from ptcalc.scenario import (ACCESSES, MAX_PROCS, PATTERNS, parse_choice, parse_fault_around,
-                             parse_paging, touched_prefix_bytes)
+from ptcalc.scenario import (
+    ACCESSES,
+    MAX_PROCS,
+    PATTERNS,
+    parse_choice,
+    parse_fault_around,
+    parse_paging,
+    touched_prefix_bytes,
+)
 
 SCENARIO_COLUMNS = ("size_bytes", "procs", "offset_bytes", "touched", "access", "pattern")
 # Beyond this, products such as procs x table bytes could pass 2**63: use Python ints.
@@ -31,7 +38,7 @@ def _int_column(frame, name, default=None):
     if not pd.api.types.is_integer_dtype(column):
         values = pd.to_numeric(column, errors="coerce")
         if values.isna().any() or (values != np.floor(values)).any():
-            raise InputError(f"column {name!r} must hold whole numbers of bytes or processes")
+            raise InputError(f"column {name!r} must hold whole numbers (bytes or processes)")
         column = values
     return column.to_numpy(dtype=np.int64)
 
@@ -62,7 +69,7 @@ def _touched_bytes(sizes, touched):
     pairs = pd.DataFrame({"s": sizes, "t": touched})
     unique = pairs.drop_duplicates()
     exact = {(s, t): touched_prefix_bytes(int(s), Fraction(repr(float(t))))
-             for s, t in zip(unique["s"], unique["t"])}
+             for s, t in zip(unique["s"], unique["t"], strict=False)}
     return np.fromiter((exact[(s, t)] for s, t in zip(sizes, touched)), dtype=np.int64,
                        count=len(sizes))
 
@@ -118,44 +125,40 @@ def evaluate_frame(scenarios, strategies, *, pattern="dense", paging=4,
         applicable = joined == ""
         piece["applicable"] = applicable
         piece["reason"] = reason
-        metrics = {name: np.full(len(frame), np.nan) for name in names}
+        metrics = {}
         for kind in PATTERNS:
             rows = patterns == kind
             if not rows.any():
                 continue
             subset = {k: (v[rows] if isinstance(v, np.ndarray) else v) for k, v in columns.items()}
-            values = column_metrics(strategy, levels, kind, subset)
-            for name in names:
-                value = values[name]
-                if value is None:
-                    continue
-                target = metrics[name]
-                if isinstance(value, np.ndarray) and value.dtype == object:
-                    target = metrics[name] = target.astype(object)
-                elif np.issubdtype(np.asarray(value).dtype, np.integer) and kind == "dense" \
-                        and not (patterns == "random").any():
-                    if target.dtype != np.int64:
-                        target = metrics[name] = np.zeros(len(frame), dtype=np.int64)
-                target[rows] = value
+            for name, value in column_metrics(strategy, levels, kind, subset).items():
+                if value is not None:
+                    metrics[name] = _merge(metrics.get(name), value, rows)
         for name in names:
-            piece[name] = _nullable(metrics[name], applicable, names_without(strategy, levels, name))
+            piece[name] = _nullable(metrics.get(name), applicable)
         pieces.append(piece)
     return pd.concat(pieces, ignore_index=True)
 
 
-def names_without(strategy, levels, name):
-    """True where the metric does not exist for the strategy (huge_pages of non-hugetlb)."""
-    from ptcalc import _compiled
+def _merge(target, value, rows):
+    """Put `value` (array or scalar) into the rows of `target`, widening its dtype if needed."""
+    value = np.broadcast_to(np.asarray(value), (int(rows.sum()),))
+    if target is None:
+        target = np.zeros(len(rows), dtype=value.dtype)
+    if value.dtype == object or target.dtype == object:
+        target = target.astype(object)
+    elif np.issubdtype(value.dtype, np.floating) and not np.issubdtype(target.dtype,
+                                                                        np.floating):
+        target = target.astype(float)
+    target[rows] = value
+    return target
 
-    function = _compiled.FUNCTIONS[(strategy, levels, "dense")]
-    values = function(0, geometry.PAGE_BYTES, geometry.PAGE_BYTES, 1.0, 1, 65536, 0)
-    return dict(zip(metric_names(levels), values))[name] is None
 
-
-def _nullable(values, applicable, missing):
-    if missing:
-        return pd.array([pd.NA] * len(values), dtype="Int64")
-    if values.dtype == np.int64:
+def _nullable(values, applicable):
+    """A column with NA where the strategy is not applicable (or the metric does not exist)."""
+    if values is None:
+        return pd.array([pd.NA] * len(applicable), dtype="Int64")
+    if np.issubdtype(values.dtype, np.integer):
         return pd.arrays.IntegerArray(values, ~applicable)
     if values.dtype == object:
         return pd.Series(np.where(applicable, values, None), dtype=object)

@@ -46,7 +46,8 @@ SPAN_OF_LEVEL = {"pte": PTE_SPAN, "pmd": PMD_SPAN, "pud": PUD_SPAN, "p4d": P4D_S
 
 def _fraction_text(printer, a, b) -> str:
     text = [printer.doprint(a), printer.doprint(b)]
-    return " / ".join(f"({t})" if arg.is_Add or arg.is_Mul else t for t, arg in zip(text, (a, b)))
+    wrapped = [f"({t})" if arg.is_Add or arg.is_Mul else t for t, arg in zip(text, (a, b))]
+    return " / ".join(wrapped)
 
 
 class CeilDiv(sp.Function):
@@ -65,7 +66,7 @@ class CeilDiv(sp.Function):
 
     def _latex(self, printer):
         a, b = self.args
-        return r"\left\lceil \frac{%s}{%s} \right\rceil" % (printer.doprint(a), printer.doprint(b))
+        return rf"\left\lceil \frac{{{printer.doprint(a)}}}{{{printer.doprint(b)}}} \right\rceil"
 
 
 class FloorDiv(sp.Function):
@@ -84,7 +85,7 @@ class FloorDiv(sp.Function):
 
     def _latex(self, printer):
         a, b = self.args
-        return r"\left\lfloor \frac{%s}{%s} \right\rfloor" % (printer.doprint(a), printer.doprint(b))
+        return rf"\left\lfloor \frac{{{printer.doprint(a)}}}{{{printer.doprint(b)}}} \right\rfloor"
 
 
 def align_up(x, span):

@@ -50,7 +50,8 @@ def parse_size(text: str | int, *, what: str = "size") -> int:
     number, exponent, unit = match.groups()
     factor = UNIT_FACTORS.get(unit.lower())
     if factor is None or (unit.lower() == "b" and unit not in ("b", "B")):
-        raise UnitError(f"{what} {str(text)!r} has an unknown unit {unit!r}; use {ACCEPTED_SIZES}")
+        raise UnitError(f"{what} {str(text)!r} has an unknown unit {unit!r}; "
+                        f"use {ACCEPTED_SIZES}")
     value = Fraction(number) * factor
     if exponent:
         value *= Fraction(10) ** int(exponent)
@@ -65,7 +66,8 @@ def parse_fraction(text: str | float, *, what: str = "touched") -> Fraction:
     try:
         value = Fraction(raw[:-1]) / 100 if raw.endswith("%") else Fraction(raw)
     except (ValueError, ZeroDivisionError):
-        raise UnitError(f"{what} {raw!r} is not a number; use a fraction such as 0.5 or 50%") from None
+        raise UnitError(f"{what} {raw!r} is not a number; "
+                        "use a fraction such as 0.5 or 50%") from None
     return value
 
 

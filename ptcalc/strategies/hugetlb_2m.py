@@ -40,5 +40,5 @@ def counts(ctx: Context) -> StrategyCounts:
 
 def not_applicable(ctx: Context) -> list:
     return [(sp.Ne(sp.Mod(S.offset, S.PTE_SPAN), 0),
-             "offset is not 2 MiB-aligned: a 2 MiB hugetlb mapping must start on a 2 MiB "
-             "boundary (mmap fails with EINVAL)")]
+             ("offset is not 2 MiB-aligned: a 2 MiB hugetlb mapping must start on a 2 MiB "
+             "boundary (mmap fails with EINVAL)"))]
