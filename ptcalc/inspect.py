@@ -109,14 +109,15 @@ def _load(pids, pgrep, maps_files, use_pagemap, warnings) -> list:
 
 
 def inspect(pids=None, pgrep=None, maps_files=None, *, what_if: bool = True,
-            strategies=None, pattern: str = "dense", use_pagemap: bool = True,
+            strategies=None, pattern: str = "layout", use_pagemap: bool = True,
             min_procs: int = 1) -> InspectResult:
     """Inspect live PIDs, processes matching `pgrep` regexes, and snapshot files.
 
     pids: int or list; pgrep: regex or list (matched against name and command line);
     maps_files: path or list of snapshot files (ptcalc.inspect_layout).  what_if=False skips
     the strategy evaluation; strategies limits it (names as in ptcalc.compare); pattern is
-    compare's touched pattern ("dense" or "random"); min_procs hides shared objects mapped by
+    "layout" (the real pages, see ptcalc.inspect_whatif), or compare's "dense" or "random";
+    min_procs hides shared objects mapped by
     fewer processes.  Raises InputError when no input is given or nothing could be read.
     """
     from ptcalc.inspect_shared import group_uses, shared_uses, total_rows
@@ -146,8 +147,13 @@ def inspect(pids=None, pgrep=None, maps_files=None, *, what_if: bool = True,
     return InspectResult(reports, groups, top, warnings)
 
 
-def render(result: InspectResult, fmt: str = "table", units: str = "iec") -> str:
-    """Format a result: "table" (default), "json", "markdown" or "csv"."""
+def render(result: InspectResult, fmt: str = "table", units: str = "iec",
+           detail: bool = False) -> str:
+    """Format a result: "table" (default), "json", "markdown" or "csv".
+
+    units: "iec", "si" or "bytes" (ptcalc.units.format_size); detail: table and markdown
+    also show every shared object's what-if.
+    """
     from ptcalc.inspect_render import render as _render
 
-    return _render(result, fmt, units)
+    return _render(result, fmt, units, detail)

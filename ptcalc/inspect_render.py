@@ -1,8 +1,9 @@
 """Text forms of an InspectResult: table, markdown, json, csv.
 
-table/markdown: three parts, (1) processes: VmPTE, predicted, difference, (2) shared
-objects: size, processes, touched, what they cost now, (3) what-if per strategy for each
-object and summed over all objects.  json: InspectResult.to_dict().  csv: two blocks
+table/markdown: (1) processes: VmPTE, predicted, difference, (2) shared objects: size,
+processes, touched, what their tables cost now, (3) what-if: page-table bytes per strategy
+for the largest objects and summed over all, (4) the summed what-if with faults and
+savings (with detail=True, also per object).  json: InspectResult.to_dict().  csv: two blocks
 separated by a blank line, processes then what-if rows in long form (one per object and
 strategy, identity "TOTAL" for the sum).  Warnings are not part of the output: print
 result.warnings on stderr.
@@ -14,7 +15,7 @@ FORMATS = ("table", "json", "markdown", "csv")
 
 _PROCESS_COLUMNS = ("pid", "name", "vmpte_bytes", "predicted_pt_bytes", "diff_bytes", "diff_pct",
                     "pte_tables", "pmd_tables", "pud_tables", "presence", "notes")
-_WHAT_IF_COLUMNS = ("strategy", "applicable", "pt_bytes_total", "pt_bytes_per_process",
+_WHAT_IF_COLUMNS = ("strategy", "applicable", "placement", "pt_bytes_total", "pt_bytes_per_process",
                     "faults_first", "faults_next", "faults_total", "savings_vs_current_bytes",
                     "reason")
 
@@ -42,58 +43,94 @@ def _process_rows(result, units):
     return rows
 
 
+def _short(text, width: int = 48) -> str:
+    text = text or ""
+    return text if len(text) <= width else text[:width - 1] + "\u2026"
+
+
 def _group_rows(result, units):
     rows = []
     for group in result.shared_groups:
         d = group.to_dict()
-        rows.append([d["identity"], d["kind"], d["path"], _size(d["size_bytes"], units),
+        slots = [p["touched_slots"] for p in d["placements"]]
+        rows.append([d["identity"], d["kind"], _short(d["path"], 40), _size(d["size_bytes"], units),
                      d["procs"], f"{100 * d['touched']:.1f}%",
+                     f"{100 * max(slots):.1f}%" if slots else "-",
                      _size(d["current_pt_bytes"], units),
                      _size(d["current_physical_pt_bytes"], units), len(d["placements"])])
     return rows
 
 
-def _what_if_rows(rows, units):
+def _what_if_rows(rows, units, width: int = 60):
     out = []
     for row in rows:
         saving = row.get("savings_vs_current_bytes")
         out.append([row.get("strategy"), "yes" if row.get("applicable") else "no",
-                     _size(row.get("pt_bytes_total"), units),
-                     _size(row.get("pt_bytes_per_process"), units),
-                     _count(row.get("faults_first")), _count(row.get("faults_next")),
-                     _count(row.get("faults_total")),
-                     "-" if saving is None else _size(saving, units),
-                     row.get("reason") or ""])
+                    row.get("placement") or "",
+                    _size(row.get("pt_bytes_total"), units),
+                    _size(row.get("pt_bytes_per_process"), units),
+                    _count(row.get("faults_first")), _count(row.get("faults_next")),
+                    _count(row.get("faults_total")),
+                    "-" if saving is None else _size(saving, units),
+                    _short(row.get("reason"), width)])
     return out
 
 
-def _tables(result, units: str, tablefmt: str, heading) -> str:
+_MATRIX_GROUPS = 4
+
+
+def _matrix(result, units):
+    """Strategies x the largest shared objects: pt_bytes_total, and the sum over all."""
+    groups = [g for g in result.shared_groups if g.what_if]
+    shown = sorted(groups, key=lambda g: -g.current_physical_pt_bytes)[:_MATRIX_GROUPS]
+    headers = ["strategy"] + [f"{_short(g.path or g.identity, 24)} ({g.procs}p)" for g in shown]
+    headers.append("all shared")
+    rows = [["(now)"] + [_size(g.current_physical_pt_bytes, units) for g in shown]
+            + [_size(result.what_if[0]["current_pt_bytes"], units) if result.what_if else "-"]]
+    for index, total in enumerate(result.what_if):
+        cells = [total["strategy"]]
+        for group in shown:
+            row = group.what_if[index]
+            cells.append(_size(row.get("pt_bytes_total"), units) if row.get("applicable")
+                         else "n/a")
+        cells.append(_size(total.get("pt_bytes_total"), units) if total.get("applicable")
+                     else "n/a")
+        rows.append(cells)
+    return headers, rows
+
+
+def _tables(result, units: str, tablefmt: str, heading, detail: bool) -> str:
     from tabulate import tabulate
 
-    parts = [heading("Processes"), tabulate(
+    def table(rows, headers):
+        return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+
+    parts = [heading("Processes"), table(
         _process_rows(result, units),
-        headers=["pid", "name", "VmPTE", "predicted", "diff", "diff %", "PTE/PMD/PUD tables",
-                 "pages from", "notes"], tablefmt=tablefmt, disable_numparse=True)]
+        ["pid", "name", "VmPTE", "predicted", "diff", "diff %", "PTE/PMD/PUD tables",
+         "pages from", "notes"])]
     if result.shared_groups:
-        parts += ["", heading("Shared objects"), tabulate(
+        parts += ["", heading("Shared objects (MAP_SHARED), page tables now"), table(
             _group_rows(result, units),
-            headers=["identity", "kind", "path", "size", "procs", "touched", "PT now",
-                     "PT now (physical)", "placements"], tablefmt=tablefmt,
-            disable_numparse=True)]
-    what_if_headers = ["strategy", "applies", "PT total", "PT/process", "faults first",
-                       "faults next", "faults total", "saving vs now", "reason"]
-    for group in result.shared_groups:
-        if not group.what_if:
-            continue
-        title = (f"What-if: {group.path or group.identity} ({group.identity}), "
-                 f"{_size(group.size_bytes, units)} x {group.procs} procs")
-        parts += ["", heading(title), tabulate(_what_if_rows(group.what_if, units),
-                                               headers=what_if_headers, tablefmt=tablefmt,
-                                               disable_numparse=True)]
-    if result.what_if and len(result.shared_groups) > 1:
+            ["identity", "kind", "path", "size", "procs", "touched", "touched slots",
+             "PT now", "PT now (physical)", "placements"])]
+    if result.what_if:
+        headers, rows = _matrix(result, units)
+        parts += ["", heading("What-if: page-table bytes (physical) per strategy"),
+                  table(rows, headers)]
+    what_if_headers = ["strategy", "applies", "placement", "PT total", "PT/process",
+                       "faults first", "faults next", "faults total", "saving vs now", "reason"]
+    if detail:
+        for group in result.shared_groups:
+            if group.what_if:
+                title = (f"What-if: {group.path or group.identity} ({group.identity}), "
+                         f"{_size(group.size_bytes, units)} x {group.procs} procs")
+                parts += ["", heading(title),
+                          table(_what_if_rows(group.what_if, units, 200), what_if_headers)]
+    if result.what_if:
         parts += ["", heading("What-if: all shared objects"),
-                  tabulate(_what_if_rows(result.what_if, units), headers=what_if_headers,
-                           tablefmt=tablefmt, disable_numparse=True)]
+                  table(_what_if_rows(result.what_if, units, 200 if detail else 60),
+                        what_if_headers)]
     return "\n".join(parts)
 
 
@@ -123,8 +160,11 @@ def _csv(result) -> str:
     return buffer.getvalue()
 
 
-def render(result, fmt: str = "table", units: str = "iec") -> str:
-    """Format `result` as fmt (one of FORMATS); units as ptcalc.units.format_size."""
+def render(result, fmt: str = "table", units: str = "iec", detail: bool = False) -> str:
+    """Format `result` as fmt (one of FORMATS); units as ptcalc.units.format_size.
+
+    detail: table/markdown also show the what-if of every shared object, reasons in full.
+    """
     from ptcalc.errors import InputError
 
     if fmt == "json":
@@ -134,7 +174,8 @@ def render(result, fmt: str = "table", units: str = "iec") -> str:
     if fmt == "csv":
         return _csv(result)
     if fmt == "markdown":
-        return _tables(result, units, "github", lambda title: f"### {title}\n")
+        return _tables(result, units, "github", lambda title: f"### {title}\n", detail)
     if fmt == "table":
-        return _tables(result, units, "simple", lambda title: f"{title}\n{'-' * len(title)}")
+        return _tables(result, units, "simple", lambda title: f"{title}\n{'-' * len(title)}",
+                       detail)
     raise InputError(f"format {fmt!r} is not known; use one of {', '.join(FORMATS)}")

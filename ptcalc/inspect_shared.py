@@ -4,32 +4,17 @@ A shared mapping is a MAP_SHARED VMA ('s' in maps): SysV shm, POSIX shm (/dev/sh
 hugetlbfs, shared anonymous memory (/dev/zero), MAP_SHARED files.  Its identity is the
 device and inode maps prints; all inputs are taken to come from one host.
 
-Placement.  The model of `ptcalc.compare` is one region at one address (offset = start
-address mod 512 GiB) mapped by `procs` processes.  Processes that map an object with the
-same size at the same offset form one placement; each placement is evaluated with its own
-process count and mean touched fraction and the rows are summed per strategy.  This is
-exact for the strategies that share nothing, and for those that share between equally
-placed processes (ptshare, PMD sharing); for threads and mshare, which would share across
-placements too, it overstates by one table set per extra placement.  Fork-based servers
-(PostgreSQL, Redis) and fixed-address attaches (an Oracle SGA) have a single placement.
+What-if per group: ptcalc.inspect_whatif (placements, touched fraction, alignment).
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 
 from ptcalc.inspect_layout import Mapping
-from ptcalc.inspect_tables import Piece, TableCount, count_tables, page_count
-from ptcalc.paging import PAGE_BYTES, PMD_SPAN, PUD_SPAN, TABLE_BYTES
-
-# Rows of compare() are summed over placements for these columns (the rest are per-row
-# facts taken from the first placement, or recomputed).
-_SUMMED = ("pt_bytes_per_process", "pt_bytes_total", "pte_table_bytes", "pmd_table_bytes",
-           "pud_table_bytes", "p4d_table_bytes", "huge_pages", "faults_first", "faults_next",
-           "faults_total", "touched_bytes", "mapped_4k_bytes", "mapped_2m_bytes",
-           "mapped_1g_bytes")
+from ptcalc.inspect_tables import Piece, TableCount, count_tables, distinct_slots, page_count
+from ptcalc.paging import PAGE_BYTES, PMD_SPAN, PTE_SPAN, PUD_SPAN, TABLE_BYTES
 
 
 def kind_of(mapping: Mapping) -> str:
@@ -74,6 +59,11 @@ class SharedUse:
     @property
     def touched(self) -> float:
         return self.mapped_bytes / self.size_bytes
+
+    @property
+    def slots_touched(self) -> int:
+        """2 MiB slots holding at least one mapped page of this mapping."""
+        return distinct_slots([(p.start, p.end) for p in self.pieces], PTE_SPAN)
 
     @property
     def tables(self) -> TableCount:
@@ -141,68 +131,26 @@ def physical_pt_bytes(uses: list[SharedUse]) -> int:
     return total
 
 
-def _placements(uses: list[SharedUse]) -> list[dict]:
+def placements(uses: list[SharedUse]) -> list:
+    """Uses with the same size and offset (start mod 512 GiB), most processes first.
+
+    Only processes with at least one mapped page count: one that maps the object but never
+    touched it has no page table for it under any strategy.
+    """
+    from ptcalc.inspect_whatif import Placement, slot_equivalent
+
     groups: dict[tuple, list[SharedUse]] = {}
     for use in uses:
-        groups.setdefault((use.size_bytes, use.start % PUD_SPAN), []).append(use)
+        if use.pieces:
+            groups.setdefault((use.size_bytes, use.start % PUD_SPAN), []).append(use)
     out = []
     for (size, offset), members in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         touched = sum(u.touched for u in members) / len(members)
-        out.append({"size_bytes": size, "offset_bytes": offset, "procs": len(members),
-                    "touched": min(max(touched, PAGE_BYTES / size), 1.0),
-                    "pids": [u.pid for u in members]})
+        slots = sum(slot_equivalent(u.start, u.size_bytes, u.slots_touched)
+                    for u in members) / len(members)
+        out.append(Placement(size, offset, len(members), touched, max(slots, touched),
+                             [u.pid for u in members]))
     return out
-
-
-def _plain(value):
-    """numpy/pandas scalars -> JSON-friendly Python values (NaN -> None)."""
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if value.is_integer() and abs(value) < 2**63:
-            return int(value)
-    return value
-
-
-def compare_rows(size_bytes: int, procs: int, offset_bytes: int, touched: float,
-                 strategies=None, pattern: str = "dense") -> list[dict]:
-    """Every strategy for one placement: the one call into the core model."""
-    from ptcalc.api import compare
-
-    frame = compare(size=size_bytes, procs=procs, offset=offset_bytes, touched=touched,
-                    access="write", strategies=strategies, pattern=pattern)
-    return [{key: _plain(value) for key, value in row.items()}
-            for row in frame.to_dict("records")]
-
-
-def sum_rows(row_sets: list[list[dict]]) -> list[dict]:
-    """Add per-strategy rows of several evaluations (same strategy order)."""
-    if not row_sets:
-        return []
-    out = [dict(row) for row in row_sets[0]]
-    for rows in row_sets[1:]:
-        for total, row in zip(out, rows):
-            total["applicable"] = bool(total.get("applicable")) and bool(row.get("applicable"))
-            if row.get("reason") and row.get("reason") != total.get("reason"):
-                total["reason"] = "; ".join(r for r in (total.get("reason"), row["reason"]) if r)
-            for key in _SUMMED:
-                if key in total:
-                    a, b = total[key], row.get(key)
-                    total[key] = None if a is None or b is None else a + b
-    return out
-
-
-def finish_rows(rows: list[dict], current_bytes: int) -> list[dict]:
-    """Recompute ratios of summed rows and add the saving against what the mappings cost now."""
-    base = next((r["pt_bytes_total"] for r in rows if r.get("strategy") == "private-4k"), None)
-    for row in rows:
-        total = row.get("pt_bytes_total")
-        if base and total is not None and "savings_vs_private_4k" in row:
-            row["savings_vs_private_4k"] = round(1 - total / base, 6)
-        row["savings_vs_current_bytes"] = None if total is None else current_bytes - total
-    return rows
 
 
 @dataclass
@@ -230,10 +178,12 @@ class SharedGroup:
     def current_physical_pt_bytes(self) -> int:
         return physical_pt_bytes(self.uses)
 
-    def evaluate(self, strategies=None, pattern: str = "dense") -> None:
-        self.placements = _placements(self.uses)
-        row_sets = [compare_rows(p["size_bytes"], p["procs"], p["offset_bytes"], p["touched"],
-                                 strategies, pattern) for p in self.placements]
+    def evaluate(self, strategies=None, pattern: str = "layout") -> None:
+        """Fill `what_if` from ptcalc.compare (empty when no process has a page mapped)."""
+        from ptcalc.inspect_whatif import evaluate_placement, finish_rows, sum_rows
+
+        self.placements = placements(self.uses)
+        row_sets = [evaluate_placement(p, strategies, pattern) for p in self.placements]
         self.what_if = finish_rows(sum_rows(row_sets), self.current_physical_pt_bytes)
 
     def to_dict(self) -> dict:
@@ -241,11 +191,12 @@ class SharedGroup:
         virtual = sum(u.size_bytes for u in self.uses)
         return {"identity": self.identity, "path": self.path, "kind": self.kind,
                 "size_bytes": self.size_bytes, "procs": self.procs,
+                "procs_touching": len({u.label for u in self.uses if u.pieces}),
                 "pids": sorted({u.pid for u in self.uses if u.pid is not None}),
                 "touched": round(mapped / virtual, 6) if virtual else 0.0,
                 "current_pt_bytes": self.current_pt_bytes,
                 "current_physical_pt_bytes": self.current_physical_pt_bytes,
-                "placements": [{k: v for k, v in p.items()} for p in self.placements],
+                "placements": [p.to_dict() for p in self.placements],
                 "what_if": self.what_if}
 
 
@@ -263,11 +214,8 @@ def group_uses(uses: list[SharedUse], min_procs: int = 1) -> list[SharedGroup]:
 
 def total_rows(groups: list[SharedGroup]) -> list[dict]:
     """One row per strategy summed over all groups (page tables of shared mappings only)."""
+    from ptcalc.inspect_whatif import finish_rows, sum_rows
+
     sets = [g.what_if for g in groups if g.what_if]
-    if not sets:
-        return []
-    rows = sum_rows(sets)
     current = sum(g.current_physical_pt_bytes for g in groups if g.what_if)
-    for row in rows:
-        row["current_pt_bytes"] = current
-    return finish_rows(rows, current)
+    return finish_rows(sum_rows(sets), current) if sets else []

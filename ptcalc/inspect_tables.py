@@ -72,24 +72,26 @@ class Piece:
         return ("pte", "pmd", "pud")
 
 
-def count_tables(pieces: list[Piece]) -> TableCount:
-    """Distinct tables per level over the union of the pieces."""
-    counts = {}
-    for level, span in _SPANS.items():
-        slots = sorted((floor_div(p.start, span), ceil_div(p.end, span))
-                       for p in pieces if level in p.levels())
-        total, cur_lo, cur_hi = 0, None, None
-        for lo, hi in slots:
-            if cur_hi is not None and lo <= cur_hi:
-                cur_hi = max(cur_hi, hi)
-                continue
-            if cur_hi is not None:
-                total += tables_spanned(cur_lo * span, (cur_hi - cur_lo) * span, span)
-            cur_lo, cur_hi = lo, hi
+def distinct_slots(ranges, span: int) -> int:
+    """Aligned `span`-sized slots touched by the union of (start, end) ranges."""
+    total, cur_lo, cur_hi = 0, None, None
+    for lo, hi in sorted((floor_div(s, span), ceil_div(e, span)) for s, e in ranges):
+        if cur_hi is not None and lo <= cur_hi:
+            cur_hi = max(cur_hi, hi)
+            continue
         if cur_hi is not None:
             total += tables_spanned(cur_lo * span, (cur_hi - cur_lo) * span, span)
-        counts[level] = total
-    return TableCount(**counts)
+        cur_lo, cur_hi = lo, hi
+    if cur_hi is not None:
+        total += tables_spanned(cur_lo * span, (cur_hi - cur_lo) * span, span)
+    return total
+
+
+def count_tables(pieces: list[Piece]) -> TableCount:
+    """Distinct tables per level over the union of the pieces."""
+    return TableCount(**{
+        level: distinct_slots([(p.start, p.end) for p in pieces if level in p.levels()], span)
+        for level, span in _SPANS.items()})
 
 
 def split_by_mapping(mappings: list[Mapping], presence: list[Presence]) -> list[Piece]:
