@@ -75,6 +75,21 @@ def _as_list(value) -> list:
     return list(value)
 
 
+def _read_snapshot_file(path: str) -> str:
+    """A snapshot file's text; "-" is stdin, *.gz is decompressed."""
+    if path == "-":
+        import sys
+
+        return sys.stdin.read()
+    if path.endswith(".gz"):
+        import gzip
+
+        with gzip.open(path, "rt", encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return handle.read()
+
+
 def _load(pids, pgrep, maps_files, use_pagemap, warnings) -> list:
     from ptcalc.inspect_layout import parse_snapshot
     from ptcalc.inspect_proc import find_pids, read_process
@@ -98,11 +113,10 @@ def _load(pids, pgrep, maps_files, use_pagemap, warnings) -> list:
             warnings.append(f"skipped {exc}")
     for path in _as_list(maps_files):
         try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                text = handle.read()
+            text = _read_snapshot_file(str(path))
             layouts.append(parse_snapshot(text, str(path)))
-        except OSError as exc:
-            warnings.append(f"skipped {path}: {exc.strerror}")
+        except (OSError, EOFError) as exc:
+            warnings.append(f"skipped {path}: {getattr(exc, 'strerror', None) or exc}")
         except InputError as exc:
             warnings.append(f"skipped {exc}")
     return layouts

@@ -23,7 +23,14 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from ptcalc.inspect_layout import PRESENCE_MAPS, PRESENCE_PAGEMAP, Mapping, Presence, ProcessLayout
+from ptcalc.inspect_layout import (
+    PRESENCE_MAPS,
+    PRESENCE_PAGEMAP,
+    PRESENCE_RSS,
+    Mapping,
+    Presence,
+    ProcessLayout,
+)
 from ptcalc.paging import (
     PAGE_BYTES,
     PMD_SPAN,
@@ -149,6 +156,7 @@ class Prediction:
     pieces: list[Piece]
     pfnmap_bytes: int           # tables VM_PFNMAP mappings would add if fully mapped
     pfnmap_count: int
+    upper_bytes: int | None = None   # Rss estimate only: every used mapping fully mapped
 
 
 def predict(layout: ProcessLayout) -> Prediction:
@@ -165,16 +173,22 @@ def predict(layout: ProcessLayout) -> Prediction:
     if pfn:
         whole = [Piece(m.start, m.end, False, m) for m in pfn]
         extra = count_tables(pieces + whole).bytes - tables.bytes
-    return Prediction(tables, pieces, extra, len(pfn))
+    upper = None
+    if layout.presence_source == PRESENCE_RSS:
+        used = {id(p.mapping) for p in pieces}
+        spread = [Piece(m.start, m.end, False, m) for m in layout.mappings if id(m) in used]
+        upper = count_tables(spread).bytes
+    return Prediction(tables, pieces, extra, len(pfn), upper)
 
 
 def explain_gap(layout: ProcessLayout, prediction: Prediction) -> list[str]:
     """Notes on why the prediction differs from VmPTE (empty when it matches)."""
     notes: list[str] = []
-    if layout.presence_source != PRESENCE_PAGEMAP:
-        notes.append("pages estimated from Rss (pagemap not readable): placement is a guess"
-                     if layout.presence_source != PRESENCE_MAPS else
-                     "maps only: every page assumed mapped (upper bound)")
+    if layout.presence_source == PRESENCE_RSS:
+        notes.append(f"pages estimated from Rss as dense prefixes (no pagemap); "
+                     f"{prediction.upper_bytes // 1024} KiB if they are spread out")
+    elif layout.presence_source == PRESENCE_MAPS:
+        notes.append("maps only: every page assumed mapped (upper bound)")
     if layout.vmpte_bytes is None:
         return notes
     gap = layout.vmpte_bytes - prediction.tables.bytes

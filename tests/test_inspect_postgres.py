@@ -97,14 +97,15 @@ class Cluster:
     def run(self, tool: str, *args: str, check: bool = True, timeout: float = 60,
             background: bool = False):
         argv = [os.path.join(self.bindir, tool), *args]
-        kwargs = dict(cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                      text=True, env={**os.environ, "PGHOST": self.root,
-                                      "PGPORT": str(self.port), "PGUSER": "postgres"})
+        env = {**os.environ, "PGHOST": self.root, "PGPORT": str(self.port),
+               "PGUSER": "postgres"}
+        kwargs = {"cwd": self.root, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT,
+                  "text": True, "env": env}
         if os.geteuid() == 0:
             kwargs.update(user=self.uid, group=self.gid, extra_groups=[])
         if background:
             return subprocess.Popen(argv, **kwargs)
-        done = subprocess.run(argv, timeout=timeout, **kwargs)
+        done = subprocess.run(argv, check=False, timeout=timeout, **kwargs)
         if check and done.returncode != 0:
             raise RuntimeError(f"{tool} failed ({done.returncode}): {done.stdout[-2000:]}")
         return done
