@@ -476,7 +476,7 @@ def _thread_touches(region, mv, touches) -> list[dict]:
             go[k].wait()
             results[k] = _one_touch(k, "first" if k == 0 else "next", touches[k], region,
                                     mv, who, noise)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the worker's main thread
+        except BaseException as exc:  # re-raised in the worker's main thread
             errors.append(exc)
             ready[k].set()
         finally:
@@ -542,7 +542,7 @@ def _holder(region: Region, touches, threads: bool, out_w: int, timeout: float,
                 for other in releases:
                     os.close(other)
                 _worker(region, fd, group, first_index, threads, w, rel_r)
-            except BaseException as exc:  # noqa: BLE001 - a forked child reports, never unwinds
+            except BaseException as exc:  # a forked child reports, never unwinds
                 try:
                     os.write(w, (json.dumps({"error": f"{type(exc).__name__}: {exc}"})
                                  + "\n").encode())
@@ -637,7 +637,7 @@ def run_region(region: Region, touches, *, threads: bool = False, timeout: float
             os.setpgid(0, 0)
             os.close(r)
             _holder(region, touches, threads, w, timeout, hold_seconds, keep_alive)
-        except BaseException as exc:  # noqa: BLE001 - a forked child reports, never unwinds
+        except BaseException as exc:  # a forked child reports, never unwinds
             try:
                 os.write(w, (json.dumps({"error": f"{type(exc).__name__}: {exc}"})
                              + "\n").encode())

@@ -295,8 +295,12 @@ class SystemGuard:
     """Records nr_hugepages (every size) and the mount table; makes case resources
     (reservations, mounts); restores everything on exit, exception, SIGINT and SIGTERM."""
 
+    LOCK_PATH = HUGEPAGES_DIR      # flock()ed: one ptcalc probe at a time per machine
+    LOCK_WAIT_SECONDS = 600.0
+
     def __init__(self, *, install_signal_handlers: bool = True):
         self.install_signal_handlers = install_signal_handlers
+        self._lock_fd: int | None = None
         self.saved_counts: dict[int, int] = {}
         self.saved_mounts: list[str] = []
         self.mounts: list[str] = []          # our mount points, in mount order
@@ -307,6 +311,7 @@ class SystemGuard:
 
     # -- lifecycle
     def __enter__(self) -> Self:
+        self._lock()
         self.saved_counts = hugepage_counts()
         self.saved_mounts = mount_table()
         if self.install_signal_handlers:
@@ -318,8 +323,41 @@ class SystemGuard:
         return self
 
     def __exit__(self, *exc) -> bool:
-        self.restore()
+        try:
+            self.restore()
+        finally:
+            self._unlock()
         return False
+
+    def _lock(self) -> None:
+        """Serialise probes: two at once would each restore the other's reservation.  The
+        lock is an flock on the sysfs huge page directory (no file is left behind); it is
+        skipped where that directory does not exist."""
+        import fcntl
+
+        try:
+            fd = os.open(self.LOCK_PATH, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return
+        deadline = time.monotonic() + self.LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise RuntimeError("another ptcalc probe has been running for "
+                                       f"{self.LOCK_WAIT_SECONDS:.0f} s") from None
+                time.sleep(0.1)
+            except OSError:          # a filesystem without flock: run unserialised
+                break
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)    # closing releases the flock
+            self._lock_fd = None
 
     def _on_signal(self, signum, frame):
         if self._restoring:
@@ -589,7 +627,17 @@ def run_case(case: ProbeCase, guard: SystemGuard, *, model=None, fault_around=No
         n = case.measured_procs
         threads = case.strategy == "threads"
         touches = [kernel.Touch(case.access, 0, case.size)] * n
-        run = kernel.run_region(region, touches, threads=threads, hold_seconds=hold_seconds)
+        try:
+            run = kernel.run_region(region, touches, threads=threads,
+                                    hold_seconds=hold_seconds)
+        except kernel.KernelProbeError as exc:
+            # Someone else on the machine may have taken the free huge pages between our
+            # reservation and the mmap (ENOMEM): reserve again and retry once.
+            if not (case.huge_page_bytes and "Cannot allocate memory" in str(exc)):
+                raise
+            guard.reserve_huge_pages(case.huge_page_bytes, case.huge_pages_needed())
+            run = kernel.run_region(region, touches, threads=threads,
+                                    hold_seconds=hold_seconds)
         result.pt_bytes = tuple(p.pt_bytes for p in run.procs)
         result.faults = tuple(p.minor_faults for p in run.procs)
         result.noise_faults = max(p.noise_faults for p in run.procs)
