@@ -9,6 +9,7 @@ Nothing is read at import time.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 _REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -22,12 +23,20 @@ def _package_models_dir() -> Path | None:
         root = files("ptcalc.models")
     except (ModuleNotFoundError, TypeError, ValueError):
         return None
-    # A regular install (or an editable one) gives a real directory; a zip import would not,
-    # and then the checkout fallback is the only usable location.
-    try:
-        path = Path(str(root))
-    except TypeError:
-        return None
+    # A regular package gives a pathlib.Path.  models/ has no __init__.py, so installed it is
+    # a namespace package and files() gives a MultiplexedPath over its directories: take the
+    # first one.  Anything else (e.g. a zip import) has no usable directory.
+    if isinstance(root, Path):
+        path = root
+    else:
+        directories = getattr(root, "_paths", None)
+        if directories:
+            path = Path(directories[0])
+        else:
+            try:
+                path = Path(os.fspath(root))
+            except TypeError:
+                return None
     return path if path.is_dir() else None
 
 

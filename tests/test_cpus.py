@@ -328,3 +328,22 @@ def test_importing_cpus_reads_nothing_and_loads_no_sympy():
             "assert 'sympy' not in sys.modules and 'pandas' not in sys.modules; "
             "assert c._load_dir.cache_info().currsize == 0")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_models_path_in_an_installed_layout(tmp_path):
+    # Installed, models/ is the namespace package ptcalc.models (no __init__.py), which
+    # importlib.resources.files() returns as a MultiplexedPath; models_path must still find it.
+    import shutil
+
+    import ptcalc
+
+    site = tmp_path / "site"
+    shutil.copytree(Path(ptcalc.__file__).parent, site / "ptcalc",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(models_path("cpus"), site / "ptcalc" / "models" / "cpus")
+    code = ("import ptcalc.data as d, ptcalc.cpus as c; "
+            "print(d.models_path('cpus')); print(len(c.cpu_names()))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True, cwd=tmp_path, env={"PYTHONPATH": str(site)}).stdout.split()
+    assert Path(out[0]) == site / "ptcalc" / "models" / "cpus"
+    assert int(out[1]) == len(CPU_FILES)
