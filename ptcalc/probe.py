@@ -15,11 +15,16 @@ own mounts or are unlinked as soon as they are created.
 
 Public entry points (the CLI command is a thin wrapper):
 
-    run_probe(cases=None, *, model=None, progress=None) -> ProbeReport
+    run_probe(cases=None, *, model=None, progress=None, fault_around=None)
+        -> ProbeReport          (never raises on SIGINT/SIGTERM: see report.interrupted)
     user_cases(size, offset=0, procs=2, access="write", strategies=None) -> list[ProbeCase]
     default_matrix() -> list[ProbeCase]
-    render(report, fmt="table" | "json") -> str;  report.exit_code -> 0 / 1
+    render(report, fmt="table" | "json") -> str
+    report.exit_code -> 0 agree, 1 mismatch/error/restore trouble, 128+signal interrupted
     main(argv=None) -> int        (``python -m ptcalc.probe``)
+
+Without debugfs the fault-around window is measured (``kernel.measure_fault_around_bytes``)
+and passed to the model.
 """
 
 from __future__ import annotations
