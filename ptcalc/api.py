@@ -11,11 +11,11 @@ def compare(size, procs, offset=0, touched=1.0, access="write", strategies=None,
     """One scenario, every strategy (or those named): a DataFrame with one row per strategy.
 
     size/offset accept ints or text ("300GiB", "10GB"); touched is a fraction in (0, 1].
-    Columns: strategy, applicable, reason, then the metrics (see `ptcalc.evaluate`).
+    Columns: strategy, applicable, reason, then the metrics (see `ptcalc.api.evaluate`).
     """
     import pandas as pd
 
-    from ptcalc.evaluate import scenario_rows
+    from ptcalc.compute import scenario_rows
 
     scenario = make_scenario(size, procs, offset, touched, access, pattern, paging, fault_around)
     rows = scenario_rows(scenario, parse_strategies(strategies))

@@ -66,7 +66,7 @@ def compare(
     units: str = typer.Option("iec", help=UNITS_HELP),
 ) -> None:
     """Compare every strategy for one scenario (default: 300 GiB SGA, 1500 processes)."""
-    from ptcalc.evaluate import scenario_rows
+    from ptcalc.compute import scenario_rows
     from ptcalc.presets import DEFAULT_PRESET, load_preset
     from ptcalc.report import FORMATS, UNITS, not_applicable_notes, render
     from ptcalc.scenario import make_scenario, parse_strategies

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ptcalc import paging as geometry
 from ptcalc.errors import InputError
-from ptcalc.evaluate import column_metrics, column_reasons, metric_names
+from ptcalc.compute import column_metrics, column_reasons, metric_names
 from ptcalc.scenario import (
     ACCESSES,
     MAX_PROCS,

@@ -141,20 +141,29 @@ def simulate(scenario: Scenario, strategy: str, seed: int = 0) -> dict:
     cache: set = set()                 # leaves present in the file (page cache / huge pages)
     shared: dict = {}                  # shared table key -> set of leaves mapped in it
     faults = []
+    keys: dict = {}                    # leaf table -> top-most shared table on its chain
     for index in range(scenario.procs):
         proc = procs[0 if rules.one_mm else index]
         before = proc.faults
+        last = None
         for addr in pages:
-            _access(proc, addr, rules, levels, vma, read, scenario.fault_around_bytes, cache,
-                    shared)
+            size = rules.leaf_of(addr)
+            leaf = (size, addr - addr % size)
+            if leaf == last:           # still inside the leaf the previous access mapped
+                continue
+            table = (size, addr // (size * g.ENTRIES_PER_TABLE))
+            if table not in keys:
+                keys[table] = _shared_key(rules, _chain(size, leaf[1], levels))
+            if keys[table] is not None or leaf not in proc.mapped:
+                _access(proc, leaf, keys[table], rules, vma, read, scenario.fault_around_bytes,
+                        cache, shared)
+            last = leaf
         faults.append(proc.faults - before)
     return _count(scenario, strategy, rules, levels, procs, shared, faults, pages)
 
 
-def _access(proc, addr, rules, levels, vma, read, fault_around, cache, shared):
-    size = rules.leaf_of(addr)
-    leaf = (size, addr // size * size)
-    key = _shared_key(rules, _chain(size, leaf[1], levels))
+def _access(proc, leaf, key, rules, vma, read, fault_around, cache, shared):
+    """One access to `leaf`; faults until it is present (a fault returns, the access retries)."""
     for _attempt in range(4):            # a fault returns and the access is retried
         if key is None:
             if leaf in proc.mapped:

@@ -1,0 +1,21 @@
+"""Shared helpers for the tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from ptcalc.compute import scenario_rows
+from ptcalc.scenario import make_scenario
+
+KiB, MiB, GiB = 2**10, 2**20, 2**30
+TABLE = 4096
+
+
+def rows_by_strategy(**kwargs) -> dict:
+    """Model rows of one scenario keyed by strategy."""
+    return {row["strategy"]: row for row in scenario_rows(make_scenario(**kwargs))}
+
+
+@pytest.fixture
+def model_rows():
+    return rows_by_strategy

@@ -1,0 +1,87 @@
+"""The command line as a user meets it: real subprocesses, exit codes, one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+JSON_KEYS = {"strategy", "applicable", "reason", "leaf_page_bytes", "pt_bytes_per_process",
+             "pt_bytes_total", "pte_table_bytes", "pmd_table_bytes", "pud_table_bytes",
+             "savings_vs_private_4k", "huge_pages", "faults_first", "faults_next",
+             "faults_total"}
+
+
+def ptcalc(*args):
+    return subprocess.run([sys.executable, "-m", "ptcalc", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_default_scenario_is_the_sga():
+    result = ptcalc("compare")
+    assert result.returncode == 0, result.stderr
+    assert "300 GiB region" in result.stdout and "1,500 processes" in result.stdout
+    assert "878.906 GiB" in result.stdout        # private-4k PTE tables
+
+
+def test_json_contract():
+    result = ptcalc("compare", "--size", "300GiB", "--procs", "1500", "--format", "json")
+    rows = json.loads(result.stdout)
+    assert [row["strategy"] for row in rows][:2] == ["private-4k", "thp-shmem"]
+    assert len(rows) == 9
+    for row in rows:
+        assert JSON_KEYS <= set(row)
+    private = rows[0]
+    assert private["pte_table_bytes"] == 943718400000
+    assert isinstance(private["pt_bytes_total"], int)
+
+
+def test_not_applicable_has_reason_and_nulls():
+    result = ptcalc("compare", "--size", "1GiB", "--procs", "2", "--offset", "4KiB",
+                    "--strategy", "hugetlb-1g", "--format", "json")
+    (row,) = json.loads(result.stdout)
+    assert row["applicable"] is False and "1 GiB" in row["reason"]
+    assert row["pt_bytes_total"] is None
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "csv", "table"])
+def test_other_formats(fmt):
+    result = ptcalc("compare", "--size", "2GiB", "--procs", "4", "--format", fmt)
+    assert result.returncode == 0
+    assert "private-4k" in result.stdout
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["compare", "--size", "-5G", "--procs", "2"], "negative"),
+    (["compare", "--size", "", "--procs", "2"], "size"),
+    (["compare", "--size", "nan", "--procs", "2"], "size"),
+    (["compare", "--size", "1G", "--procs", "0"], "procs"),
+    (["compare", "--size", "1G", "--procs", "2", "--touched", "1.5"], "touched"),
+    (["compare", "--size", "1G", "--procs", "2", "--offset", "1000"], "4 KiB"),
+    (["compare", "--size", "200TiB", "--procs", "2"], "address space"),
+    (["compare", "--size", "1G", "--procs", "2", "--strategy", "mshar"], "did you mean 'mshare'"),
+    (["compare", "--size", "1G", "--procs", "2", "--format", "xml"], "format"),
+    (["compare", "--frobnicate"], "No such option"),
+    (["formula", "private-4k", "nope"], "metric"),
+    (["nosuchcommand"], "No such command"),
+])
+def test_bad_input_one_line_exit_2(args, fragment):
+    result = ptcalc(*args)
+    assert result.returncode == 2
+    assert fragment in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_formula_shows_constants():
+    result = ptcalc("formula", "private-4k", "pte_table_bytes")
+    assert result.returncode == 0
+    assert "PTE_SPAN = 2097152" in result.stdout and "procs" in result.stdout
+    latex = ptcalc("formula", "hugetlb-1g", "pt_bytes_total", "--latex")
+    assert "\\left\\lceil" in latex.stdout
+
+
+def test_strategies_lists_all_nine():
+    result = ptcalc("strategies", "--format", "json")
+    names = [row["name"] for row in json.loads(result.stdout)]
+    assert len(names) == 9 and "hugetlb-2m-pmdshare" in names

@@ -1,0 +1,44 @@
+"""ptcalc.evaluate over columns agrees with compare, row for row."""
+
+import pandas as pd
+import pytest
+
+import ptcalc
+from ptcalc.errors import InputError
+
+
+def test_evaluate_matches_compare():
+    scenarios = pd.DataFrame({
+        "size_bytes": [300 * 2**30, 5 * 2**20, 3 * 2**30],
+        "procs": [1500, 3, 7],
+        "offset_bytes": [0, 4096, 512 * 2**20],
+        "touched": [1.0, 0.37, 0.5],
+        "access": ["write", "read", "read"],
+    })
+    result = ptcalc.evaluate(scenarios)
+    assert len(result) == 3 * 9
+    for _, scenario in scenarios.iterrows():
+        expected = ptcalc.compare(size=int(scenario.size_bytes), procs=int(scenario.procs),
+                                  offset=int(scenario.offset_bytes), touched=scenario.touched,
+                                  access=scenario.access)
+        got = result[(result.size_bytes == scenario.size_bytes)
+                     & (result.offset_bytes == scenario.offset_bytes)]
+        for _, row in expected.iterrows():
+            other = got[got.strategy == row.strategy].iloc[0]
+            assert bool(other.applicable) == bool(row.applicable)
+            if row.applicable:
+                for key in ("pt_bytes_total", "pt_bytes_per_process", "faults_next"):
+                    assert int(other[key]) == int(row[key]), (row.strategy, key)
+
+
+def test_evaluate_rejects_bad_columns():
+    with pytest.raises(InputError, match="size_bytes"):
+        ptcalc.evaluate(pd.DataFrame({"procs": [1]}))
+    with pytest.raises(InputError, match="procs"):
+        ptcalc.evaluate(pd.DataFrame({"size_bytes": [4096], "procs": [0]}))
+
+
+def test_compare_returns_a_dataframe():
+    frame = ptcalc.compare(size="1GiB", procs=2)
+    assert list(frame.strategy)[0] == "private-4k"
+    assert frame.loc[frame.strategy == "threads", "pt_bytes_total"].item() == (512 + 1 + 1) * 4096
