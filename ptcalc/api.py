@@ -7,31 +7,45 @@ from ptcalc.scenario import DEFAULT_FAULT_AROUND, make_scenario, parse_strategie
 
 
 def compare(size, procs, offset=0, touched=1.0, access="write", strategies=None, *,
-            pattern="dense", paging=4, fault_around=DEFAULT_FAULT_AROUND):
+            pattern="dense", paging=4, fault_around=DEFAULT_FAULT_AROUND, cpu=None,
+            virtualized=False, host_page="4k", llc_bytes=None):
     """One scenario, every strategy (or those named): a DataFrame with one row per strategy.
 
     size/offset accept ints or text ("300GiB", "10GB"); touched is a fraction in (0, 1].
     Columns: strategy, applicable, reason, then the metrics (see `ptcalc.api.evaluate`).
+    With cpu (a name from `ptcalc cpus`, "host" or "default") the TLB metrics are added.
     """
     import pandas as pd
 
     from ptcalc.compute import scenario_rows
 
     scenario = make_scenario(size, procs, offset, touched, access, pattern, paging, fault_around)
-    rows = scenario_rows(scenario, parse_strategies(strategies))
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(scenario_rows(scenario, parse_strategies(strategies)))
+    if cpu is None and not virtualized:
+        return frame
+    from ptcalc.tlb_rows import add_tlb_to_frame, resolve
+
+    chosen, _ = resolve(cpu)
+    return add_tlb_to_frame(frame, chosen, scenario.paging, virtualized, host_page, llc_bytes)
 
 
 def evaluate(scenarios, strategies=None, *, pattern="dense", paging=4,
-             fault_around=DEFAULT_FAULT_AROUND):
+             fault_around=DEFAULT_FAULT_AROUND, cpu=None, virtualized=False, host_page="4k",
+             llc_bytes=None):
     """Many scenarios at once: a DataFrame with columns size_bytes, procs and optionally
     offset_bytes, touched, access (and pattern).  Returns the long format: one row per
     scenario and strategy, the scenario columns, `strategy`, `applicable`, `reason` and the
     metrics.  A dask DataFrame is evaluated partition by partition and returned as one."""
     from ptcalc.frame import evaluate_frame
 
-    return evaluate_frame(scenarios, parse_strategies(strategies), pattern=pattern,
-                          paging=paging, fault_around=fault_around)
+    frame = evaluate_frame(scenarios, parse_strategies(strategies), pattern=pattern,
+                           paging=paging, fault_around=fault_around)
+    if cpu is None and not virtualized:
+        return frame
+    from ptcalc.tlb_rows import add_tlb_to_frame, resolve
+
+    chosen, _ = resolve(cpu)
+    return add_tlb_to_frame(frame, chosen, paging, virtualized, host_page, llc_bytes)
 
 
 def formula(strategy: str, metric: str, *, paging: int = 4, pattern: str = "dense"):

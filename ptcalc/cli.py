@@ -62,6 +62,15 @@ def compare(
                                                  help="Only these strategies (repeatable)."),
     paging: str = typer.Option("4", help="Paging levels: 4 or 5."),
     fault_around: str = typer.Option("64KiB", help="The kernel's fault_around_bytes."),
+    cpu: str | None = typer.Option(None, help="Add TLB reach and page-walk metrics for this "
+                                      "CPU (see `ptcalc cpus`; 'host' detects this machine's; "
+                                      "'default' is skylake-sp)."),
+    virtualized: bool = typer.Option(False, "--virtualized", help="Walks are two-dimensional "
+                                     "(guest and host page tables); needs --cpu."),
+    host_page: str = typer.Option("4k", help="Host (EPT/NPT) page size with --virtualized: "
+                                  "4k, 2m or 1g."),
+    llc: str | None = typer.Option(None, help="Last-level cache size for the walk "
+                                      "footprint ratio (default: the CPU file's)."),
     fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP),
     units: str = typer.Option("iec", help=UNITS_HELP),
 ) -> None:
@@ -87,8 +96,20 @@ def compare(
                              chosen["access"], chosen["pattern"], paging, fault_around)
     rows = scenario_rows(scenario, parse_strategies(strategy))
     ram = parse_size(chosen["ram"], what="ram") if chosen.get("ram") else None
-    typer.echo(render(rows, fmt, units, title=_scenario_title(scenario, ram),
-                      notes=not_applicable_notes(rows)))
+    title = _scenario_title(scenario, ram)
+    notes = not_applicable_notes(rows)
+    if cpu is not None or virtualized:
+        from ptcalc.tlb_rows import add_tlb_to_rows, parse_host_page, resolve
+
+        parse_host_page(host_page)
+        chosen_cpu, explanation = resolve(cpu)
+        llc_bytes = parse_size(llc, what="llc") if llc else None
+        rows = add_tlb_to_rows(rows, chosen_cpu, scenario.paging, virtualized, host_page,
+                               llc_bytes)
+        title += f"; TLB of {chosen_cpu.name}" + (" (virtualized)" if virtualized else "")
+        if explanation:
+            notes.insert(0, explanation)
+    typer.echo(render(rows, fmt, units, title=title, notes=notes))
 
 
 @app.command()
@@ -103,6 +124,21 @@ def formula(
     from ptcalc.formula_text import formula_text
 
     typer.echo(formula_text(strategy, metric, latex=latex, paging=paging, pattern=pattern))
+
+
+@app.command()
+def cpus(fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP)) -> None:
+    """List the CPUs with TLB data (models/cpus), one line each."""
+    from ptcalc import cpus as cpu_data
+    from ptcalc.report import FORMATS, render
+
+    fmt = _choice(fmt, FORMATS, "format")
+    if fmt in ("json", "csv"):
+        rows = [{"name": line.split()[0], "summary": line} for line in cpu_data.summary_lines()]
+        typer.echo(render(rows, fmt))
+        return
+    typer.echo("\n".join(cpu_data.summary_lines()))
+    typer.echo(f"\ndefault: {cpu_data.DEFAULT_CPU}; 'host' detects this machine's CPU")
 
 
 @app.command()
@@ -127,6 +163,18 @@ def _input_error(message: str):
     return InputError(message)
 
 
+# Modules that add commands: each defines register(app) and imports only typer and the
+# standard library at module level (start-up stays fast).
+COMMAND_MODULES = ()
+
+
+def _register_commands() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)
+
+
 def _named(error: BaseException, *names: str) -> bool:
     """Is `error` an instance of a click exception class called one of `names`?  (typer may
     bundle its own copy of click, so the classes are matched by name.)"""
@@ -137,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors, exit 2 on bad input, never a traceback."""
     from ptcalc.errors import InputError
 
+    _register_commands()
     command = typer.main.get_command(app)
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:        # bare `ptcalc`: show what it can do

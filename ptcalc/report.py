@@ -30,6 +30,11 @@ COMPARE_COLUMNS = (
     ("faults_first", "faults 1st", "count"),
     ("faults_next", "faults next", "count"),
     ("faults_total", "faults total", "count"),
+    ("tlb_reach_l1_bytes", "L1 reach", "size"),
+    ("tlb_reach_l2_bytes", "L2 reach", "size"),
+    ("tlb_coverage", "coverage", "percent"),
+    ("walk_refs", "walk refs", "count"),
+    ("pt_walk_footprint_llc_ratio", "PT/LLC", "ratio"),
 )
 
 
@@ -55,6 +60,8 @@ def show(value, kind: str, units: str) -> str:
     if kind == "percent":
         text = f"{100 * value:.2f}%"
         return f"{100 * value:.4f}%" if text == "100.00%" and value < 1 else text
+    if kind == "ratio":
+        return f"{value:.3g}x"
     if kind == "count":
         if isinstance(value, float) and not value.is_integer():
             return f"{value:,.1f}"
