@@ -298,7 +298,14 @@ def _libc():
 
 class SystemGuard:
     """Records nr_hugepages (every size) and the mount table; makes case resources
-    (reservations, mounts); restores everything on exit, exception, SIGINT and SIGTERM."""
+    (reservations, mounts); restores everything on exit, exception, SIGINT and SIGTERM.
+
+    Restoration undoes exactly what the guard did: it removes the pages it added (current
+    value minus its own additions) and unmounts its own mounts.  On a quiet machine that is
+    "exactly as before"; when another process changes nr_hugepages or mounts meanwhile, the
+    guard keeps that change (never resets someone else's reservation) and reports it in
+    ``foreign`` instead.
+    """
 
     LOCK_PATH = HUGEPAGES_DIR      # flock()ed: one ptcalc probe at a time per machine
     LOCK_WAIT_SECONDS = 600.0
@@ -308,7 +315,12 @@ class SystemGuard:
         self._lock_fd: int | None = None
         self.saved_counts: dict[int, int] = {}
         self.saved_mounts: list[str] = []
+        self.expected: dict[int, int] = {}   # what nr_hugepages should read now
+        self.added: dict[int, int] = {}      # pages this guard added, per size
         self.mounts: list[str] = []          # our mount points, in mount order
+        self.foreign: list[str] = []         # changes other processes made meanwhile
+        self.final_counts: dict[int, int] = {}
+        self.final_mounts: list[str] = []
         self._old_handlers: dict[int, object] = {}
         self._restoring = False
         self.restored = False
@@ -319,6 +331,8 @@ class SystemGuard:
         self._lock()
         self.saved_counts = hugepage_counts()
         self.saved_mounts = mount_table()
+        self.expected = dict(self.saved_counts)
+        self.added = dict.fromkeys(self.saved_counts, 0)
         if self.install_signal_handlers:
             try:
                 for signum in (signal.SIGINT, signal.SIGTERM):
@@ -396,8 +410,20 @@ class SystemGuard:
             raise CaseSkipped(f"needs root to reserve {short} huge pages of "
                               f"{_fmt(page_bytes)}")
         self.check_memory(short * page_bytes, "the huge page reservation")
-        nr = _read_int(_hp_path(page_bytes, "nr_hugepages"))
-        self._write(_hp_path(page_bytes, "nr_hugepages"), nr + short)
+        path = _hp_path(page_bytes, "nr_hugepages")
+        # write and count as one step: SIGINT/SIGTERM wait until the pages are counted as
+        # ours, so an interrupt can neither leak them nor remove someone else's
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            nr = self._sync(page_bytes)
+            try:
+                self._write(path, nr + short)
+            finally:
+                now = _read_int(path)         # the kernel may find fewer pages
+                self.added[page_bytes] += now - nr
+                self.expected[page_bytes] = now
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         got = _read_int(_hp_path(page_bytes, "free_hugepages")) - \
             _read_int(_hp_path(page_bytes, "resv_hugepages"))
         if got < count:
@@ -436,14 +462,22 @@ class SystemGuard:
         self._restoring = True
         try:
             self.release()
-            now = mount_table()
+            self.final_mounts = now = mount_table()
+            ours = [line for line in now if "/ptcalc-tmpfs-" in line
+                    or "/ptcalc-hugetlbfs-" in line]
+            if ours:
+                self.problems.append(f"probe mounts left: {ours}")
             if now != self.saved_mounts:
-                extra = sorted(set(now) - set(self.saved_mounts))
+                extra = sorted(set(now) - set(self.saved_mounts) - set(ours))
                 gone = sorted(set(self.saved_mounts) - set(now))
-                self.problems.append(f"mount table differs: added {extra}, removed {gone}")
-            counts = hugepage_counts()
-            if counts != self.saved_counts:
-                self.problems.append(f"nr_hugepages {counts} != saved {self.saved_counts}")
+                if extra or gone:
+                    self.foreign.append(f"mount table changed by another process: "
+                                        f"added {extra}, removed {gone}")
+            self.final_counts = hugepage_counts()
+            for size, value in self.final_counts.items():
+                if value != self.expected.get(size, value):
+                    self.foreign.append(f"nr_hugepages of {_fmt(size)} changed from "
+                                        f"{self.expected[size]} to {value} by another process")
         finally:
             for signum, handler in self._old_handlers.items():
                 signal.signal(signum, handler)
@@ -471,18 +505,32 @@ class SystemGuard:
                 self.problems.append(f"cannot remove {path}: {exc}")
             self.mounts.pop()
 
+    def _sync(self, page_bytes: int) -> int:
+        """nr_hugepages now; a value the guard did not write is another process's change:
+        noted, and kept (the guard adds and removes only its own pages)."""
+        now = _read_int(_hp_path(page_bytes, "nr_hugepages"))
+        if now != self.expected[page_bytes]:
+            self.foreign.append(f"nr_hugepages of {_fmt(page_bytes)} changed from "
+                                f"{self.expected[page_bytes]} to {now} by another process")
+            self.expected[page_bytes] = now
+        return now
+
     def _restore_counts(self) -> None:
-        for page_bytes, saved in self.saved_counts.items():
-            path = _hp_path(page_bytes, "nr_hugepages")
-            if _read_int(path) == saved:
+        for page_bytes, added in self.added.items():
+            if added <= 0:
                 continue
-            self._write(path, saved)
+            path = _hp_path(page_bytes, "nr_hugepages")
+            target = max(self._sync(page_bytes) - added, 0)
+            self._write(path, target)
             deadline = time.monotonic() + 10   # in-use pages are freed as children exit
-            while _read_int(path) != saved and time.monotonic() < deadline:
+            while _read_int(path) != target and time.monotonic() < deadline:
                 time.sleep(0.02)
-                self._write(path, saved)
-            if _read_int(path) != saved:
-                self.problems.append(f"{path} is {_read_int(path)}, wanted {saved}")
+                self._write(path, target)
+            now = _read_int(path)
+            if now != target:
+                self.problems.append(f"{path} is {now}, wanted {target}")
+            self.added[page_bytes] = 0
+            self.expected[page_bytes] = now
 
     @staticmethod
     def _write(path: str, value: int) -> None:
@@ -535,6 +583,9 @@ class ProbeReport:
     environment: dict = field(default_factory=dict)
     restored: bool = False
     restore_problems: list[str] = field(default_factory=list)
+    foreign_changes: list[str] = field(default_factory=list)
+    state_before: dict = field(default_factory=dict)
+    state_after: dict = field(default_factory=dict)
     interrupted: str | None = None
 
     @property
@@ -558,7 +609,9 @@ class ProbeReport:
                 "environment": self.environment, "fault_tolerance": FAULT_TOLERANCE,
                 "cases": [r.to_dict() for r in self.results],
                 "summary": self.counts(), "restored": self.restored,
-                "restore_problems": self.restore_problems, "interrupted": self.interrupted,
+                "restore_problems": self.restore_problems,
+                "foreign_changes": self.foreign_changes, "state_before": self.state_before,
+                "state_after": self.state_after, "interrupted": self.interrupted,
                 "exit_code": self.exit_code}
 
 
@@ -732,6 +785,11 @@ def run_probe(cases=None, *, model=None, progress=None, fault_around: int | None
             report.interrupted = signal.Signals(signum).name
     report.restored = guard.restored
     report.restore_problems = list(guard.problems)
+    report.foreign_changes = list(guard.foreign)
+    report.state_before = {"nr_hugepages": {str(k): v for k, v in guard.saved_counts.items()},
+                           "mounts": guard.saved_mounts}
+    report.state_after = {"nr_hugepages": {str(k): v for k, v in guard.final_counts.items()},
+                          "mounts": guard.final_mounts}
     return report
 
 
@@ -772,6 +830,7 @@ def render_table(report: ProbeReport) -> str:
         lines.append(f"interrupted by {report.interrupted}")
     lines.append("settings restored" if report.restored and not report.restore_problems
                  else f"restoration problems: {report.restore_problems}")
+    lines.extend(f"note: {text}" for text in report.foreign_changes)
     return "\n".join(lines)
 
 

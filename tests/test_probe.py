@@ -30,15 +30,44 @@ root = pytest.mark.skipif(os.geteuid() != 0,
                           reason="huge page reservations and mounts need root")
 
 
-def _state():
-    return probe.hugepage_counts(), probe.mount_table()
+def _state() -> dict:
+    """The settings a probe may change, in the shape of ProbeReport.state_before/after."""
+    return {"nr_hugepages": {str(k): v for k, v in probe.hugepage_counts().items()},
+            "mounts": probe.mount_table()}
 
 
 def _leftover_dirs():
     import tempfile
 
     base = tempfile.gettempdir()
-    return sorted(n for n in os.listdir(base) if n.startswith("ptcalc-"))
+    return sorted(n for n in os.listdir(base)
+                  if n.startswith(("ptcalc-tmpfs-", "ptcalc-hugetlbfs-")))
+
+
+def _assert_restored(before: dict, report: dict) -> None:
+    """nr_hugepages (every size) and the mount table exactly as before.
+
+    This VM is shared: another process (a PostgreSQL test, an admin) may change the huge
+    page pool or mounts while the probe runs.  The probe never undoes such a change; it
+    reports it (foreign_changes) and removes only what it added itself.  Exact equality is
+    asserted whenever nothing else changed the state, inside the probe's window (its own
+    before/after snapshots) or outside it (this test's snapshots); otherwise the probe's
+    own undo is checked: no problems, none of its mounts left."""
+    after = _state()
+    assert report["restored"] and not report["restore_problems"]
+    assert not any("/ptcalc-tmpfs-" in m or "/ptcalc-hugetlbfs-" in m
+                   for m in after["mounts"])
+    quiet = (not report["foreign_changes"] and report["state_before"] == before
+             and report["state_after"] == after)
+    if quiet:
+        assert report["state_after"] == report["state_before"]
+        assert after == before
+    else:
+        import warnings
+
+        warnings.warn(f"another process changed huge pages or mounts during the probe: "
+                      f"{report['foreign_changes'] or 'outside the probe window'}",
+                      stacklevel=2)
 
 
 # --------------------------------------------------------------------------- matrix
@@ -71,8 +100,7 @@ def test_matrix_runs_and_agrees_with_the_model():
     t0 = time.monotonic()
     report = probe.run_probe(install_signal_handlers=False)
     took = time.monotonic() - t0
-    assert _state() == before
-    assert report.restored and not report.restore_problems
+    _assert_restored(before, report.to_dict())
     assert len(report.results) >= 20
     bad = [(r.case.name, r.status, r.reason, [asdict_check(c) for c in r.checks])
            for r in report.results if r.status not in ("pass", "skip")]
@@ -168,7 +196,8 @@ def test_without_root_hugetlb_and_mounts_are_skipped(monkeypatch):
 
 
 def _probe_process(case_text: str, hold: float = 30.0):
-    cmd = [sys.executable, "-m", "ptcalc.probe", "--case", case_text, "--hold", str(hold)]
+    cmd = [sys.executable, "-m", "ptcalc.probe", "--case", case_text, "--hold", str(hold),
+           "--format", "json"]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
 
@@ -194,15 +223,13 @@ def test_signal_in_the_middle_of_a_hugetlb_case_restores_everything(signum, code
     proc = _probe_process("pmdshare aligned 1GiB slot read (hugetlbfs)")
     try:
         def in_the_middle():
-            counts, mounts = _state()
-            pages = counts.get(2 * MiB, 0) > before[0].get(2 * MiB, 0)
-            mounted = any("ptcalc-hugetlbfs" in line for line in mounts)
+            mounted = any("ptcalc-hugetlbfs" in line for line in probe.mount_table())
             try:
+                total = probe._read_int(probe._hp_path(2 * MiB, "nr_hugepages"))
                 free = probe._read_int(probe._hp_path(2 * MiB, "free_hugepages"))
             except OSError:
                 return False
-            in_use = counts.get(2 * MiB, 0) - free >= 512
-            return pages and mounted and in_use
+            return mounted and total - free >= 512    # the case's processes hold its pages
 
         assert _wait_until(in_the_middle, 60), proc.communicate(timeout=30)
         proc.send_signal(signum)
@@ -212,9 +239,10 @@ def test_signal_in_the_middle_of_a_hugetlb_case_restores_everything(signum, code
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     assert proc.returncode == code, err
-    assert f"interrupted by {signal.Signals(signum).name}" in out
-    assert "settings restored" in out
-    assert _state() == before
+    report = json.loads(out)
+    assert report["interrupted"] == signal.Signals(signum).name
+    assert report["exit_code"] == code
+    _assert_restored(before, report)
     assert _leftover_dirs() == dirs_before
     assert not kernel._group_members(proc.pid)
 
@@ -223,13 +251,36 @@ def test_guard_restores_after_an_exception():
     before = _state()
     guard = probe.SystemGuard(install_signal_handlers=False)
     with pytest.raises(RuntimeError, match="boom"), guard:
-        if os.geteuid() == 0 and 2 * MiB in before[0]:
-            guard.reserve_huge_pages(2 * MiB, 2)
+        if os.geteuid() == 0 and str(2 * MiB) in before["nr_hugepages"]:
+            free = probe._read_int(probe._hp_path(2 * MiB, "free_hugepages"))
+            guard.reserve_huge_pages(2 * MiB, free + 2)
             guard.mount("tmpfs", "huge=always,size=8m")
             assert _state() != before
         raise RuntimeError("boom")
     assert guard.restored and not guard.problems
-    assert _state() == before
+    if not guard.foreign:
+        assert _state() == before
+
+
+def test_guard_keeps_another_processes_change():
+    """A pool change made by someone else while the guard runs is reported, not undone;
+    the guard removes only the pages it added itself."""
+    if os.geteuid() != 0 or 2 * MiB not in probe.hugepage_counts():
+        pytest.skip("needs root and 2 MiB huge pages")
+    path = probe._hp_path(2 * MiB, "nr_hugepages")
+    original = probe._read_int(path)
+    try:
+        with probe.SystemGuard(install_signal_handlers=False) as guard:
+            free = probe._read_int(probe._hp_path(2 * MiB, "free_hugepages"))
+            resv = probe._read_int(probe._hp_path(2 * MiB, "resv_hugepages"))
+            guard.reserve_huge_pages(2 * MiB, free - resv + 3)       # the guard adds 3
+            probe.SystemGuard._write(path, probe._read_int(path) + 2)  # "someone else" 2
+            guard.release()
+        assert probe._read_int(path) == original + 2
+        assert guard.foreign and not guard.problems
+    finally:
+        probe.SystemGuard._write(path, original)
+
 
 
 def test_guard_signal_handler_raises_and_is_removed():
