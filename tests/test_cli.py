@@ -13,7 +13,7 @@ JSON_KEYS = {"strategy", "applicable", "reason", "leaf_page_bytes", "pt_bytes_pe
 
 
 def ptcalc(*args):
-    return subprocess.run([sys.executable, "-m", "ptcalc", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "ptcalc", *args], capture_output=True, check=False,
                           text=True, timeout=120)
 
 
@@ -30,7 +30,7 @@ def test_json_contract():
     assert [row["strategy"] for row in rows][:2] == ["private-4k", "thp-shmem"]
     assert len(rows) == 9
     for row in rows:
-        assert JSON_KEYS <= set(row)
+        assert set(row) >= JSON_KEYS
     private = rows[0]
     assert private["pte_table_bytes"] == 943718400000
     assert isinstance(private["pt_bytes_total"], int)

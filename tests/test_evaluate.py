@@ -40,5 +40,5 @@ def test_evaluate_rejects_bad_columns():
 
 def test_compare_returns_a_dataframe():
     frame = ptcalc.compare(size="1GiB", procs=2)
-    assert list(frame.strategy)[0] == "private-4k"
+    assert frame.strategy.iloc[0] == "private-4k"
     assert frame.loc[frame.strategy == "threads", "pt_bytes_total"].item() == (512 + 1 + 1) * 4096

@@ -1,6 +1,6 @@
 """Model values derived by hand (the derivation is in each comment)."""
 
-from conftest import GiB, KiB, MiB, TABLE, rows_by_strategy
+from conftest import TABLE, GiB, KiB, MiB, rows_by_strategy
 
 
 def sga():
