@@ -48,15 +48,27 @@ def evaluate(scenarios, strategies=None, *, pattern="dense", paging=4,
     return add_tlb_to_frame(frame, chosen, paging, virtualized, host_page, llc_bytes)
 
 
-def formula(strategy: str, metric: str, *, paging: int = 4, pattern: str = "dense"):
-    """The sympy expression of one metric (renders as LaTeX in Jupyter)."""
-    from ptcalc import model
+def formula(strategy: str, metric: str, *, paging: int = 4, pattern: str = "dense", cpu=None,
+            virtualized: bool = False, host_page="4k"):
+    """The sympy expression of one metric (renders as LaTeX in Jupyter).
+
+    TLB metrics (tlb_reach_l1_bytes, ...) show the CPU's entry counts as symbols, or filled
+    in with cpu= a name from `ptcalc cpus`.
+    """
+    from ptcalc import model, tlb
     from ptcalc.scenario import PATTERNS, parse_choice, parse_paging
 
     (name,) = parse_strategies([strategy])
     levels = parse_paging(paging)
     pattern = parse_choice(pattern, PATTERNS, "pattern")
-    names = model.metric_names(levels)
+    if metric in tlb.METRIC_NAMES:
+        from ptcalc.tlb_rows import parse_host_page, resolve
+
+        chosen = resolve(cpu)[0] if cpu else None
+        return tlb.tlb_expression(metric, chosen, strategy=name, paging_levels=levels,
+                                  virtualized=virtualized,
+                                  host_page_bytes=parse_host_page(host_page))
+    names = (*model.metric_names(levels), *tlb.METRIC_NAMES)
     if metric not in names:
         import difflib
 

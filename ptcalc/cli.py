@@ -119,11 +119,16 @@ def formula(
     latex: bool = typer.Option(False, "--latex", help="Print LaTeX instead of plain text."),
     paging: str = typer.Option("4", help="Paging levels: 4 or 5."),
     pattern: str = typer.Option("dense", help="dense or random."),
+    cpu: str | None = typer.Option(None, help="For TLB metrics: fill in this CPU's entries "
+                                   "(default: show the entry counts as symbols)."),
+    virtualized: bool = typer.Option(False, "--virtualized", help="TLB walk_refs: 2D walk."),
+    host_page: str = typer.Option("4k", help="Host page size with --virtualized."),
 ) -> None:
     """Print the formula of one metric of one strategy, with its constants."""
     from ptcalc.formula_text import formula_text
 
-    typer.echo(formula_text(strategy, metric, latex=latex, paging=paging, pattern=pattern))
+    typer.echo(formula_text(strategy, metric, latex=latex, paging=paging, pattern=pattern,
+                            cpu=cpu, virtualized=virtualized, host_page=host_page))
 
 
 @app.command()

@@ -22,10 +22,25 @@ def _latex_name(name: str) -> str:
     return r"\mathrm{" + name.replace("_", r"\_") + "}"
 
 
-def formula_text(strategy: str, metric: str, *, latex: bool = False, paging=4,
-                 pattern: str = "dense") -> str:
+def _tlb_text(strategy, metric, latex, paging, cpu, virtualized, host_page) -> str:
+    from ptcalc import tlb
     from ptcalc.api import formula
 
+    expr = formula(strategy, metric, paging=paging, cpu=cpu, virtualized=virtualized,
+                   host_page=host_page)
+    if latex:
+        return f"{_latex_name(metric)} = {sp.latex(expr)}"
+    where = f", {cpu}" if cpu else ""
+    return f"{metric} [{strategy}{where}] =\n  {expr}\n\n" + tlb.metric_doc(metric).strip()
+
+
+def formula_text(strategy: str, metric: str, *, latex: bool = False, paging=4,
+                 pattern: str = "dense", cpu=None, virtualized=False, host_page="4k") -> str:
+    from ptcalc import tlb
+    from ptcalc.api import formula
+
+    if metric in tlb.METRIC_NAMES:
+        return _tlb_text(strategy, metric, latex, paging, cpu, virtualized, host_page)
     expr = formula(strategy, metric, paging=paging, pattern=pattern)
     names = {str(s) for s in getattr(expr, "free_symbols", ())}
     constants = [(str(sym), value) for sym, value in S.CONSTANTS.items() if str(sym) in names]
