@@ -27,26 +27,24 @@ def where(condition, if_true, if_false):
     return np.where(condition, if_true, if_false)
 
 
-def minimum(*values):
+def _fold(values, scalar_fold, array_name):
     if all(_is_scalar(v) for v in values):
-        return min(values)
+        return scalar_fold(values)
     import numpy as np
 
+    combine = getattr(np, array_name)
     result = values[0]
     for value in values[1:]:
-        result = np.minimum(result, value)
+        result = combine(result, value)
     return result
+
+
+def minimum(*values):
+    return _fold(values, min, "minimum")
 
 
 def maximum(*values):
-    if all(_is_scalar(v) for v in values):
-        return max(values)
-    import numpy as np
-
-    result = values[0]
-    for value in values[1:]:
-        result = np.maximum(result, value)
-    return result
+    return _fold(values, max, "maximum")
 
 
 def logical_and(*values):

@@ -6,7 +6,7 @@ import sympy as sp
 
 from ptcalc import symbols as S
 from ptcalc.strategies.base import Context, StrategyCounts, StrategyInfo
-from ptcalc.strategies.hugetlb_2m import huge_pages_touched
+from ptcalc.strategies.hugetlb_2m import unshared_counts
 
 INFO = StrategyInfo(
     name="hugetlb-1g",
@@ -19,20 +19,7 @@ INFO = StrategyInfo(
 
 
 def counts(ctx: Context) -> StrategyCounts:
-    touch = ctx.touch()
-    start, end = S.offset, S.offset + S.size
-    huge = huge_pages_touched(touch, S.PMD_SPAN)
-    tables = {level: touch.slots(start, end, S.SPAN_OF_LEVEL[level])
-              for level in ctx.levels if level not in ("pte", "pmd")}
-    return StrategyCounts(
-        charged=tables,
-        physical={level: S.procs * n for level, n in tables.items()},
-        faults_first_read=huge, faults_first_write=huge,
-        faults_next_read=huge, faults_next_write=huge,
-        leaf_page_bytes=S.PMD_SPAN,
-        mapped={"1g": S.PMD_SPAN * huge},
-        huge_pages=S.CeilDiv(S.size, S.PMD_SPAN),
-    )
+    return unshared_counts(ctx, S.PMD_SPAN, "1g", below=("pte", "pmd"))
 
 
 def not_applicable(ctx: Context) -> list:

@@ -21,21 +21,27 @@ def huge_pages_touched(touch, span):
     return touch.slots(S.offset, S.offset + S.size, span)
 
 
-def counts(ctx: Context) -> StrategyCounts:
+def unshared_counts(ctx: Context, page_span, leaf: str, below: tuple) -> StrategyCounts:
+    """Private hugetlb pages of `page_span`: no tables at the `below` levels, one fault per
+    huge page per process, the whole mapping reserved."""
     touch = ctx.touch()
     start, end = S.offset, S.offset + S.size
-    huge = huge_pages_touched(touch, S.PTE_SPAN)
+    huge = huge_pages_touched(touch, page_span)
     tables = {level: touch.slots(start, end, S.SPAN_OF_LEVEL[level])
-              for level in ctx.levels if level != "pte"}
+              for level in ctx.levels if level not in below}
     return StrategyCounts(
         charged=tables,
         physical={level: S.procs * n for level, n in tables.items()},
         faults_first_read=huge, faults_first_write=huge,
         faults_next_read=huge, faults_next_write=huge,
-        leaf_page_bytes=S.PTE_SPAN,
-        mapped={"2m": S.PTE_SPAN * huge},
-        huge_pages=S.CeilDiv(S.size, S.PTE_SPAN),
+        leaf_page_bytes=page_span,
+        mapped={leaf: page_span * huge},
+        huge_pages=S.CeilDiv(S.size, page_span),
     )
+
+
+def counts(ctx: Context) -> StrategyCounts:
+    return unshared_counts(ctx, S.PTE_SPAN, "2m", below=("pte",))
 
 
 def not_applicable(ctx: Context) -> list:
