@@ -171,3 +171,35 @@ def render(result: InspectResult, fmt: str = "table", units: str = "iec",
     from ptcalc.inspect_render import render as _render
 
     return _render(result, fmt, units, detail)
+
+
+def save_snapshots(pids, directory: str, warnings: list[str] | None = None) -> list[str]:
+    """Write a snapshot (ptcalc.inspect_layout format, exact pagemap ranges) of each live
+    PID to DIRECTORY/PID.snap; returns the paths.  A PID that cannot be read is skipped
+    with a warning appended to `warnings` (InputError when none could be saved)."""
+    import os
+
+    from ptcalc.inspect_proc import snapshot
+
+    warnings = [] if warnings is None else warnings
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create snapshot directory {directory!r}: "
+                         f"{exc.strerror}") from None
+    paths = []
+    for pid in _as_list(pids):
+        path = os.path.join(directory, f"{pid}.snap")
+        try:
+            text = snapshot(int(pid))
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except InputError as exc:
+            warnings.append(f"not saved: {exc}")
+            continue
+        except OSError as exc:
+            raise InputError(f"cannot write {path}: {exc.strerror}") from None
+        paths.append(path)
+    if _as_list(pids) and not paths:
+        raise InputError("no snapshot could be saved: " + "; ".join(warnings))
+    return paths

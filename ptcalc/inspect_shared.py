@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from ptcalc.inspect_layout import Mapping
 from ptcalc.inspect_tables import Piece, TableCount, count_tables, distinct_slots, page_count
@@ -57,8 +58,8 @@ class SharedUse:
         return page_count(self.pieces) * PAGE_BYTES
 
     @property
-    def touched(self) -> float:
-        return self.mapped_bytes / self.size_bytes
+    def touched(self) -> Fraction:
+        return Fraction(self.mapped_bytes, self.size_bytes)
 
     @property
     def slots_touched(self) -> int:
@@ -76,7 +77,7 @@ class SharedUse:
                 "start": f"{self.start:x}", "end": f"{self.end:x}",
                 "size_bytes": self.size_bytes, "file_offset": self.file_offset,
                 "offset_bytes": self.start % PUD_SPAN, "page_bytes": self.page_bytes,
-                "mapped_bytes": self.mapped_bytes, "touched": round(self.touched, 6),
+                "mapped_bytes": self.mapped_bytes, "touched": round(float(self.touched), 6),
                 "pt_bytes": tables.bytes, "pte_tables": tables.pte, "pmd_tables": tables.pmd,
                 "pud_tables": tables.pud}
 
@@ -147,7 +148,7 @@ def placements(uses: list[SharedUse]) -> list:
     for (size, offset), members in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         touched = sum(u.touched for u in members) / len(members)
         slots = sum(slot_equivalent(u.start, u.size_bytes, u.slots_touched)
-                    for u in members) / len(members)
+                    for u in members) / len(members)      # Fractions: exact
         out.append(Placement(size, offset, len(members), touched, max(slots, touched),
                              [u.pid for u in members]))
     return out

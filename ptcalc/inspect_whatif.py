@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from ptcalc.paging import PAGE_BYTES, PMD_SPAN, PTE_SPAN, PUD_SPAN, ceil_div
 
@@ -51,26 +52,27 @@ class Placement:
     size_bytes: int
     offset_bytes: int
     procs: int
-    touched: float          # mean mapped pages / size
-    touched_slots: float    # mean slot-equivalent fraction (see module docstring)
+    touched: Fraction          # mean mapped pages / size
+    touched_slots: Fraction    # mean slot-equivalent fraction (see module docstring)
     pids: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"size_bytes": self.size_bytes, "offset_bytes": self.offset_bytes,
-                "procs": self.procs, "touched": round(self.touched, 6),
-                "touched_slots": round(self.touched_slots, 6), "pids": self.pids}
+                "procs": self.procs, "touched": round(float(self.touched), 6),
+                "touched_slots": round(float(self.touched_slots), 6), "pids": self.pids}
 
 
-def slot_equivalent(start: int, size: int, slots: int) -> float:
+def slot_equivalent(start: int, size: int, slots: int) -> Fraction:
     """Fraction whose dense prefix from `start` spans `slots` 2 MiB slots."""
     if slots <= 0:
-        return 0.0
+        return Fraction(0)
     prefix = (PTE_SPAN - start % PTE_SPAN) + (slots - 1) * PTE_SPAN
-    return min(prefix, size) / size
+    return Fraction(min(prefix, size), size)
 
 
-def _clip(touched: float, size: int) -> float:
-    return min(max(touched, PAGE_BYTES / size), 1.0)
+def _clip(touched, size: int) -> Fraction:
+    """At least one page, at most all (compare() wants a fraction in (0, 1])."""
+    return min(max(Fraction(touched), Fraction(PAGE_BYTES, size)), Fraction(1))
 
 
 def _plain(value):
@@ -85,24 +87,28 @@ def _plain(value):
     return value
 
 
-def compare_rows(size_bytes: int, procs: int, offset_bytes: int, touched: float,
+def compare_rows(size_bytes: int, procs: int, offset_bytes: int, touched,
                  strategies=None, pattern: str = "dense") -> list[dict]:
-    """Rows of ptcalc.compare as plain dicts: the one call into the core model."""
-    from ptcalc.api import compare
+    """The rows of ptcalc.compare(...) as plain dicts: the one call into the core model.
 
-    frame = compare(size=size_bytes, procs=procs, offset=offset_bytes,
-                    touched=_clip(touched, size_bytes), access="write",
-                    strategies=strategies, pattern=pattern)
+    Uses the same function compare() wraps in a DataFrame (ptcalc.compute.scenario_rows),
+    so the numbers are compare's, as exact ints, without loading pandas.
+    """
+    from ptcalc.compute import scenario_rows
+    from ptcalc.scenario import make_scenario, parse_strategies
+
+    scenario = make_scenario(size_bytes, procs, offset_bytes, _clip(touched, size_bytes),
+                             "write", pattern)
     return [{key: _plain(value) for key, value in row.items()}
-            for row in frame.to_dict("records")]
+            for row in scenario_rows(scenario, parse_strategies(strategies))]
 
 
-def _evaluate(size: int, offset: int, procs: int, touched: float, touched_slots: float,
+def _evaluate(size: int, offset: int, procs: int, touched, touched_slots,
               strategies, pattern: str) -> list[dict]:
     if pattern != "layout":
         return compare_rows(size, procs, offset, touched, strategies, pattern)
     rows = compare_rows(size, procs, offset, touched_slots, strategies, "dense")
-    if abs(touched - touched_slots) > 1e-12:
+    if touched != touched_slots:
         by_pages = compare_rows(size, procs, offset, touched, strategies, "dense")
         for row, other in zip(rows, by_pages):
             columns = ["touched_bytes"]
@@ -130,7 +136,7 @@ def evaluate_placement(p: Placement, strategies=None, pattern: str = "layout") -
         size = ceil_div(p.size_bytes, granule) * granule
         if (offset, size) == (p.offset_bytes, p.size_bytes):
             continue
-        scale = p.size_bytes / size
+        scale = Fraction(p.size_bytes, size)
         aligned = _evaluate(size, offset, p.procs, p.touched * scale, p.touched_slots * scale,
                             strategies, pattern)
         by_name = {row["strategy"]: row for row in aligned}
