@@ -348,7 +348,7 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
         procs_max = 2 * planned
         first = [value for value in oom.values() if value]
         if first and min(first) > procs_max and min(first) <= 10 * planned:
-            procs_max = int(min(first) * 1.25)
+            procs_max = int(min(first) * 1.5)
     procs_max = max(2, min(int(procs_max), MAX_PROCS))
     counts = np.unique(np.linspace(1, procs_max, num=points).round().astype(int))
     frame = evaluate(_scenario_frame(size_bytes, counts, offset_bytes, touched, access), names,
@@ -384,10 +384,13 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
                 ax.plot([point], [headroom], marker="X", markersize=14,
                         color=_style(members[0])[0], markeredgecolor="black", zorder=5,
                         linestyle="none", label=None if marked else "OOM point")
+                right = point > 0.5 * procs_max       # keep the text inside the axes
                 ax.annotate(f"OOM: {', '.join(members)} at {point:,} processes",
-                            (point, headroom), xytext=(10, -24 - 16 * marked),
-                            textcoords="offset points", fontsize=FONT_SIZE,
-                            fontweight="bold", color="#d62728")
+                            (point, headroom), xytext=(-10 if right else 10, -24 - 16 * marked),
+                            textcoords="offset points", ha="right" if right else "left",
+                            fontsize=FONT_SIZE, fontweight="bold", color="#d62728",
+                            bbox={"facecolor": "white", "edgecolor": "#d62728", "alpha": 0.9,
+                                  "boxstyle": "round,pad=0.25"})
                 marked += 1
     if procs:
         ax.axvline(int(procs), color="black", linestyle=":", linewidth=1.2)
