@@ -139,6 +139,12 @@ def inspect(pids=None, pgrep=None, maps_files=None, *, what_if: bool = True,
 
     if not (_as_list(pids) or _as_list(pgrep) or _as_list(maps_files)):
         raise InputError("nothing to inspect: give --pid PID, --pgrep PATTERN or --maps FILE")
+    if what_if:
+        from ptcalc.inspect_whatif import PATTERNS
+        from ptcalc.scenario import parse_choice, parse_strategies
+
+        pattern = parse_choice(pattern, PATTERNS, "pattern")
+        strategies = list(parse_strategies(strategies)) if strategies else None
     warnings: list[str] = []
     layouts = _load(pids, pgrep, maps_files, use_pagemap, warnings)
     if not layouts:
@@ -156,7 +162,10 @@ def inspect(pids=None, pgrep=None, maps_files=None, *, what_if: bool = True,
     top: list[dict] = []
     if what_if and groups:
         for group in groups:
-            group.evaluate(strategies, pattern)
+            try:
+                group.evaluate(strategies, pattern)
+            except InputError as exc:      # a layout the model cannot take
+                warnings.append(f"no what-if for {group.path or group.identity}: {exc}")
         top = total_rows(groups)
     return InspectResult(reports, groups, top, warnings)
 

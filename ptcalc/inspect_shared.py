@@ -114,21 +114,20 @@ def physical_pt_bytes(uses: list[SharedUse]) -> int:
     once per (file range, slot).
     """
     total = 0
-    shared_slots: set[tuple] = set()
+    seen: set[tuple] = set()
     for use in uses:
-        tables = use.tables
-        total += tables.bytes
-        if use.page_bytes != 2 * 1024 * 1024:
+        total += use.tables.bytes
+        if use.page_bytes != PTE_SPAN:
             continue
+        slots = set()
         for piece in use.pieces:
             slot = piece.start // PMD_SPAN * PMD_SPAN
             while slot < piece.end:
                 if use.start <= slot and slot + PMD_SPAN <= use.end:
-                    key = (use.identity, use.file_offset + slot - use.start)
-                    if key in shared_slots:
-                        total -= TABLE_BYTES
-                    shared_slots.add(key)
+                    slots.add((use.identity, use.file_offset + slot - use.start))
                 slot += PMD_SPAN
+        total -= len(slots & seen) * TABLE_BYTES
+        seen |= slots
     return total
 
 
@@ -161,7 +160,7 @@ class SharedGroup:
     kind: str
     uses: list[SharedUse]
     what_if: list[dict] = field(default_factory=list)
-    placements: list[dict] = field(default_factory=list)
+    placements: list = field(default_factory=list)     # inspect_whatif.Placement
 
     @property
     def procs(self) -> int:
@@ -183,7 +182,6 @@ class SharedGroup:
         """Fill `what_if` from ptcalc.compare (empty when no process has a page mapped)."""
         from ptcalc.inspect_whatif import evaluate_placement, finish_rows, sum_rows
 
-        self.placements = placements(self.uses)
         row_sets = [evaluate_placement(p, strategies, pattern) for p in self.placements]
         self.what_if = finish_rows(sum_rows(row_sets), self.current_physical_pt_bytes)
 
@@ -210,6 +208,8 @@ def group_uses(uses: list[SharedUse], min_procs: int = 1) -> list[SharedGroup]:
             groups[use.identity] = group = SharedGroup(use.identity, use.path, use.kind, [])
         group.uses.append(use)
     out = [g for g in groups.values() if g.procs >= min_procs]
+    for group in out:
+        group.placements = placements(group.uses)
     return sorted(out, key=lambda g: (-g.size_bytes * g.procs, g.identity))
 
 

@@ -181,3 +181,28 @@ def test_sum_rows_adds_metrics_and_merges_reasons():
     ("/var/lib/data.db", "file")])
 def test_kind_of(path, kind):
     assert kind_of(Mapping(0, 4096, "rw-s", 0, "00:01", 3, path, {}, ())) == kind
+
+
+def test_physical_counts_a_shared_hugetlb_pmd_table_once_per_slot():
+    from ptcalc.inspect_shared import physical_pt_bytes
+
+    gib = 2**30
+
+    def hugetlb_use(pid, start, presence):
+        m = Mapping(start, start + 2 * gib, "rw-s", 0, "00:11", 7, "/anon_hugepage (deleted)",
+                    {"KernelPageSize": PTE_SPAN}, ("ht",))
+        (use,) = shared_uses(pid, str(pid), [m], split_by_mapping([m], presence))
+        return use
+
+    # two scattered pieces in the first 1 GiB slot, one in the second, in both processes
+    pieces = [(0, PTE_SPAN), (10 * PTE_SPAN, 11 * PTE_SPAN), (gib, gib + PTE_SPAN)]
+    a = hugetlb_use(1, 4 * gib, [Presence(4 * gib + s, 4 * gib + e, True) for s, e in pieces])
+    b = hugetlb_use(2, 8 * gib, [Presence(8 * gib + s, 8 * gib + e, True) for s, e in pieces])
+    assert a.tables.pmd == 2 and a.tables.pte == 0
+    # each process: 2 PMD + 1 PUD tables; the 2 PMD tables exist once for both
+    assert physical_pt_bytes([a]) == 3 * TABLE_BYTES
+    assert physical_pt_bytes([a, b]) == 4 * TABLE_BYTES
+    # a process mapping the object at a different file offset alignment shares nothing
+    c = hugetlb_use(3, 8 * gib + PTE_SPAN, [Presence(8 * gib + PTE_SPAN, 8 * gib + 2 * PTE_SPAN,
+                                                     True)])
+    assert physical_pt_bytes([a, c]) == physical_pt_bytes([a]) + c.tables.bytes
