@@ -92,7 +92,7 @@ def _read_once(pid: int, use_pagemap: bool) -> tuple[str, str, list[Presence] | 
     smaps = _read_text(pid, "smaps")
     if not smaps.strip():
         raise InputError(f"pid {pid}: no address space (a kernel thread or a zombie)")
-    presence, note = None, "pagemap not used"
+    presence, note = None, ""
     if use_pagemap:
         layout = parse_snapshot(smaps, f"/proc/{pid}/smaps")
         presence, note = read_presence(pid, layout.mappings)
