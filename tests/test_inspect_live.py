@@ -200,3 +200,25 @@ def test_kernel_thread_has_no_address_space():
         pytest.skip("no kernel thread visible (a pid namespace)")
     with pytest.raises(InputError, match=f"pid {pid}: no address space"):
         read_process(pid)
+
+
+def _swap_free_bytes() -> int:
+    with open("/proc/meminfo") as handle:
+        for line in handle:
+            if line.startswith("SwapFree:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+@pytest.mark.skipif(_swap_free_bytes() < 64 * 2**20, reason="needs 64 MiB of free swap")
+def test_swapped_pages_still_hold_their_page_table_entries():
+    code = """
+        m = mmap.mmap(-1, 32 * MiB, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        for off in range(0, len(m), 4096):
+            m[off] = 1
+        m.madvise(21)                          # MADV_PAGEOUT: to swap, PTEs become swap entries
+        ready(os.getpid())
+    """
+    with workload(code) as (pid,):
+        layout = read_process(pid)
+    assert predict(layout).tables.bytes == layout.vmpte_bytes
