@@ -18,8 +18,11 @@ One parser serves live processes and offline copies alike.  A snapshot is plain 
 
 So `cat /proc/PID/status /proc/PID/smaps > PID.snap` is a valid snapshot (page presence is
 then estimated from Rss), and a bare `cat /proc/PID/maps` is one too (every page of every
-mapping is then assumed mapped: an upper bound).  `ptcalc.inspect_proc.snapshot(pid)` writes
-the complete form with exact presence from /proc/PID/pagemap.
+mapping is then assumed mapped: an upper bound).  `ptcalc.inspect_proc.snapshot(pid)` (and
+`ptcalc inspect --pid PID --save DIR`) writes the complete form with exact presence from
+/proc/PID/pagemap.  One file holds one process; files may be gzipped (NAME.gz).  All files
+given together are taken to come from one host (shared objects are matched by device and
+inode).
 """
 
 from __future__ import annotations
