@@ -338,8 +338,10 @@ def test_models_path_in_an_installed_layout(tmp_path):
     import ptcalc
 
     site = tmp_path / "site"
+    # The package under test may itself be installed (models/ already inside): leave that
+    # copy out and lay the data in as an install does.
     shutil.copytree(Path(ptcalc.__file__).parent, site / "ptcalc",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+                    ignore=shutil.ignore_patterns("__pycache__", "models"))
     shutil.copytree(models_path("cpus"), site / "ptcalc" / "models" / "cpus")
     code = ("import ptcalc.data as d, ptcalc.cpus as c; "
             "print(d.models_path('cpus')); print(len(c.cpu_names()))")
