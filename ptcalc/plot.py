@@ -158,6 +158,16 @@ def _fraction(value) -> float:
     return float(parse_touched(value))
 
 
+def _affine_guess(one: int, two: int, room: int, limit: int) -> int:
+    """The most processes p with pt(p) <= room if pt(p) = one + (p - 1) * (two - one)."""
+    step = two - one
+    if one > room:
+        return 0
+    if step <= 0:
+        return limit
+    return min(limit, (room - one) // step + 1)
+
+
 def oom_points(size, ram, *, offset=0, touched=1.0, access="write", strategies=None,
                pattern="dense", paging=4):
     """For each strategy, where the region plus its page tables stop fitting in ``ram``.
@@ -205,17 +215,9 @@ def oom_points(size, ram, *, offset=0, touched=1.0, access="write", strategies=N
     if size_bytes > ram_bytes:
         result.update(dict.fromkeys(live, 0))
         live = []
-    guesses = {}
-    for name in live:
-        first = int(probe.loc[(name, 1), "pt_bytes_total"])
-        step = int(probe.loc[(name, 2), "pt_bytes_total"]) - first
-        room = ram_bytes - size_bytes - first
-        if room < 0:
-            guesses[name] = 0
-        elif step <= 0:
-            guesses[name] = MAX_PROCS
-        else:
-            guesses[name] = min(MAX_PROCS, room // step + 1)
+    guesses = {name: _affine_guess(int(probe.loc[(name, 1), "pt_bytes_total"]),
+                                   int(probe.loc[(name, 2), "pt_bytes_total"]),
+                                   ram_bytes - size_bytes, MAX_PROCS) for name in live}
     checks = {name: [p for p in (guess, guess + 1) if 1 <= p <= MAX_PROCS]
               for name, guess in guesses.items()}
     answers = fits({name: values for name, values in checks.items() if values})
