@@ -420,7 +420,8 @@ tr.na td { color: #888; }
 figure { margin: 1.2em 0; } figure img { max-width: 100%; height: auto;
          border: 1px solid #eee; } figcaption { color: #555; font-size: 0.92em; }
 ul.findings li { margin-bottom: 0.4em; }
-pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.82em; }
+pre { background: #f7f7f7; padding: 0.8em; font-size: 0.82em; white-space: pre-wrap;
+      overflow-wrap: anywhere; }
 details { margin: 0.3em 0; } summary { cursor: pointer; }
 .footer { color: #777; font-size: 0.85em; margin-top: 2em; }
 """
