@@ -330,7 +330,8 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
     region plus its page tables exceed ``ram`` and the host runs out of memory; that OOM point
     (from ``oom_points``) is marked with an X and given in the legend.  ``procs`` (the planned
     count) is drawn as a vertical line; the x axis runs to ``procs_max`` (default: twice
-    ``procs``, and at least far enough to show the first OOM point)."""
+    ``procs``, at least 10, stretched to 1.5 times the first OOM point when that lies within
+    100 times ``procs``)."""
     import numpy as np
 
     from ptcalc.api import evaluate
@@ -345,12 +346,12 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
                       access=access, strategies=names, pattern=pattern, paging=paging)
     oom = {row.strategy: (None if _is_missing(row.oom_procs) else int(row.oom_procs))
            for row in ooms.itertuples()}
-    if procs_max is None:
+    if procs_max is None:         # twice the plan, stretched to show a nearby first OOM
         planned = int(procs) if procs else 1000
-        procs_max = 2 * planned
+        procs_max = max(10, 2 * planned)
         first = [value for value in oom.values() if value]
-        if first and min(first) > procs_max and min(first) <= 10 * planned:
-            procs_max = int(min(first) * 1.5)
+        if first and min(first) <= 100 * planned:
+            procs_max = max(procs_max, int(min(first) * 1.5))
     procs_max = max(2, min(int(procs_max), MAX_PROCS))
     counts = np.unique(np.linspace(1, procs_max, num=points).round().astype(int))
     frame = evaluate(_scenario_frame(size_bytes, counts, offset_bytes, touched, access), names,
@@ -396,11 +397,17 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
                 marked += 1
     if procs:
         ax.axvline(int(procs), color="black", linestyle=":", linewidth=1.2)
-        ax.text(int(procs), 0.02, f" planned: {int(procs):,} ", rotation=90, ha="right",
-                va="bottom", transform=ax.get_xaxis_transform(), fontsize=FONT_SIZE - 1)
+        near_left = int(procs) < 0.1 * procs_max       # keep the label off the y axis
+        ax.text(int(procs), 0.02, f" planned: {int(procs):,} ", rotation=90,
+                ha="left" if near_left else "right", va="bottom",
+                transform=ax.get_xaxis_transform(), fontsize=FONT_SIZE - 1,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
     ax.set_yscale("log", base=2)
     _bytes_axis(ax.yaxis)
     ax.set_xlim(0, procs_max)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.xaxis.set_major_formatter(_thousands())
     ax.set_xlabel("processes mapping the region", fontsize=FONT_SIZE + 1)
     ax.set_ylabel("page-table bytes, all processes (PageTables)", fontsize=FONT_SIZE + 1)
