@@ -170,7 +170,8 @@ def _input_error(message: str):
 
 # Modules that add commands: each defines register(app) and imports only typer and the
 # standard library at module level (start-up stays fast).
-COMMAND_MODULES = ("ptcalc.cli_probe", "ptcalc.cli_report", "ptcalc.inspect_cli")
+COMMAND_MODULES = ("ptcalc.cli_probe", "ptcalc.cli_report", "ptcalc.inspect_cli",
+                   "ptcalc.cli_sweep")
 
 
 def _register_commands() -> None:
