@@ -37,6 +37,35 @@ COMPARE_COLUMNS = (
     ("pt_walk_footprint_llc_ratio", "PT/LLC", "ratio"),
 )
 
+# A sweep: the scenario columns first, then what compare shows.
+SWEEP_COLUMNS = (
+    ("size_bytes", "size", "size"),
+    ("offset_bytes", "offset", "size"),
+    ("touched", "touched", "fraction"),
+    ("access", "access", "text"),
+    ("pattern", "pattern", "text"),
+    ("procs", "procs", "count"),
+    *COMPARE_COLUMNS,
+)
+
+PLAN_COLUMNS = (
+    ("strategy", "strategy", "text"),
+    ("fallback", "fallback", "text"),
+    ("max_procs", "max procs", "maxprocs"),
+    ("bytes_per_process", "PT per process", "size"),
+    ("pt_bytes_at_max", "PT at max", "size"),
+    ("break_even_procs", "break-even", "count"),
+    ("huge_pages", "huge pages", "count"),
+    ("huge_pages_reserved", "reserved", "count"),
+    ("reserve", "to reserve", "text"),
+)
+
+# Shown also for rows whose strategy does not apply: they describe the scenario, not a result.
+DESCRIPTIVE = frozenset({"strategy", "fallback", "size_bytes", "offset_bytes", "touched",
+                         "access", "pattern", "procs", "huge_pages_reserved"})
+# PID_MAX_LIMIT (ptcalc.scenario.MAX_PROCS): a count this high means "no limit in sight".
+_PROCS_CAP = 4 * 1024 * 1024
+
 
 def _json_default(value):
     if hasattr(value, "item"):       # numpy scalars
@@ -62,6 +91,10 @@ def show(value, kind: str, units: str) -> str:
         return f"{100 * value:.4f}%" if text == "100.00%" and value < 1 else text
     if kind == "ratio":
         return f"{value:.3g}x"
+    if kind == "fraction":
+        return f"{100 * float(value):.4g}%"
+    if kind == "maxprocs":
+        return f">= {int(value):,}" if value >= _PROCS_CAP else f"{int(value):,}"
     if kind == "count":
         if isinstance(value, float) and not value.is_integer():
             return f"{value:,.1f}"
@@ -86,18 +119,25 @@ def render(rows: list[dict], fmt: str = "table", units: str = "iec", columns=COM
     from tabulate import tabulate
 
     present = [(key, header, kind) for key, header, kind in columns
-               if any(key in row for row in rows)]
+               if any(key in row for row in rows)
+               and (key not in DESCRIPTIVE or any(_shown(row.get(key)) for row in rows))]
     table_rows = []
     for row in rows:
         if row.get("applicable") is False:
-            cells = [row["strategy"]] + ["n/a"] + [""] * (len(present) - 2)
+            cells, marked = [], False
+            for key, _, kind in present:
+                if key in DESCRIPTIVE:
+                    cells.append(show(row.get(key), kind, units))
+                else:
+                    cells.append("" if marked else "n/a")
+                    marked = True
         else:
             cells = [show(row.get(key), kind, units) for key, _, kind in present]
         table_rows.append(cells)
     headers = [header for _, header, _ in present]
     tablefmt = "github" if fmt == "markdown" else "simple"
     text = tabulate(table_rows, headers=headers, tablefmt=tablefmt, disable_numparse=True,
-                    colalign=["left"] + ["right"] * (len(headers) - 1))
+                    colalign=["left" if kind == "text" else "right" for _, _, kind in present])
     parts = [title] if title else []
     parts.append(text)
     if notes:
@@ -105,6 +145,14 @@ def render(rows: list[dict], fmt: str = "table", units: str = "iec", columns=COM
     return "\n\n".join(parts)
 
 
+def _shown(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
 def not_applicable_notes(rows: list[dict]) -> list[str]:
-    return [f"n/a {row['strategy']}: {row['reason']}" for row in rows
-            if row.get("applicable") is False]
+    """One note per strategy that does not apply (each reason once)."""
+    notes = {}
+    for row in rows:
+        if row.get("applicable") is False:
+            notes.setdefault(f"n/a {row['strategy']}: {row['reason']}", None)
+    return list(notes)

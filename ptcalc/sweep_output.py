@@ -1,0 +1,240 @@
+"""Writing results that arrive in chunks: files that appear complete or not at all, the
+writers per format, and a plain-text progress bar.
+
+Atomic files: the data goes to a temporary file in the target's directory (same file system),
+which is renamed over the target (os.replace, atomic on POSIX) only after the last byte is
+written and flushed.  On any error, Ctrl-C (KeyboardInterrupt) or SIGTERM the temporary file is
+removed and the target is left as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from ptcalc.errors import InputError
+
+FILE_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+                ".parquet": "parquet", ".pq": "parquet"}
+STRING_COLUMNS = ("access", "pattern", "strategy", "reason", "fallback")
+
+
+def file_format(path: str) -> str:
+    """The format an output file's extension asks for; InputError for anything else."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FILE_FORMATS:
+        raise InputError(f"output {path!r} has an unknown extension {suffix or '(none)'!r}; "
+                         f"use one of: {', '.join(FILE_FORMATS)}")
+    if FILE_FORMATS[suffix] == "parquet":
+        try:
+            import pyarrow.parquet  # noqa: F401
+        except ImportError:
+            raise InputError(f"output {path!r}: writing Parquet needs pyarrow; install it "
+                             "(pip install 'ptcalc[parquet]') or write .csv or .json") from None
+    return FILE_FORMATS[suffix]
+
+
+def check_target(path: str) -> Path:
+    """Fail fast, before any work, when `path` cannot be written."""
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"output {path!r} is a directory; give a file name such as "
+                         f"{target / 'sweep.csv'}")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"output {path!r}: directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"output {path!r}: directory {str(parent)!r} is not writable")
+    return target
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived while an atomic file was being written."""
+
+
+@contextlib.contextmanager
+def atomic_file(path: str, binary: bool = False):
+    """Yield (file object, temporary path); on success the temporary file replaces `path`."""
+    target = check_target(path)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                         suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(handle, 0o666 & ~umask)           # as a plain open() would have created it
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        def on_term(signum, frame):
+            raise _Terminated()
+        with contextlib.suppress(ValueError, OSError):
+            previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        with os.fdopen(handle, "wb" if binary else "w", newline="" if not binary else None,
+                       encoding=None if binary else "utf-8") as stream:
+            yield stream, temporary
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except _Terminated:
+        _remove(temporary)
+        raise SystemExit(128 + signal.SIGTERM) from None
+    except BaseException:
+        _remove(temporary)
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+# --- writers ----------------------------------------------------------------------------------
+
+class CsvWriter:
+    def __init__(self, stream):
+        self.stream = stream
+        self.first = True
+
+    def write(self, frame) -> None:
+        frame.to_csv(self.stream, header=self.first, index=False, lineterminator="\n")
+        self.first = False
+
+    def close(self) -> None:
+        pass
+
+
+class JsonWriter:
+    """A JSON array of objects (json) or one object per line (jsonl), streamed by chunk.
+    Exact integers; NA as null."""
+
+    def __init__(self, stream, lines: bool = False):
+        self.stream = stream
+        self.lines = lines
+        self.first = True
+
+    def write(self, frame) -> None:
+        text = _records_json(frame)
+        if not text:
+            return
+        if self.lines:
+            self.stream.write(text + "\n")
+        else:
+            self.stream.write(("[\n" if self.first else ",\n") + text.replace("\n", ",\n"))
+        self.first = False
+
+    def close(self) -> None:
+        if not self.lines:
+            self.stream.write("[]\n" if self.first else "\n]\n")
+
+
+def _records_json(frame) -> str:
+    try:
+        return frame.to_json(orient="records", lines=True, double_precision=15).rstrip("\n")
+    except (OverflowError, ValueError):     # Python ints beyond 64 bits: the slow, exact way
+        import json
+
+        rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        return "\n".join(json.dumps(row, default=_plain) for row in rows)
+
+
+def _plain(value):
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+class ParquetWriter:
+    """One Parquet file written row group by row group; the schema is fixed by the first
+    chunk (text columns as strings)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.writer = None
+        self.schema = None
+
+    def write(self, frame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+        except (pa.ArrowInvalid, OverflowError) as error:
+            raise InputError(f"output {self.path!r}: a value does not fit Parquet's 64-bit "
+                             f"integers ({error}); write .csv or .json instead") from None
+        table = table.replace_schema_metadata(None)
+        if self.schema is None:
+            fields = [pa.field(f.name, pa.string() if f.name in STRING_COLUMNS else f.type)
+                      for f in table.schema]
+            self.schema = pa.schema(fields)
+            self.writer = pq.ParquetWriter(self.path, self.schema)
+        self.writer.write_table(table.cast(self.schema))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def open_writer(fmt: str, stream, path: str | None = None):
+    if fmt == "csv":
+        return CsvWriter(stream)
+    if fmt in ("json", "jsonl"):
+        return JsonWriter(stream, lines=fmt == "jsonl")
+    if fmt == "parquet":
+        return ParquetWriter(path)
+    raise InputError(f"format {fmt!r} cannot be streamed; use csv or json")
+
+
+# --- progress -----------------------------------------------------------------------------------
+
+class Progress:
+    """A one-line text progress bar on stderr: `\\r` updates at most a few times a second."""
+
+    def __init__(self, total: int, what: str = "scenarios", enabled: bool = True,
+                 stream=None, width: int = 30):
+        self.total = max(1, total)
+        self.what = what
+        self.enabled = enabled
+        self.stream = stream if stream is not None else sys.stderr
+        self.width = width
+        self.started = time.monotonic()
+        self.shown = 0.0
+        self.drawn = False
+
+    def update(self, done: int, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self.shown < 0.25:
+            return
+        self.shown = now
+        fraction = min(1.0, done / self.total)
+        filled = int(self.width * fraction)
+        elapsed = now - self.started
+        eta = f", {elapsed / fraction - elapsed:.0f} s left" if 0 < fraction < 1 else ""
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] "
+                          f"{100 * fraction:5.1f}% {done:,}/{self.total:,} {self.what}, "
+                          f"{elapsed:.0f} s{eta}   ")
+        self.stream.flush()
+        self.drawn = True
+
+    def finish(self, done: int) -> None:
+        if self.enabled:
+            self.update(done, force=True)
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError, io.UnsupportedOperation):
+        return False
