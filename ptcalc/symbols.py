@@ -59,6 +59,8 @@ class CeilDiv(sp.Function):
     def eval(cls, a, b):
         if a.is_Integer and b.is_Integer:
             return sp.Integer(-((-int(a)) // int(b)))
+        if a.is_zero:
+            return sp.Integer(0)
         return None
 
     def _sympystr(self, printer):
@@ -78,6 +80,8 @@ class FloorDiv(sp.Function):
     def eval(cls, a, b):
         if a.is_Integer and b.is_Integer:
             return sp.Integer(int(a) // int(b))
+        if a.is_zero:
+            return sp.Integer(0)
         return None
 
     def _sympystr(self, printer):
