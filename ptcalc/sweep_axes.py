@@ -122,13 +122,16 @@ def _fraction_values(segment: Segment, position):
 def _split(text: str, option: str) -> list[str]:
     items = [item.strip() for item in str(text).split(",")]
     if not str(text).strip() or any(not item for item in items):
-        raise InputError(f"--{option} {text!r} has an empty item; use {RANGE_HELP}, e.g. "
-                         f"{_EXAMPLES[option]}")
+        accepted = (f"a list such as {_EXAMPLES[option]}" if option in _CHOICE_OPTIONS
+                    else f"{RANGE_HELP}, e.g. {_EXAMPLES[option]}")
+        raise InputError(f"--{option} {text!r} has an empty item; use {accepted}")
     return items
 
 
 _EXAMPLES = {"size": "1GiB,300GiB or 1GiB..8GiB/1GiB", "procs": "1,100 or 1..3000/10",
-             "offset": "0,4KiB or 0..1GiB/2MiB", "touched": "0.25,1 or 0.1..1/0.1"}
+             "offset": "0,4KiB or 0..1GiB/2MiB", "touched": "0.25,1 or 0.1..1/0.1",
+             "access": "read,write", "pattern": "dense,random"}
+_CHOICE_OPTIONS = ("access", "pattern")
 
 
 def _parse_items(text, option: str, parse_one, default_step=None) -> tuple[Segment, ...]:
