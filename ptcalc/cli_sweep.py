@@ -225,8 +225,9 @@ def _progress(spec, enabled):
 
 def _sweep_to_file(spec, output, fmt, progress, chunk_rows) -> None:
     from ptcalc.sweep import run_sweep
-    from ptcalc.sweep_output import atomic_file, file_format, open_writer
+    from ptcalc.sweep_output import atomic_file, check_target, file_format, open_writer
 
+    check_target(output)
     kind = file_format(output)
     if fmt is not None and fmt != kind.replace("jsonl", "json"):
         raise _error(f"--format {fmt} does not match output {output!r}; the extension "

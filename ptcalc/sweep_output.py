@@ -154,9 +154,11 @@ def _plain(value):
 
 class ParquetWriter:
     """One Parquet file written row group by row group; the schema is fixed by the first
-    chunk (text columns as strings)."""
+    chunk (text columns as strings).  `stream` is a binary file object; `path` names it in
+    errors."""
 
-    def __init__(self, path: str):
+    def __init__(self, stream, path: str):
+        self.stream = stream
         self.path = path
         self.writer = None
         self.schema = None
@@ -175,7 +177,7 @@ class ParquetWriter:
             fields = [pa.field(f.name, pa.string() if f.name in STRING_COLUMNS else f.type)
                       for f in table.schema]
             self.schema = pa.schema(fields)
-            self.writer = pq.ParquetWriter(self.path, self.schema)
+            self.writer = pq.ParquetWriter(self.stream, self.schema)
         self.writer.write_table(table.cast(self.schema))
 
     def close(self) -> None:
@@ -189,7 +191,7 @@ def open_writer(fmt: str, stream, path: str | None = None):
     if fmt in ("json", "jsonl"):
         return JsonWriter(stream, lines=fmt == "jsonl")
     if fmt == "parquet":
-        return ParquetWriter(path)
+        return ParquetWriter(stream, path)
     raise InputError(f"format {fmt!r} cannot be streamed; use csv or json")
 
 
