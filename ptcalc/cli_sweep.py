@@ -166,7 +166,7 @@ def register(app: typer.Typer) -> None:
         if any(row.get("max_procs_capped") for row in rows):
             notes.append(">= 4,194,304: page tables never exhaust the budget below "
                          "PID_MAX_LIMIT")
-        typer.echo(render(rows, fmt, units, columns=PLAN_COLUMNS, title=_plan_title(summary),
+        typer.echo(render(rows, fmt, units, columns=PLAN_COLUMNS, title=_plan_title(summary, units),
                           notes=notes))
 
     @app.command()
@@ -189,15 +189,18 @@ def register(app: typer.Typer) -> None:
         if fmt == "csv":
             typer.echo(render(rows, "csv"))
             return
-        for p in loaded:
-            typer.echo(f"{p.name}: {p.description}")
-            for key, value in p.values.items():
-                typer.echo(f"  {key} = {value}   ({p.sources.get(key)})")
-            typer.echo("")
+        columns = (("name", "preset", "text"), ("key", "key", "text"),
+                   ("value", "value", "text"), ("source", "source", "text"))
+        notes = [f"{p.name}: {p.description}" for p in loaded]
+        typer.echo(render(rows, fmt, columns=columns, notes=notes))
 
 
-def _plan_title(summary) -> str:
+def _plan_title(summary, units="iec") -> str:
+    from functools import partial
+
     from ptcalc.units import format_size
+
+    format_size = partial(format_size, units=units)
 
     scenario = summary["scenario"]
     text = f"{format_size(summary['size_bytes'])} region"
