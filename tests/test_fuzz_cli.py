@@ -111,10 +111,45 @@ def argument_lists(draw, options):
     return _argv(draw, options)
 
 
+# Valid command lines that reach deep validation; the fuzz then overrides or adds options.
+BASELINES = {
+    "compare": ["compare", "--size", "3GiB", "--procs", "4", "--cpu", "zen4", "--virtualized"],
+    "sweep": ["sweep", "--size", "1GiB,2GiB", "--procs", "1..3", "-f", "csv"],
+    "plan": ["plan", "--size", "3GiB", "--ram", "8GiB", "--reserved", "100"],
+    "formula": ["formula", "private-4k", "pt_bytes_total"],
+}
+# Known failures outside this module's files, reported to the lead; drop an entry once fixed.
+KNOWN_BUGS = {
+    ("compare", "--llc"),   # a bad --llc raises UnitError (not InputError): a traceback
+}
+
+
+@st.composite
+def mutated_lists(draw, options):
+    command = draw(st.sampled_from(sorted(options)))
+    argv = list(BASELINES.get(command, [command]))
+    flags = [flag for flag in options[command] if (command, flag) not in KNOWN_BUGS
+             and flag not in ("--help", "-h", "--show-completion", "--install-completion")]
+    for _ in range(draw(st.integers(1, 3))):
+        argv.append(draw(st.sampled_from(flags)))
+        argv.append(draw(st.sampled_from(VALUES)))
+    return argv
+
+
 def test_random_arguments_never_trace_back(command_options, quiet_side_effects):
     @settings(max_examples=400, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(argument_lists(command_options))
+    def fuzz(argv):
+        check(argv, *run_main(argv))
+
+    fuzz()
+
+
+def test_valid_lines_with_one_bad_value(command_options, quiet_side_effects):
+    @settings(max_examples=300, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(mutated_lists(command_options))
     def fuzz(argv):
         check(argv, *run_main(argv))
 
