@@ -41,6 +41,8 @@ def command_options():
     import typer
 
     cli._register_commands()
+    unique = {info.name or info.callback.__name__: info for info in cli.app.registered_commands}
+    cli.app.registered_commands[:] = unique.values()     # repeated registrations: once each
     group = typer.main.get_command(cli.app)
     options = {}
     for name, command in group.commands.items():
@@ -58,6 +60,8 @@ def quiet_side_effects(monkeypatch, tmp_path):
     from ptcalc import probe, sizing_report
 
     cli._register_commands()
+    unique = {info.name or info.callback.__name__: info for info in cli.app.registered_commands}
+    monkeypatch.setattr(cli.app, "registered_commands", list(unique.values()))
     monkeypatch.setattr(cli, "_register_commands", lambda: None)
     monkeypatch.chdir(tmp_path)
 

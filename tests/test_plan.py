@@ -20,8 +20,12 @@ GiB, MiB = 2**30, 2**20
 
 
 @pytest.fixture(autouse=True)
-def _register_once(monkeypatch):
+def _commands_once(monkeypatch):
+    """Register the command modules once, without the duplicates that earlier in-process
+    cli.main() calls leave behind (cli._register_commands adds them again at every call)."""
     cli._register_commands()
+    unique = {info.name or info.callback.__name__: info for info in cli.app.registered_commands}
+    monkeypatch.setattr(cli.app, "registered_commands", list(unique.values()))
     monkeypatch.setattr(cli, "_register_commands", lambda: None)
 
 

@@ -33,7 +33,6 @@ GiB = 2**30
 
 
 def run(*argv):
-    cli._register_commands()
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = cli.main([str(a) for a in argv])
@@ -41,8 +40,12 @@ def run(*argv):
 
 
 @pytest.fixture(autouse=True)
-def _register_once(monkeypatch):
+def _commands_once(monkeypatch):
+    """Register the command modules once, without the duplicates that earlier in-process
+    cli.main() calls leave behind (cli._register_commands adds them again at every call)."""
     cli._register_commands()
+    unique = {info.name or info.callback.__name__: info for info in cli.app.registered_commands}
+    monkeypatch.setattr(cli.app, "registered_commands", list(unique.values()))
     monkeypatch.setattr(cli, "_register_commands", lambda: None)
 
 
