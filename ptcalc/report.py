@@ -5,9 +5,6 @@ Works on plain lists of dicts so that the CLI needs neither pandas nor numpy.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 
 from ptcalc.units import format_size
@@ -106,9 +103,14 @@ def render(rows: list[dict], fmt: str = "table", units: str = "iec", columns=COM
            title: str | None = None, notes: list[str] | None = None) -> str:
     """Rows as text in one of FORMATS.  json and csv keep exact machine values."""
     if fmt == "json":
+        import json
+
         return json.dumps([{k: _clean(v) for k, v in row.items()} for row in rows], indent=2,
                           default=_json_default)
     if fmt == "csv":
+        import csv
+        import io
+
         out = io.StringIO()
         keys = list(rows[0]) if rows else []
         writer = csv.DictWriter(out, fieldnames=keys, lineterminator="\n")
