@@ -12,7 +12,7 @@ import typer
 
 FORMAT_HELP = "Output format: table, markdown, csv or json."
 UNITS_HELP = "Units in tables: iec (GiB), si (GB) or bytes."
-RANGE_HELP = ("A value, a list A,B,C or a range START..STOP/STEP (STOP included when the "
+RANGE_HELP = ("a value, a list A,B,C or a range START..STOP/STEP (STOP included when the "
               "steps land on it).")
 
 SWEEP_HELP = """Evaluate the cross product of the values given per option: one row per scenario
@@ -70,26 +70,34 @@ def _records(frame) -> list[dict]:
 def register(app: typer.Typer) -> None:
     @app.command(help=SWEEP_HELP)
     def sweep(
-        size: str | None = typer.Option(None, help="Region sizes. " + RANGE_HELP),
-        procs: str | None = typer.Option(None, help="Process counts. " + RANGE_HELP),
-        offset: str | None = typer.Option(None, help="Start addresses modulo 512 GiB "
-                                          "(multiples of 4 KiB). " + RANGE_HELP),
-        touched: str | None = typer.Option(None, help="Fractions in (0, 1]. " + RANGE_HELP),
-        access: str | None = typer.Option(None, help="read, write or read,write."),
-        pattern: str | None = typer.Option(None, help="dense, random or dense,random."),
-        strategy: list[str] | None = typer.Option(None, "--strategy", "-s",
+        size: str | None = typer.Option(None, metavar="SIZES",
+                                        help="Region sizes: " + RANGE_HELP),
+        procs: str | None = typer.Option(None, metavar="COUNTS",
+                                         help="Process counts: " + RANGE_HELP),
+        offset: str | None = typer.Option(None, metavar="OFFSETS",
+                                          help="Start addresses modulo 512 GiB, multiples of "
+                                               "4 KiB: " + RANGE_HELP),
+        touched: str | None = typer.Option(None, metavar="FRACTIONS",
+                                           help="Fractions in (0, 1]: " + RANGE_HELP),
+        access: str | None = typer.Option(None, metavar="LIST",
+                                          help="read, write or read,write."),
+        pattern: str | None = typer.Option(None, metavar="LIST",
+                                           help="dense, random or dense,random."),
+        strategy: list[str] | None = typer.Option(None, "--strategy", "-s", metavar="NAMES",
                                                   help="Only these strategies (repeatable, "
                                                        "or a comma list)."),
-        preset: str | None = typer.Option(None, help="Take unset options from a named "
-                                          "workload (models/workloads)."),
-        paging: str = typer.Option("4", help="Paging levels: 4 or 5."),
-        fault_around: str = typer.Option("64KiB", help="The kernel's fault_around_bytes."),
-        output: str | None = typer.Option(None, "--output", "-o",
+        preset: str | None = typer.Option(None, metavar="NAME",
+                                          help="Take unset options from a named "
+                                               "workload (models/workloads)."),
+        paging: str = typer.Option("4", metavar="4|5", help="Paging levels: 4 or 5."),
+        fault_around: str = typer.Option("64KiB", metavar="SIZE",
+                                         help="The kernel's fault_around_bytes."),
+        output: str | None = typer.Option(None, "--output", "-o", metavar="FILE",
                                           help="Write FILE (.csv, .json, .jsonl, .parquet) "
                                                "instead of stdout."),
-        fmt: str | None = typer.Option(None, "--format", "-f",
+        fmt: str | None = typer.Option(None, "--format", "-f", metavar="FORMAT",
                                        help=FORMAT_HELP + " (stdout; default table)"),
-        units: str = typer.Option("iec", help=UNITS_HELP),
+        units: str = typer.Option("iec", metavar="UNITS", help=UNITS_HELP),
         progress: bool | None = typer.Option(None, "--progress/--no-progress",
                                              help="Progress bar on stderr (default: when "
                                                   "stderr is a terminal)."),
@@ -120,28 +128,37 @@ def register(app: typer.Typer) -> None:
 
     @app.command(help=PLAN_HELP)
     def plan(
-        size: str | None = typer.Option(None, help="Region size: 300GiB, 10GB, ..."),
-        ram: str | None = typer.Option(None, help="Host RAM; the budget is RAM minus the "
-                                       "region."),
-        budget: str | None = typer.Option(None, help="Bytes the page tables may take "
-                                          "(instead of RAM minus the region)."),
-        base_pt: str = typer.Option("0", help="Each process's own page tables outside the "
-                                    "region, in bytes (threads: counted once)."),
-        reserved: str | None = typer.Option(None, help="Huge pages reserved (a count of each "
-                                            "hugetlb strategy's pages, or a size such as "
-                                            "100GiB), when short of the region."),
-        preset: str | None = typer.Option(None, help="Take unset options from a named "
-                                          "workload (models/workloads)."),
-        offset: str | None = typer.Option(None, help="Start address modulo 512 GiB."),
-        touched: str | None = typer.Option(None, help="Fraction each process touches, "
-                                           "in (0, 1]."),
-        access: str | None = typer.Option(None, help="read or write."),
-        pattern: str | None = typer.Option(None, help="dense or random (expected values)."),
-        strategy: list[str] | None = typer.Option(None, "--strategy", "-s",
+        size: str | None = typer.Option(None, metavar="SIZE",
+                                        help="Region size: 300GiB, 10GB, ..."),
+        ram: str | None = typer.Option(None, metavar="SIZE",
+                                       help="Host RAM; the budget is RAM minus the "
+                                            "region."),
+        budget: str | None = typer.Option(None, metavar="SIZE",
+                                          help="Bytes the page tables may take "
+                                               "(instead of RAM minus the region)."),
+        base_pt: str = typer.Option("0", metavar="BYTES",
+                                    help="Each process's own page tables outside the "
+                                         "region, in bytes (threads: counted once)."),
+        reserved: str | None = typer.Option(None, metavar="N|SIZE",
+                                            help="Huge pages reserved (a count of each "
+                                                 "hugetlb strategy's pages, or a size such as "
+                                                 "100GiB), when short of the region."),
+        preset: str | None = typer.Option(None, metavar="NAME",
+                                          help="Take unset options from a named "
+                                               "workload (models/workloads)."),
+        offset: str | None = typer.Option(None, metavar="SIZE",
+                                          help="Start address modulo 512 GiB."),
+        touched: str | None = typer.Option(None, metavar="FRACTION",
+                                           help="Fraction each process touches, "
+                                                "in (0, 1]."),
+        access: str | None = typer.Option(None, metavar="ACCESS", help="read or write."),
+        pattern: str | None = typer.Option(None, metavar="PATTERN",
+                                           help="dense or random (expected values)."),
+        strategy: list[str] | None = typer.Option(None, "--strategy", "-s", metavar="NAMES",
                                                   help="Only these strategies (repeatable)."),
-        paging: str = typer.Option("4", help="Paging levels: 4 or 5."),
-        fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP),
-        units: str = typer.Option("iec", help=UNITS_HELP),
+        paging: str = typer.Option("4", metavar="4|5", help="Paging levels: 4 or 5."),
+        fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help=FORMAT_HELP),
+        units: str = typer.Option("iec", metavar="UNITS", help=UNITS_HELP),
     ) -> None:
         from ptcalc.plan import plan as make_plan
         from ptcalc.report import FORMATS, PLAN_COLUMNS, UNITS, not_applicable_notes, render
@@ -170,7 +187,8 @@ def register(app: typer.Typer) -> None:
                           notes=notes))
 
     @app.command()
-    def presets(fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP)) -> None:
+    def presets(fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT",
+                                    help=FORMAT_HELP)) -> None:
         """List the named workloads (models/workloads): values and the source of each."""
         from ptcalc.presets import all_presets
         from ptcalc.report import FORMATS, render
