@@ -98,7 +98,7 @@ def compare(
     ram = parse_size(chosen["ram"], what="ram") if chosen.get("ram") else None
     title = _scenario_title(scenario, ram)
     notes = not_applicable_notes(rows)
-    if cpu is not None or virtualized:
+    if cpu is not None or virtualized or llc is not None:
         from ptcalc.tlb_rows import add_tlb_to_rows, parse_host_page, resolve
 
         parse_host_page(host_page)
@@ -174,11 +174,17 @@ COMMAND_MODULES = ("ptcalc.cli_probe", "ptcalc.cli_report", "ptcalc.inspect_cli"
                    "ptcalc.cli_sweep")
 
 
+_registered: list[str] = []
+
+
 def _register_commands() -> None:
+    """Add the commands of COMMAND_MODULES to the app, once per process."""
     import importlib
 
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(app)
+        if name not in _registered:
+            importlib.import_module(name).register(app)
+            _registered.append(name)
 
 
 def _named(error: BaseException, *names: str) -> bool:

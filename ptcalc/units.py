@@ -10,6 +10,8 @@ import math
 import re
 from fractions import Fraction
 
+from ptcalc.errors import InputError
+
 BINARY_UNITS = {
     "": 1, "b": 1,
     "k": 2**10, "kib": 2**10, "m": 2**20, "mib": 2**20, "g": 2**30, "gib": 2**30,
@@ -23,7 +25,7 @@ _SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?
 ACCEPTED_SIZES = "a byte count such as 4096, 4KiB, 1.5GiB, 2M (binary) or 10GB (decimal)"
 
 
-class UnitError(ValueError):
+class UnitError(InputError):
     """A size or fraction the user typed cannot be understood."""
 
 
