@@ -35,13 +35,19 @@ def evaluate(scenarios, strategies=None, *, pattern="dense", paging=4,
     """Many scenarios at once: a DataFrame with columns size_bytes, procs and optionally
     offset_bytes, touched, access (and pattern).  Returns the long format: one row per
     scenario and strategy, the scenario columns, `strategy`, `applicable`, `reason` and the
-    metrics.  A dask DataFrame is evaluated partition by partition and returned as one."""
+    metrics.  `strategy`, `access`, `pattern` and `reason` are categorical; byte and fault
+    metrics are nullable Int64 (NA where a strategy is not applicable), expected values under
+    the random pattern and ratios Float64.  A dask DataFrame is evaluated partition by
+    partition and returned as one (TLB metrics, cpu=, need a pandas frame)."""
     from ptcalc.frame import evaluate_frame
 
     frame = evaluate_frame(scenarios, parse_strategies(strategies), pattern=pattern,
                            paging=paging, fault_around=fault_around)
     if cpu is None and not virtualized:
         return frame
+    if type(frame).__module__.startswith("dask"):
+        raise InputError("TLB metrics (cpu=, virtualized=) need a pandas DataFrame; call "
+                         "ptcalc.evaluate on each computed partition instead")
     from ptcalc.tlb_rows import add_tlb_to_frame, resolve
 
     chosen, _ = resolve(cpu)

@@ -138,9 +138,11 @@ def cpus(fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP)) -
     from ptcalc.report import FORMATS, render
 
     fmt = _choice(fmt, FORMATS, "format")
-    if fmt in ("json", "csv"):
-        rows = [{"name": line.split()[0], "summary": line} for line in cpu_data.summary_lines()]
-        typer.echo(render(rows, fmt))
+    if fmt != "table":
+        rows = [{"name": line.split(":")[0], "summary": line.split(": ", 1)[1]}
+                for line in cpu_data.summary_lines()]
+        typer.echo(render(rows, fmt, columns=(("name", "cpu", "text"),
+                                              ("summary", "summary", "text"))))
         return
     typer.echo("\n".join(cpu_data.summary_lines()))
     typer.echo(f"\ndefault: {cpu_data.DEFAULT_CPU}; 'host' detects this machine's CPU")
@@ -154,8 +156,8 @@ def strategies(fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HE
 
     fmt = _choice(fmt, FORMATS, "format")
     rows = [vars(strategy_info(name)) for name in STRATEGY_NAMES]
-    if fmt in ("json", "csv"):
-        typer.echo(render(rows, fmt))
+    if fmt != "table":
+        typer.echo(render(rows, fmt, columns=tuple((key, key, "text") for key in rows[0])))
         return
     for row in rows:
         typer.echo(f"{row['name']}\n  shares: {row['shared']}\n  rule:   {row['rule']}\n"
@@ -203,8 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     if not argv:        # bare `ptcalc`: show what it can do
         argv = ["--help"]
     try:
-        command.main(args=argv, prog_name="ptcalc",
-                     standalone_mode=False)
+        # Without standalone mode, click returns typer.Exit's code instead of raising it.
+        code = command.main(args=argv, prog_name="ptcalc", standalone_mode=False)
+        if code == 130:
+            print("ptcalc: interrupted", file=sys.stderr)
+        return code if isinstance(code, int) else 0
     except InputError as error:
         print(f"ptcalc: error: {error}", file=sys.stderr)
         return 2
@@ -226,10 +231,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ptcalc: error: {message} (see: {where} --help)", file=sys.stderr)
             return 2
         raise
-    return 0
 
 
 def run() -> None:
+    import signal
+
+    # `ptcalc sweep ... | head`: end quietly on a closed pipe, as Unix filters do.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     sys.exit(main())
 
 
