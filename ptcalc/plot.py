@@ -175,85 +175,32 @@ def oom_points(size, ram, *, offset=0, touched=1.0, access="write", strategies=N
     Returns a DataFrame: strategy, applicable, reason, max_procs (the most processes for which
     size + pt_bytes_total <= ram; 0 when the region alone does not fit; <NA> when even
     ptcalc.scenario.MAX_PROCS processes fit) and oom_procs (max_procs + 1: the first count that
-    does not fit, <NA> when none up to MAX_PROCS).  Exact: found by a search over process
-    counts with the model itself (pt_bytes_total never decreases with procs), not by a fit.
+    does not fit, <NA> when none up to MAX_PROCS).  The counts are ptcalc.plan's: exact, from
+    the model itself (`ptcalc plan --size S --ram R` prints the same).
     """
-    import numpy as np
     import pandas as pd
 
-    from ptcalc.api import evaluate
-    from ptcalc.scenario import MAX_PROCS, parse_strategies
+    from ptcalc.plan import plan
 
     size_bytes = _bytes(size, "size")
     ram_bytes = _bytes(ram, "ram")
-    offset_bytes = _bytes(offset, "offset")
-    touched = _fraction(touched)
-    names = list(parse_strategies(strategies))
+    rows, _ = plan(size_bytes, budget=max(0, ram_bytes - size_bytes), offset=_bytes(offset,
+                   "offset"), touched=_fraction(touched), access=access, pattern=pattern,
+                   strategies=strategies, paging=paging)
+    does_not_fit = size_bytes > ram_bytes
 
-    def fits(procs_by_strategy: dict[str, list[int]]) -> dict[str, np.ndarray]:
-        counts = sorted({p for values in procs_by_strategy.values() for p in values})
-        if not counts:
-            return {}
-        frame = evaluate(_scenario_frame(size_bytes, counts, offset_bytes, touched, access),
-                         names, pattern=pattern, paging=paging)
-        frame = frame.set_index(["strategy", "procs"])
-        out = {}
-        for name, values in procs_by_strategy.items():
-            totals = frame.loc[[(name, p) for p in values], "pt_bytes_total"]
-            out[name] = (size_bytes + totals.astype("float64").to_numpy()) <= ram_bytes
-        return out
+    def most(row):
+        if not row["applicable"]:
+            return pd.NA
+        if does_not_fit:
+            return 0
+        return pd.NA if row["max_procs_capped"] else row["max_procs"]
 
-    # pt_bytes_total is affine in procs for every strategy of the model (shared tables once,
-    # private tables per process): estimate the crossing from 1, 2 processes, then check it
-    # exactly at the boundary; a failed check falls back to a search with the model.
-    probe = evaluate(_scenario_frame(size_bytes, [1, 2], offset_bytes, touched, access), names,
-                     pattern=pattern, paging=paging).set_index(["strategy", "procs"])
-    applicable = {name: bool(probe.loc[(name, 1), "applicable"]) for name in names}
-    reasons = {name: probe.loc[(name, 1), "reason"] for name in names}
-    live = [name for name in names if applicable[name]]
-    result = dict.fromkeys(names, pd.NA)
-    if size_bytes > ram_bytes:
-        result.update(dict.fromkeys(live, 0))
-        live = []
-    guesses = {name: _affine_guess(int(probe.loc[(name, 1), "pt_bytes_total"]),
-                                   int(probe.loc[(name, 2), "pt_bytes_total"]),
-                                   ram_bytes - size_bytes, MAX_PROCS) for name in live}
-    checks = {name: [p for p in (guess, guess + 1) if 1 <= p <= MAX_PROCS]
-              for name, guess in guesses.items()}
-    answers = fits({name: values for name, values in checks.items() if values})
-    bounds = {}
-    for name, guess in guesses.items():
-        verdict = dict(zip(checks[name], answers.get(name, [])))
-        if verdict.get(guess, True) and not verdict.get(guess + 1, False):
-            if guess < MAX_PROCS:
-                result[name] = guess
-        else:
-            bounds[name] = (0, MAX_PROCS + 1)
-    # Fallback.  Invariant per strategy: `lo` processes fit, `hi` do not (MAX_PROCS + 1
-    # stands for "none up to MAX_PROCS").  Each round probes up to 64 counts strictly between
-    # them, for every strategy in one evaluate() call.
-    while any(hi - lo > 1 for lo, hi in bounds.values()):
-        probes = {}
-        for name, (lo, hi) in bounds.items():
-            if hi - lo > 1:
-                probes[name] = sorted(set(np.linspace(lo + 1, hi - 1, num=min(64, hi - lo - 1))
-                                          .round().astype(int).tolist()))
-        answers = fits(probes)
-        for name, values in probes.items():
-            lo, hi = bounds[name]
-            for value, ok in zip(values, answers[name]):
-                if ok:
-                    lo = max(lo, value)
-                else:
-                    hi = min(hi, value)
-                    break
-            bounds[name] = (lo, hi)
-    result.update({name: lo for name, (lo, hi) in bounds.items() if hi <= MAX_PROCS})
-    max_procs = pd.array([result[name] for name in names], dtype="Int64")
+    max_procs = pd.array([most(row) for row in rows], dtype="Int64")
     return pd.DataFrame({
-        "strategy": names,
-        "applicable": [applicable[name] for name in names],
-        "reason": [None if applicable[name] else reasons[name] for name in names],
+        "strategy": [row["strategy"] for row in rows],
+        "applicable": [row["applicable"] for row in rows],
+        "reason": [row["reason"] for row in rows],
         "max_procs": max_procs,
         "oom_procs": max_procs + 1,
     })
