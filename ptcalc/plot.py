@@ -158,16 +158,6 @@ def _fraction(value) -> float:
     return float(parse_touched(value))
 
 
-def _affine_guess(one: int, two: int, room: int, limit: int) -> int:
-    """The most processes p with pt(p) <= room if pt(p) = one + (p - 1) * (two - one)."""
-    step = two - one
-    if one > room:
-        return 0
-    if step <= 0:
-        return limit
-    return min(limit, (room - one) // step + 1)
-
-
 def oom_points(size, ram, *, offset=0, touched=1.0, access="write", strategies=None,
                pattern="dense", paging=4):
     """For each strategy, where the region plus its page tables stop fitting in ``ram``.

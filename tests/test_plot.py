@@ -104,14 +104,6 @@ def test_oom_points_are_the_boundary(kwargs):
             assert (size_bytes + int(total) <= ram_bytes) is fits, (row.strategy, procs)
 
 
-def test_oom_points_search_fallback_is_exact(monkeypatch):
-    """A wrong closed-form guess is caught by the check and the search finds the same answer."""
-    expected = plot.oom_points("300GiB", "512GiB")
-    monkeypatch.setattr(plot, "_affine_guess", lambda *args: 5)
-    found = plot.oom_points("300GiB", "512GiB")
-    pd.testing.assert_frame_equal(found, expected)
-
-
 def test_oom_points_region_larger_than_ram():
     points = plot.oom_points("600GiB", "512GiB")
     assert (points["max_procs"] == 0).all()
