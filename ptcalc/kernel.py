@@ -468,6 +468,10 @@ def _thread_touches(region, mv, touches) -> list[dict]:
     go = [threading.Event() for _ in touches]
     done = [threading.Event() for _ in touches]
     ready = [threading.Event() for _ in touches]
+    # Threads stay alive until every touch is measured: an exiting thread's glibc
+    # madvise(MADV_DONTNEED)s its stack, and with CONFIG_PT_RECLAIM the kernel then frees
+    # that stack's empty PTE table in the middle of another thread's VmPTE measurement.
+    finish = threading.Event()
 
     def body(k):
         try:
@@ -481,6 +485,7 @@ def _thread_touches(region, mv, touches) -> list[dict]:
             ready[k].set()
         finally:
             done[k].set()
+            finish.wait()
 
     workers = [threading.Thread(target=body, args=(k,), daemon=True)
                for k in range(len(touches))]
@@ -491,6 +496,7 @@ def _thread_touches(region, mv, touches) -> list[dict]:
     for k in range(len(touches)):
         go[k].set()
         done[k].wait()
+    finish.set()
     for t in workers:
         t.join()
     if errors:
