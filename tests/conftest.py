@@ -19,3 +19,16 @@ def rows_by_strategy(**kwargs) -> dict:
 @pytest.fixture
 def model_rows():
     return rows_by_strategy
+
+
+def run_cli(*argv):
+    """ptcalc.cli.main in-process: (exit code, stdout, stderr)."""
+    import contextlib
+    import io
+
+    from ptcalc import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()

@@ -3,13 +3,11 @@ huge pages, reservations short of the region (Oracle mixed mode, PostgreSQL fall
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 
 import pytest
+from conftest import run_cli as run
 
-from ptcalc import cli
 from ptcalc.compute import scenario_rows
 from ptcalc.errors import InputError
 from ptcalc.plan import first_no_worse, largest_fitting, plan
@@ -17,23 +15,6 @@ from ptcalc.scenario import MAX_PROCS, make_scenario
 from ptcalc.strategies import STRATEGY_NAMES
 
 GiB, MiB = 2**30, 2**20
-
-
-@pytest.fixture(autouse=True)
-def _commands_once(monkeypatch):
-    """Register the command modules once, without the duplicates that earlier in-process
-    cli.main() calls leave behind (cli._register_commands adds them again at every call)."""
-    cli._register_commands()
-    unique = {info.name or info.callback.__name__: info for info in cli.app.registered_commands}
-    monkeypatch.setattr(cli.app, "registered_commands", list(unique.values()))
-    monkeypatch.setattr(cli, "_register_commands", lambda: None)
-
-
-def run(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 def total(strategy, procs, size="300GiB", **kwargs):

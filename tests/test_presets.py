@@ -3,36 +3,17 @@ a source; broken files give errors naming the file and the key; compare/plan/swe
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 
 import pytest
+from conftest import run_cli as run
 
-from ptcalc import cli
 from ptcalc.data import models_path
 from ptcalc.errors import InputError
 from ptcalc.presets import SCENARIO_KEYS, load_preset, load_preset_file, preset_names
 from ptcalc.units import parse_size
 
 GiB = 2**30
-
-
-@pytest.fixture(autouse=True)
-def _commands_once(monkeypatch):
-    """Register the command modules once, without the duplicates that earlier in-process
-    cli.main() calls leave behind (cli._register_commands adds them again at every call)."""
-    cli._register_commands()
-    unique = {info.name or info.callback.__name__: info for info in cli.app.registered_commands}
-    monkeypatch.setattr(cli.app, "registered_commands", list(unique.values()))
-    monkeypatch.setattr(cli, "_register_commands", lambda: None)
-
-
-def run(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize("path", sorted(models_path("workloads").glob("*.toml")),

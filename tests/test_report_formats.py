@@ -3,33 +3,14 @@ are shown."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 
 import pytest
+from conftest import run_cli as run
 
-from ptcalc import cli
 from ptcalc.report import render, show
-
-
-@pytest.fixture(autouse=True)
-def _commands_once(monkeypatch):
-    """Register the command modules once, without the duplicates that earlier in-process
-    cli.main() calls leave behind (cli._register_commands adds them again at every call)."""
-    cli._register_commands()
-    unique = {info.name or info.callback.__name__: info for info in cli.app.registered_commands}
-    monkeypatch.setattr(cli.app, "registered_commands", list(unique.values()))
-    monkeypatch.setattr(cli, "_register_commands", lambda: None)
-
-
-def run(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
 
 COMMANDS = {
     "compare": ["compare", "--size", "3GiB", "--procs", "4"],

@@ -3,7 +3,6 @@ files that appear complete or not at all, progress bar, errors."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -15,8 +14,8 @@ import time
 from fractions import Fraction
 
 import pytest
+from conftest import run_cli as run
 
-from ptcalc import cli
 from ptcalc.compute import scenario_rows
 from ptcalc.errors import InputError
 from ptcalc.scenario import make_scenario
@@ -30,23 +29,6 @@ from ptcalc.sweep_axes import (
 )
 
 GiB = 2**30
-
-
-def run(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
-@pytest.fixture(autouse=True)
-def _commands_once(monkeypatch):
-    """Register the command modules once, without the duplicates that earlier in-process
-    cli.main() calls leave behind (cli._register_commands adds them again at every call)."""
-    cli._register_commands()
-    unique = {info.name or info.callback.__name__: info for info in cli.app.registered_commands}
-    monkeypatch.setattr(cli.app, "registered_commands", list(unique.values()))
-    monkeypatch.setattr(cli, "_register_commands", lambda: None)
 
 
 # --- axes -------------------------------------------------------------------------------------
