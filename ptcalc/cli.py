@@ -58,6 +58,8 @@ def compare(
     pattern: str | None = typer.Option(None, help="dense (a prefix) or random (each page "
                                           "with probability TOUCHED; expected values)."),
     access: str | None = typer.Option(None, help="read or write (decides the fault counts)."),
+    ram: str | None = typer.Option(None, help="Host RAM: say which strategies do not fit "
+                                   "(region + page tables > RAM); `ptcalc plan` gives limits."),
     strategy: list[str] | None = typer.Option(None, "--strategy", "-s",
                                                  help="Only these strategies (repeatable)."),
     paging: str = typer.Option("4", help="Paging levels: 4 or 5."),
@@ -86,8 +88,8 @@ def compare(
     chosen = {"offset": "0", "touched": "1", "access": "write", "pattern": "dense"}
     if preset or (size is None and procs is None):
         chosen.update(load_preset(preset or DEFAULT_PRESET).values)
-    given = {"size": size, "procs": procs, "offset": offset, "touched": touched, "access": access,
-                 "pattern": pattern}
+    given = {"size": size, "procs": procs, "offset": offset, "touched": touched,
+             "access": access, "pattern": pattern, "ram": ram}
     chosen.update({k: v for k, v in given.items() if v is not None})
     for key in ("size", "procs"):
         if key not in chosen:
@@ -98,6 +100,8 @@ def compare(
     ram = parse_size(chosen["ram"], what="ram") if chosen.get("ram") else None
     title = _scenario_title(scenario, ram)
     notes = not_applicable_notes(rows)
+    if ram:
+        notes.insert(0, _ram_note(rows, scenario.size_bytes, ram))
     if cpu is not None or virtualized or llc is not None:
         from ptcalc.tlb_rows import add_tlb_to_rows, parse_host_page, resolve
 
@@ -110,6 +114,17 @@ def compare(
         if explanation:
             notes.insert(0, explanation)
     typer.echo(render(rows, fmt, units, title=title, notes=notes))
+
+
+def _ram_note(rows, size_bytes: int, ram: int) -> str:
+    from ptcalc.units import format_size
+
+    over = [f"{row['strategy']} ({format_size(size_bytes + row['pt_bytes_total'])})"
+            for row in rows if row["applicable"] and size_bytes + row["pt_bytes_total"] > ram]
+    if not over:
+        return f"region + page tables fit in {format_size(ram)} RAM for every strategy shown"
+    return (f"region + page tables exceed {format_size(ram)} RAM (OOM) for: "
+            + ", ".join(over) + "; `ptcalc plan` gives the most processes that fit")
 
 
 @app.command()

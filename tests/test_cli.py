@@ -22,6 +22,8 @@ def test_default_scenario_is_the_sga():
     assert result.returncode == 0, result.stderr
     assert "300 GiB region" in result.stdout and "1,500 processes" in result.stdout
     assert "878.906 GiB" in result.stdout        # private-4k PTE tables
+    # 300 GiB + 880.6 GiB of private-4k page tables > 512 GiB; every sharing design fits.
+    assert "exceed 512 GiB RAM (OOM) for: private-4k (1.153 TiB);" in result.stdout
 
 
 def test_json_contract():
