@@ -456,6 +456,30 @@ def _worker(region, fd, touches, first_index, threads, out_w, release_r) -> None
     os.read(release_r, 1)   # stay mapped until the holder releases every worker
 
 
+def _start_holder(*args) -> None:
+    os.setpgid(0, 0)      # its own process group: the parent can signal all probe processes
+    _holder(*args)
+
+
+def _run_child(report_fd: int, body, close_fds, *args) -> None:
+    """In a forked child: close the parent's ends in `close_fds`, run body(*args), report an
+    exception as a JSON line on report_fd, and never unwind into the parent's code."""
+    code = 0
+    try:
+        for other in close_fds:
+            os.close(other)
+        body(*args)
+    except BaseException as exc:
+        try:
+            os.write(report_fd, (json.dumps({"error": f"{type(exc).__name__}: {exc}"})
+                                 + "\n").encode())
+        except OSError:
+            pass
+        code = 1
+    finally:
+        os._exit(code)
+
+
 def _thread_touches(region, mv, touches) -> list[dict]:
     """Each touch in its own thread of this process, one thread after the other.  Threads
     are started (stacks mapped and used) before any measurement."""
@@ -541,22 +565,8 @@ def _holder(region: Region, touches, threads: bool, out_w: int, timeout: float,
         rel_r, rel_w = os.pipe()
         pid = os.fork()
         if pid == 0:
-            code = 0
-            try:
-                os.close(r)
-                os.close(rel_w)
-                for other in releases:
-                    os.close(other)
-                _worker(region, fd, group, first_index, threads, w, rel_r)
-            except BaseException as exc:  # a forked child reports, never unwinds
-                try:
-                    os.write(w, (json.dumps({"error": f"{type(exc).__name__}: {exc}"})
-                                 + "\n").encode())
-                except OSError:
-                    pass
-                code = 1
-            finally:
-                os._exit(code)
+            _run_child(w, _worker, (r, rel_w, *releases),
+                       region, fd, group, first_index, threads, w, rel_r)
         pids.append(pid)
         os.close(w)
         os.close(rel_r)
@@ -638,20 +648,8 @@ def run_region(region: Region, touches, *, threads: bool = False, timeout: float
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # holder
-        code = 0
-        try:
-            os.setpgid(0, 0)
-            os.close(r)
-            _holder(region, touches, threads, w, timeout, hold_seconds, keep_alive)
-        except BaseException as exc:  # a forked child reports, never unwinds
-            try:
-                os.write(w, (json.dumps({"error": f"{type(exc).__name__}: {exc}"})
-                             + "\n").encode())
-            except OSError:
-                pass
-            code = 1
-        finally:
-            os._exit(code)
+        _run_child(w, _start_holder, (r,), region, touches, threads, w, timeout, hold_seconds,
+                   keep_alive)
     try:
         os.setpgid(pid, pid)
     except OSError:
