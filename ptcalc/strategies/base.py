@@ -72,6 +72,23 @@ def per_process(ctx: Context, start, end, touch=None) -> dict:
     return {level: touch.slots(start, end, S.SPAN_OF_LEVEL[level]) for level in ctx.levels}
 
 
+def host_mm_counts(charged: dict, physical: dict, pages, links) -> StrategyCounts:
+    """Tables held by a host mm that processes link into (ptshare, mshare), 4 KiB pages.
+
+    The first toucher's fault populates the host, the retried access finds the guest entry
+    unlinked and links it (VM_FAULT_NOPAGE), so it takes pages + links faults; a later
+    process only links (find_shared_vma() in the ptshare and mshare patches).
+    """
+    return StrategyCounts(
+        charged=charged,
+        physical=physical,
+        faults_first_read=pages + links, faults_first_write=pages + links,
+        faults_next_read=links, faults_next_write=links,
+        leaf_page_bytes=S.PAGE,
+        mapped={"4k": S.PAGE * pages},
+    )
+
+
 def assemble(ctx: Context, counts: StrategyCounts) -> dict:
     """Metric name -> sympy expression (before savings, which needs the baseline)."""
     read = sp.Eq(S.read_access, 1)

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from ptcalc import symbols as S
-from ptcalc.strategies.base import Context, StrategyCounts, StrategyInfo, per_process
+from ptcalc.strategies.base import (
+    Context,
+    StrategyCounts,
+    StrategyInfo,
+    host_mm_counts,
+    per_process,
+)
 
 INFO = StrategyInfo(
     name="mshare",
@@ -25,14 +31,7 @@ def counts(ctx: Context) -> StrategyCounts:
     if "p4d" in host:            # 5 levels: each guest needs a P4D table to hold its links
         physical["p4d"] = host["p4d"] + S.procs * host["p4d"]
     pages = touch.pages(0, S.size)
-    return StrategyCounts(
-        charged={},
-        physical=physical,
-        faults_first_read=pages + links, faults_first_write=pages + links,
-        faults_next_read=links, faults_next_write=links,
-        leaf_page_bytes=S.PAGE,
-        mapped={"4k": S.PAGE * pages},
-    )
+    return host_mm_counts({}, physical, pages, links)
 
 
 def not_applicable(ctx: Context) -> list:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import sympy as sp
 
 from ptcalc import symbols as S
-from ptcalc.strategies.base import Context, StrategyCounts, StrategyInfo, per_process
+from ptcalc.strategies.base import (
+    Context,
+    StrategyCounts,
+    StrategyInfo,
+    host_mm_counts,
+    per_process,
+)
 
 INFO = StrategyInfo(
     name="ptshare",
@@ -27,14 +33,7 @@ def counts(ctx: Context) -> StrategyCounts:
     physical = {level: n + S.procs * guest.get(level, 0) for level, n in host.items()}
     pages = touch.pages(start, end)
     links = host["pte"]
-    return StrategyCounts(
-        charged=guest,
-        physical=physical,
-        faults_first_read=pages + links, faults_first_write=pages + links,
-        faults_next_read=links, faults_next_write=links,
-        leaf_page_bytes=S.PAGE,
-        mapped={"4k": S.PAGE * pages},
-    )
+    return host_mm_counts(guest, physical, pages, links)
 
 
 def not_applicable(ctx: Context) -> list:
