@@ -11,11 +11,12 @@ _LAZY = {
     "compare": ("ptcalc.api", "compare"),
     "evaluate": ("ptcalc.api", "evaluate"),
     "formula": ("ptcalc.api", "formula"),
-    "STRATEGIES": ("ptcalc.strategies", "STRATEGY_NAMES"),
+    "STRATEGIES": ("ptcalc.model.strategies", "STRATEGY_NAMES"),
     "InputError": ("ptcalc.errors", "InputError"),
+    "plot": ("ptcalc.present.plots", None),  # the module itself
 }
 
-__all__ = ["STRATEGIES", "InputError", "compare", "evaluate", "formula"]
+__all__ = ["STRATEGIES", "InputError", "compare", "evaluate", "formula", "plot"]
 
 
 def __getattr__(name: str):
@@ -25,4 +26,5 @@ def __getattr__(name: str):
         raise AttributeError(f"module 'ptcalc' has no attribute {name!r}") from None
     import importlib
 
-    return getattr(importlib.import_module(module_name), attr)
+    module = importlib.import_module(module_name)
+    return module if attr is None else getattr(module, attr)

@@ -1,3 +1,3 @@
-from ptcalc.cli import run
+from ptcalc.cli.main import run
 
 run()

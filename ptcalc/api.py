@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ptcalc.errors import InputError
-from ptcalc.scenario import DEFAULT_FAULT_AROUND, make_scenario, parse_strategies
+from ptcalc.inputs.scenario import DEFAULT_FAULT_AROUND, make_scenario, parse_strategies
 
 
 def compare(size, procs, offset=0, touched=1.0, access="write", strategies=None, *,
@@ -17,13 +17,13 @@ def compare(size, procs, offset=0, touched=1.0, access="write", strategies=None,
     """
     import pandas as pd
 
-    from ptcalc.compute import scenario_rows
+    from ptcalc.compute.scalar import scenario_rows
 
     scenario = make_scenario(size, procs, offset, touched, access, pattern, paging, fault_around)
     frame = pd.DataFrame(scenario_rows(scenario, parse_strategies(strategies)))
     if cpu is None and not virtualized:
         return frame
-    from ptcalc.tlb_rows import add_tlb_to_frame, resolve
+    from ptcalc.compute.tlb import add_tlb_to_frame, resolve
 
     chosen, _ = resolve(cpu)
     return add_tlb_to_frame(frame, chosen, scenario.paging, virtualized, host_page, llc_bytes)
@@ -39,7 +39,7 @@ def evaluate(scenarios, strategies=None, *, pattern="dense", paging=4,
     metrics are nullable Int64 (NA where a strategy is not applicable), expected values under
     the random pattern and ratios Float64.  A dask DataFrame is evaluated partition by
     partition and returned as one (TLB metrics, cpu=, need a pandas frame)."""
-    from ptcalc.frame import evaluate_frame
+    from ptcalc.compute.frame import evaluate_frame
 
     frame = evaluate_frame(scenarios, parse_strategies(strategies), pattern=pattern,
                            paging=paging, fault_around=fault_around)
@@ -48,7 +48,7 @@ def evaluate(scenarios, strategies=None, *, pattern="dense", paging=4,
     if type(frame).__module__.startswith("dask"):
         raise InputError("TLB metrics (cpu=, virtualized=) need a pandas DataFrame; call "
                          "ptcalc.evaluate on each computed partition instead")
-    from ptcalc.tlb_rows import add_tlb_to_frame, resolve
+    from ptcalc.compute.tlb import add_tlb_to_frame, resolve
 
     chosen, _ = resolve(cpu)
     return add_tlb_to_frame(frame, chosen, paging, virtualized, host_page, llc_bytes)
@@ -61,14 +61,15 @@ def formula(strategy: str, metric: str, *, paging: int = 4, pattern: str = "dens
     TLB metrics (tlb_reach_l1_bytes, ...) show the CPU's entry counts as symbols, or filled
     in with cpu= a name from `ptcalc cpus`.
     """
-    from ptcalc import model, tlb
-    from ptcalc.scenario import PATTERNS, parse_choice, parse_paging
+    from ptcalc.inputs.scenario import PATTERNS, parse_choice, parse_paging
+    from ptcalc.model import expressions as model
+    from ptcalc.model import tlb
 
     (name,) = parse_strategies([strategy])
     levels = parse_paging(paging)
     pattern = parse_choice(pattern, PATTERNS, "pattern")
     if metric in tlb.METRIC_NAMES:
-        from ptcalc.tlb_rows import parse_host_page, resolve
+        from ptcalc.compute.tlb import parse_host_page, resolve
 
         chosen = resolve(cpu)[0] if cpu else None
         return tlb.tlb_expression(metric, chosen, strategy=name, paging_levels=levels,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ptcalc.compute import scenario_rows
-from ptcalc.scenario import make_scenario
+from ptcalc.compute.scalar import scenario_rows
+from ptcalc.inputs.scenario import make_scenario
 
 KiB, MiB, GiB = 2**10, 2**20, 2**30
 TABLE = 4096
@@ -22,11 +22,11 @@ def model_rows():
 
 
 def run_cli(*argv):
-    """ptcalc.cli.main in-process: (exit code, stdout, stderr)."""
+    """ptcalc.cli.main.main in-process: (exit code, stdout, stderr)."""
     import contextlib
     import io
 
-    from ptcalc import cli
+    from ptcalc.cli import main as cli
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

@@ -1,0 +1,260 @@
+"""The ptcalc command line.  Thin: parses options, calls the library, prints.
+
+Only typer and the standard library load at import; each command imports what it needs, and
+`compare` runs on generated plain-Python formulas (no sympy, pandas or numpy).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="ptcalc",
+    help="Page-table cost of sharing memory between processes on x86-64 Linux: page-table "
+         "bytes, faults and TLB reach for each sharing strategy.",
+    no_args_is_help=False,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+FORMAT_HELP = "Output format: table, markdown, csv or json."
+UNITS_HELP = "Units in tables: iec (GiB), si (GB) or bytes."
+
+
+def _choice(value: str, choices, what: str) -> str:
+    from ptcalc.inputs.scenario import parse_choice
+
+    return parse_choice(value, choices, what)
+
+
+def _scenario_title(scenario, ram=None) -> str:
+    from ptcalc.units import format_size
+
+    touched = f"{float(scenario.touched) * 100:.4g}%"
+    text = (f"{format_size(scenario.size_bytes)} region at offset "
+            f"{format_size(scenario.offset_bytes)}, {scenario.procs:,} processes, each touching "
+            f"{touched} ({scenario.pattern}), {scenario.access} access, "
+            f"{scenario.paging}-level paging")
+    if scenario.requested_size_bytes != scenario.size_bytes:
+        text += f" (size rounded up to whole 4 KiB pages from {scenario.requested_size_bytes})"
+    if ram:
+        text += f", {format_size(ram)} RAM"
+    return text
+
+
+@app.command()
+def compare(
+    preset: str | None = typer.Option(None, help="Start from a named workload (models/"
+                                         "workloads); other options override its values."),
+    size: str | None = typer.Option(None, help="Region size: 4096, 4KiB, 1.5GiB, 2M, 10GB."),
+    procs: str | None = typer.Option(None, help="Processes mapping the region."),
+    offset: str | None = typer.Option(None, help="Start address modulo 512 GiB "
+                                         "(a multiple of 4 KiB; 0 = best aligned)."),
+    touched: str | None = typer.Option(None, help="Fraction each process touches, in (0, 1]."),
+    pattern: str | None = typer.Option(None, help="dense (a prefix) or random (each page "
+                                          "with probability TOUCHED; expected values)."),
+    access: str | None = typer.Option(None, help="read or write (decides the fault counts)."),
+    ram: str | None = typer.Option(None, help="Host RAM: say which strategies do not fit "
+                                   "(region + page tables > RAM); `ptcalc plan` gives limits."),
+    strategy: list[str] | None = typer.Option(None, "--strategy", "-s",
+                                                 help="Only these strategies (repeatable)."),
+    paging: str = typer.Option("4", help="Paging levels: 4 or 5."),
+    fault_around: str = typer.Option("64KiB", help="The kernel's fault_around_bytes."),
+    cpu: str | None = typer.Option(None, help="Add TLB reach and page-walk metrics for this "
+                                      "CPU (see `ptcalc cpus`; 'host' detects this machine's; "
+                                      "'default' is skylake-sp)."),
+    virtualized: bool = typer.Option(False, "--virtualized", help="Walks are two-dimensional "
+                                     "(guest and host page tables); needs --cpu."),
+    host_page: str = typer.Option("4k", help="Host (EPT/NPT) page size with --virtualized: "
+                                  "4k, 2m or 1g."),
+    llc: str | None = typer.Option(None, help="Last-level cache size for the walk "
+                                      "footprint ratio (default: the CPU file's)."),
+    fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP),
+    units: str = typer.Option("iec", help=UNITS_HELP),
+) -> None:
+    """Compare every strategy for one scenario (default: 300 GiB SGA, 1500 processes)."""
+    from ptcalc.compute.scalar import scenario_rows
+    from ptcalc.inputs.presets import DEFAULT_PRESET, load_preset
+    from ptcalc.inputs.scenario import make_scenario, parse_strategies
+    from ptcalc.present.tables import FORMATS, UNITS, not_applicable_notes, render
+    from ptcalc.units import parse_size
+
+    fmt = _choice(fmt, FORMATS, "format")
+    units = _choice(units, UNITS, "units")
+    chosen = {"offset": "0", "touched": "1", "access": "write", "pattern": "dense"}
+    if preset or (size is None and procs is None):
+        chosen.update(load_preset(preset or DEFAULT_PRESET).values)
+    given = {"size": size, "procs": procs, "offset": offset, "touched": touched,
+             "access": access, "pattern": pattern, "ram": ram}
+    chosen.update({k: v for k, v in given.items() if v is not None})
+    for key in ("size", "procs"):
+        if key not in chosen:
+            raise _input_error(f"--{key} is missing; give --size and --procs, or --preset NAME")
+    scenario = make_scenario(chosen["size"], chosen["procs"], chosen["offset"], chosen["touched"],
+                             chosen["access"], chosen["pattern"], paging, fault_around)
+    rows = scenario_rows(scenario, parse_strategies(strategy))
+    ram = parse_size(chosen["ram"], what="ram") if chosen.get("ram") else None
+    title = _scenario_title(scenario, ram)
+    notes = not_applicable_notes(rows)
+    if ram:
+        notes.insert(0, _ram_note(rows, scenario.size_bytes, ram))
+    if cpu is not None or virtualized or llc is not None:
+        from ptcalc.compute.tlb import add_tlb_to_rows, parse_host_page, resolve
+
+        parse_host_page(host_page)
+        chosen_cpu, explanation = resolve(cpu)
+        llc_bytes = parse_size(llc, what="llc") if llc else None
+        rows = add_tlb_to_rows(rows, chosen_cpu, scenario.paging, virtualized, host_page,
+                               llc_bytes)
+        title += f"; TLB of {chosen_cpu.name}" + (" (virtualized)" if virtualized else "")
+        if explanation:
+            notes.insert(0, explanation)
+    typer.echo(render(rows, fmt, units, title=title, notes=notes))
+
+
+def _ram_note(rows, size_bytes: int, ram: int) -> str:
+    from ptcalc.units import format_size
+
+    over = [f"{row['strategy']} ({format_size(size_bytes + row['pt_bytes_total'])})"
+            for row in rows if row["applicable"] and size_bytes + row["pt_bytes_total"] > ram]
+    if not over:
+        return f"region + page tables fit in {format_size(ram)} RAM for every strategy shown"
+    return (f"region + page tables exceed {format_size(ram)} RAM (OOM) for: "
+            + ", ".join(over) + "; `ptcalc plan` gives the most processes that fit")
+
+
+@app.command()
+def formula(
+    strategy: str = typer.Argument(..., help="A strategy name (see `ptcalc strategies`)."),
+    metric: str = typer.Argument(..., help="A metric, e.g. pt_bytes_total or faults_next."),
+    latex: bool = typer.Option(False, "--latex", help="Print LaTeX instead of plain text."),
+    paging: str = typer.Option("4", help="Paging levels: 4 or 5."),
+    pattern: str = typer.Option("dense", help="dense or random."),
+    cpu: str | None = typer.Option(None, help="For TLB metrics: fill in this CPU's entries "
+                                   "(default: show the entry counts as symbols)."),
+    virtualized: bool = typer.Option(False, "--virtualized", help="TLB walk_refs: 2D walk."),
+    host_page: str = typer.Option("4k", help="Host page size with --virtualized."),
+) -> None:
+    """Print the formula of one metric of one strategy, with its constants."""
+    from ptcalc.present.formula import formula_text
+
+    typer.echo(formula_text(strategy, metric, latex=latex, paging=paging, pattern=pattern,
+                            cpu=cpu, virtualized=virtualized, host_page=host_page))
+
+
+@app.command()
+def cpus(fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP)) -> None:
+    """List the CPUs with TLB data (models/cpus), one line each."""
+    from ptcalc.cpus import load as cpu_data
+    from ptcalc.present.tables import FORMATS, render
+
+    fmt = _choice(fmt, FORMATS, "format")
+    if fmt != "table":
+        rows = [{"name": line.split(":")[0], "summary": line.split(": ", 1)[1]}
+                for line in cpu_data.summary_lines()]
+        typer.echo(render(rows, fmt, columns=(("name", "cpu", "text"),
+                                              ("summary", "summary", "text"))))
+        return
+    typer.echo("\n".join(cpu_data.summary_lines()))
+    typer.echo(f"\ndefault: {cpu_data.DEFAULT_CPU}; 'host' detects this machine's CPU")
+
+
+@app.command()
+def strategies(fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP)) -> None:
+    """List the strategies: what each shares, its rule and its source."""
+    from ptcalc.model.strategies import STRATEGY_NAMES, strategy_info
+    from ptcalc.present.tables import FORMATS, render
+
+    fmt = _choice(fmt, FORMATS, "format")
+    rows = [vars(strategy_info(name)) for name in STRATEGY_NAMES]
+    if fmt != "table":
+        typer.echo(render(rows, fmt, columns=tuple((key, key, "text") for key in rows[0])))
+        return
+    for row in rows:
+        typer.echo(f"{row['name']}\n  shares: {row['shared']}\n  rule:   {row['rule']}\n"
+                   f"  source: {row['source']}\n")
+
+
+def _input_error(message: str):
+    from ptcalc.errors import InputError
+
+    return InputError(message)
+
+
+# Modules that add commands: each defines register(app) and imports only typer and the
+# standard library at module level (start-up stays fast).
+COMMAND_MODULES = ("ptcalc.cli.probe", "ptcalc.cli.report", "ptcalc.cli.inspect",
+                   "ptcalc.cli.sweep")
+
+
+_registered: list[str] = []
+
+
+def _register_commands() -> None:
+    """Add the commands of COMMAND_MODULES to the app, once per process."""
+    import importlib
+
+    for name in COMMAND_MODULES:
+        if name not in _registered:
+            importlib.import_module(name).register(app)
+            _registered.append(name)
+
+
+def _named(error: BaseException, *names: str) -> bool:
+    """Is `error` an instance of a click exception class called one of `names`?  (typer may
+    bundle its own copy of click, so the classes are matched by name.)"""
+    return any(cls.__name__ in names for cls in type(error).__mro__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one-line errors, exit 2 on bad input, never a traceback."""
+    from ptcalc.errors import InputError
+
+    _register_commands()
+    command = typer.main.get_command(app)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:        # bare `ptcalc`: show what it can do
+        argv = ["--help"]
+    try:
+        # Without standalone mode, click returns typer.Exit's code instead of raising it.
+        code = command.main(args=argv, prog_name="ptcalc", standalone_mode=False)
+        if code == 130:
+            print("ptcalc: interrupted", file=sys.stderr)
+        return code if isinstance(code, int) else 0
+    except InputError as error:
+        print(f"ptcalc: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ptcalc: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as error:  # click's own exceptions, matched by class name
+        if _named(error, "Exit"):
+            return error.exit_code
+        if _named(error, "Abort"):
+            print("ptcalc: interrupted", file=sys.stderr)
+            return 130
+        if _named(error, "UsageError", "ClickException"):
+            ctx = getattr(error, "ctx", None)
+            where = f"ptcalc {ctx.info_name}" if ctx and ctx.parent else "ptcalc"
+            message = " ".join(error.format_message().split())
+            print(f"ptcalc: error: {message} (see: {where} --help)", file=sys.stderr)
+            return 2
+        raise
+
+
+def run() -> None:
+    import signal
+
+    # `ptcalc sweep ... | head`: end quietly on a closed pipe, as Unix filters do.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

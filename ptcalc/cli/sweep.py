@@ -1,0 +1,295 @@
+"""`ptcalc sweep`, `ptcalc plan` and `ptcalc presets`.
+
+Only typer and the standard library load with this module (start-up stays fast); everything
+else is imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+FORMAT_HELP = "Output format: table, markdown, csv or json."
+UNITS_HELP = "Units in tables: iec (GiB), si (GB) or bytes."
+RANGE_HELP = ("a value, a list A,B,C or a range START..STOP/STEP (STOP included when the "
+              "steps land on it).")
+
+SWEEP_HELP = """Evaluate the cross product of the values given per option: one row per scenario
+and strategy.  Numeric options take a value, a list (--size 1GiB,300GiB) or a range
+START..STOP/STEP: START, START+STEP, ... up to and including STOP when the steps land on it
+(--procs 1..3000/10 is 1, 11, ..., 2991; --procs 1..10000 steps by 1).  Sizes, offsets and
+fractions need a step (--size 1GiB..8GiB/1GiB, --touched 0.1..1/0.1).  --access, --pattern and
+--strategy take lists.  Rows: size varies slowest, then offset, touched, access, pattern,
+procs; the strategies of a scenario are consecutive.  --output writes .csv, .json, .jsonl or
+.parquet (needs pyarrow), streamed chunk by chunk (bounded memory) into a temporary file that
+replaces FILE only when complete.  Without --output the rows go to stdout in --format (table
+and markdown at most 50,000 rows)."""
+
+PLAN_HELP = """Per strategy, the most processes whose page tables (pt_bytes_total, plus
+--base-pt per process) fit in the budget, by default RAM minus the region; the break-even
+process count against private-4k; the huge pages to reserve.  The boundary is exact: integer
+arithmetic on the generated formulas, checked at max_procs and max_procs + 1.  --reserved N
+models a hugetlb reservation short of the region both ways databases handle it: 'mixed' (the
+rest of the region in 4 KiB pages, Oracle's USE_LARGE_PAGES=TRUE) and 'whole' (the whole
+region in 4 KiB pages, PostgreSQL's huge_pages=try).  Without --size, the default preset
+(oracle-sga-300g)."""
+
+
+def _error(message: str):
+    from ptcalc.errors import InputError
+
+    return InputError(message)
+
+
+def _choice(value, choices, what):
+    from ptcalc.inputs.scenario import parse_choice
+
+    return parse_choice(value, choices, what)
+
+
+def _preset_values(preset, *given) -> dict:
+    """The preset's values: the named one, or the default one when none of `given` is set."""
+    from ptcalc.inputs.presets import DEFAULT_PRESET, load_preset
+
+    if preset is None and any(value is not None for value in given):
+        return {}
+    return {key: str(value) for key, value in load_preset(preset or DEFAULT_PRESET)
+            .values.items()}
+
+
+def _records(frame) -> list[dict]:
+    """DataFrame rows as dicts of plain Python values (None for NA)."""
+    import pandas as pd
+
+    rows = frame.astype(object).where(pd.notna(frame), None).to_dict("records")
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+            for row in rows]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(help=SWEEP_HELP)
+    def sweep(
+        size: str | None = typer.Option(None, metavar="SIZES",
+                                        help="Region sizes: " + RANGE_HELP),
+        procs: str | None = typer.Option(None, metavar="COUNTS",
+                                         help="Process counts: " + RANGE_HELP),
+        offset: str | None = typer.Option(None, metavar="OFFSETS",
+                                          help="Start addresses modulo 512 GiB, multiples of "
+                                               "4 KiB: " + RANGE_HELP),
+        touched: str | None = typer.Option(None, metavar="FRACTIONS",
+                                           help="Fractions in (0, 1]: " + RANGE_HELP),
+        access: str | None = typer.Option(None, metavar="LIST",
+                                          help="read, write or read,write."),
+        pattern: str | None = typer.Option(None, metavar="LIST",
+                                           help="dense, random or dense,random."),
+        strategy: list[str] | None = typer.Option(None, "--strategy", "-s", metavar="NAMES",
+                                                  help="Only these strategies (repeatable, "
+                                                       "or a comma list)."),
+        preset: str | None = typer.Option(None, metavar="NAME",
+                                          help="Take unset options from a named "
+                                               "workload (models/workloads)."),
+        paging: str = typer.Option("4", metavar="4|5", help="Paging levels: 4 or 5."),
+        fault_around: str = typer.Option("64KiB", metavar="SIZE",
+                                         help="The kernel's fault_around_bytes."),
+        output: str | None = typer.Option(None, "--output", "-o", metavar="FILE",
+                                          help="Write FILE (.csv, .json, .jsonl, .parquet) "
+                                               "instead of stdout."),
+        fmt: str | None = typer.Option(None, "--format", "-f", metavar="FORMAT",
+                                       help=FORMAT_HELP + " (stdout; default table)"),
+        units: str = typer.Option("iec", metavar="UNITS", help=UNITS_HELP),
+        progress: bool | None = typer.Option(None, "--progress/--no-progress",
+                                             help="Progress bar on stderr (default: when "
+                                                  "stderr is a terminal)."),
+        chunk_rows: int = typer.Option(1 << 18, hidden=True, min=1, max=1 << 24),
+    ) -> None:
+        from ptcalc.present.tables import FORMATS, UNITS
+
+        units = _choice(units, UNITS, "units")
+        if fmt is not None:
+            fmt = _choice(fmt, FORMATS, "format")
+        base = _preset_values(preset, size, procs)
+        values = {"size": size, "procs": procs, "offset": offset, "touched": touched,
+                  "access": access, "pattern": pattern}
+        chosen = {"offset": "0", "touched": "1", "access": "write", "pattern": "dense",
+                  **{k: v for k, v in base.items() if k in values},
+                  **{k: v for k, v in values.items() if v is not None}}
+        for key in ("size", "procs"):
+            if key not in chosen:
+                raise _error(f"--{key} is missing; give --size and --procs, or --preset NAME")
+        from ptcalc.sweep.run import make_sweep
+
+        spec = make_sweep(chosen["size"], chosen["procs"], chosen["offset"], chosen["touched"],
+                          chosen["access"], chosen["pattern"], strategy, paging, fault_around)
+        if output is not None:
+            _sweep_to_file(spec, output, fmt, progress, chunk_rows)
+        else:
+            _sweep_to_stdout(spec, fmt or "table", units, progress, chunk_rows)
+
+    @app.command(help=PLAN_HELP)
+    def plan(
+        size: str | None = typer.Option(None, metavar="SIZE",
+                                        help="Region size: 300GiB, 10GB, ..."),
+        ram: str | None = typer.Option(None, metavar="SIZE",
+                                       help="Host RAM; the budget is RAM minus the "
+                                            "region."),
+        budget: str | None = typer.Option(None, metavar="SIZE",
+                                          help="Bytes the page tables may take "
+                                               "(instead of RAM minus the region)."),
+        base_pt: str = typer.Option("0", metavar="BYTES",
+                                    help="Each process's own page tables outside the "
+                                         "region, in bytes (threads: counted once)."),
+        reserved: str | None = typer.Option(None, metavar="N|SIZE",
+                                            help="Huge pages reserved (a count of each "
+                                                 "hugetlb strategy's pages, or a size such as "
+                                                 "100GiB), when short of the region."),
+        preset: str | None = typer.Option(None, metavar="NAME",
+                                          help="Take unset options from a named "
+                                               "workload (models/workloads)."),
+        offset: str | None = typer.Option(None, metavar="SIZE",
+                                          help="Start address modulo 512 GiB."),
+        touched: str | None = typer.Option(None, metavar="FRACTION",
+                                           help="Fraction each process touches, "
+                                                "in (0, 1]."),
+        access: str | None = typer.Option(None, metavar="ACCESS", help="read or write."),
+        pattern: str | None = typer.Option(None, metavar="PATTERN",
+                                           help="dense or random (expected values)."),
+        strategy: list[str] | None = typer.Option(None, "--strategy", "-s", metavar="NAMES",
+                                                  help="Only these strategies (repeatable)."),
+        paging: str = typer.Option("4", metavar="4|5", help="Paging levels: 4 or 5."),
+        fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help=FORMAT_HELP),
+        units: str = typer.Option("iec", metavar="UNITS", help=UNITS_HELP),
+    ) -> None:
+        from ptcalc.compute.plan import plan as make_plan
+        from ptcalc.present.tables import FORMATS, PLAN_COLUMNS, UNITS, not_applicable_notes, render
+
+        fmt = _choice(fmt, FORMATS, "format")
+        units = _choice(units, UNITS, "units")
+        base = _preset_values(preset, size)
+        values = {"size": size, "ram": ram, "offset": offset, "touched": touched,
+                  "access": access, "pattern": pattern}
+        chosen = {"offset": "0", "touched": "1", "access": "write", "pattern": "dense",
+                  **{k: v for k, v in base.items() if k in values},
+                  **{k: v for k, v in values.items() if v is not None}}
+        rows, summary = make_plan(chosen["size"], chosen.get("ram"), budget, base_pt=base_pt,
+                                  reserved=reserved, offset=chosen["offset"],
+                                  touched=chosen["touched"], access=chosen["access"],
+                                  pattern=chosen["pattern"], strategies=strategy,
+                                  paging=paging)
+        if fmt in ("json", "csv"):
+            typer.echo(render(rows, fmt))
+            return
+        notes = not_applicable_notes(rows)
+        if any(row.get("max_procs_capped") for row in rows):
+            notes.append(">= 4,194,304: page tables never exhaust the budget below "
+                         "PID_MAX_LIMIT")
+        typer.echo(render(rows, fmt, units, columns=PLAN_COLUMNS, title=_plan_title(summary, units),
+                          notes=notes))
+
+    @app.command()
+    def presets(fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT",
+                                    help=FORMAT_HELP)) -> None:
+        """List the named workloads (models/workloads): values and the source of each."""
+        from ptcalc.inputs.presets import all_presets
+        from ptcalc.present.tables import FORMATS, render
+
+        fmt = _choice(fmt, FORMATS, "format")
+        loaded = all_presets()
+        if fmt == "json":
+            import json
+
+            typer.echo(json.dumps([{"name": p.name, "description": p.description,
+                                    "scenario": p.values, "sources": p.sources}
+                                   for p in loaded], indent=2))
+            return
+        rows = [{"name": p.name, "key": key, "value": value, "source": p.sources.get(key)}
+                for p in loaded for key, value in p.values.items()]
+        if fmt == "csv":
+            typer.echo(render(rows, "csv"))
+            return
+        columns = (("name", "preset", "text"), ("key", "key", "text"),
+                   ("value", "value", "text"), ("source", "source", "text"))
+        notes = [f"{p.name}: {p.description}" for p in loaded]
+        typer.echo(render(rows, fmt, columns=columns, notes=notes))
+
+
+def _plan_title(summary, units="iec") -> str:
+    from functools import partial
+
+    from ptcalc.units import format_size
+
+    format_size = partial(format_size, units=units)
+
+    scenario = summary["scenario"]
+    text = f"{format_size(summary['size_bytes'])} region"
+    if summary["ram_bytes"] is not None:
+        text += f", {format_size(summary['ram_bytes'])} RAM"
+    text += f": {format_size(summary['budget_bytes'])} for page tables"
+    if summary["ram_bytes"] is not None and summary["budget_bytes"] == (
+            summary["ram_bytes"] - summary["size_bytes"]):
+        text += " (RAM minus the region)"
+    if summary["base_pt_bytes"]:
+        text += f", {format_size(summary['base_pt_bytes'])} of other page tables per process"
+    text += (f"; offset {format_size(scenario.offset_bytes)}, each process touching "
+             f"{float(scenario.touched) * 100:.4g}% ({scenario.pattern}), {scenario.access} "
+             f"access, {scenario.paging}-level paging")
+    return text
+
+
+def _progress(spec, enabled):
+    from ptcalc.sweep.writers import Progress, stderr_is_tty
+
+    if enabled is None:
+        enabled = stderr_is_tty() and spec.rows > 1 << 18
+    return Progress(spec.scenarios, enabled=enabled)
+
+
+def _sweep_to_file(spec, output, fmt, progress, chunk_rows) -> None:
+    from ptcalc.sweep.run import run_sweep
+    from ptcalc.sweep.writers import atomic_file, check_target, file_format, open_writer
+
+    check_target(output)
+    kind = file_format(output)
+    if fmt is not None and fmt != kind.replace("jsonl", "json"):
+        raise _error(f"--format {fmt} does not match output {output!r}; the extension "
+                     "chooses the file format (or leave out --format)")
+    try:
+        with atomic_file(output, binary=kind == "parquet") as (stream, _):
+            rows = run_sweep(spec, open_writer(kind, stream, output),
+                             _progress(spec, progress), chunk_rows)
+    except OSError as error:
+        raise _error(f"cannot write {output!r}: {error.strerror or error}") from None
+    typer.echo(f"wrote {rows:,} rows ({spec.scenarios:,} scenarios x {len(spec.strategies)} "
+               f"strategies) to {output}")
+
+
+def _sweep_to_stdout(spec, fmt, units, progress, chunk_rows) -> None:
+    from ptcalc.sweep.run import TABLE_ROW_LIMIT, run_sweep
+    from ptcalc.sweep.writers import open_writer
+
+    if fmt in ("csv", "json"):
+        run_sweep(spec, open_writer(fmt, sys.stdout), _progress(spec, progress), chunk_rows)
+        sys.stdout.flush()
+        return
+    if spec.rows > TABLE_ROW_LIMIT:
+        raise _error(f"the sweep has {spec.rows:,} rows; --format {fmt} shows at most "
+                     f"{TABLE_ROW_LIMIT:,}: use --format csv or json, or --output FILE")
+    from ptcalc.present.tables import SWEEP_COLUMNS, not_applicable_notes, render
+
+    class Collect:
+        def __init__(self):
+            self.rows = []
+
+        def write(self, frame):
+            self.rows.extend(_records(frame))
+
+        def close(self):
+            pass
+
+    collected = Collect()
+    run_sweep(spec, collected, _progress(spec, progress), chunk_rows)
+    title = (f"{spec.scenarios:,} scenarios ({' x '.join(str(len(a)) for a in spec.axes)}: "
+             f"size, offset, touched, access, pattern, procs) x {len(spec.strategies)} "
+             f"strategies, {spec.paging}-level paging")
+    typer.echo(render(collected.rows, fmt, units, columns=SWEEP_COLUMNS, title=title,
+                      notes=not_applicable_notes(collected.rows)))

@@ -1,0 +1,246 @@
+"""Capacity planning: per strategy, the most processes whose page tables fit a memory budget,
+the break-even against private-4k, and the huge pages to reserve.
+
+The budget B defaults to RAM - size (the memory left beside the region).  A process count p
+fits when
+
+    g(p) = pt_bytes_total(p) + p * base_pt  <=  B
+
+(`threads` is one mm: its own page tables outside the region count once, not p times).
+pt_bytes_total is non-decreasing in procs for every strategy, so the largest p that fits is
+found by an exact integer search over 0..MAX_PROCS using the compiled formulas on Python ints
+(no float ever decides the boundary), and then checked: g(max_procs) <= B and, below the cap,
+g(max_procs + 1) > B.  The same search gives the break-even: the fewest processes from which
+the strategy's g(p) is no more than private-4k's.
+
+A hugetlb reservation short of the region (`reserved`, in huge pages of each strategy's size,
+or bytes) is answered both ways databases handle it (`fallback` is None without a
+reservation, "none" when the reservation covers the region):
+
+* ``mixed`` -- the reserved pages hold the first part of the region and the rest falls back to
+  4 KiB pages, as a second segment.  Oracle Database 11.2.0.3 and later with
+  USE_LARGE_PAGES=TRUE: "Oracle allocates as much of the SGA as it can in large pages, and if
+  it runs out, it will allocate the rest of the SGA using regular sized pages. This can cause
+  the instance to create additional shared memory segments for the SGA" (Oracle Database
+  Reference, USE_LARGE_PAGES, https://docs.oracle.com/en/database/oracle/oracle-database/19/
+  refrn/USE_LARGE_PAGES.html).  Modelled as two mappings accounted on their own: the huge
+  page part at the region's offset, the 4 KiB part (private-4k) right after it; the dense
+  touched prefix fills the huge page part first.
+* ``whole`` -- the whole region falls back to 4 KiB pages.  PostgreSQL with huge_pages=try:
+  "the server will try to request huge pages, but fall back to the default if that fails"
+  (https://www.postgresql.org/docs/current/runtime-config-resource.html#GUC-HUGE-PAGES); in
+  src/backend/port/sysv_shmem.c CreateAnonymousSegment() one mmap() with MAP_HUGETLB is tried
+  for the whole segment and, when it fails, one mmap() without it.  The numbers are then
+  private-4k's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from ptcalc import paging as geometry
+from ptcalc.compute import _compiled
+from ptcalc.errors import InputError
+from ptcalc.inputs.scenario import DEFAULT_FAULT_AROUND, MAX_PROCS, Scenario, make_scenario
+from ptcalc.model.strategies import BASELINE, STRATEGY_NAMES
+from ptcalc.units import UnitError, format_size, parse_size
+
+HUGETLB = {"hugetlb-2m": geometry.HUGE_2M_BYTES, "hugetlb-2m-pmdshare": geometry.HUGE_2M_BYTES,
+           "hugetlb-1g": geometry.HUGE_1G_BYTES}
+ONE_MM = ("threads",)
+FALLBACKS = ("none", "mixed", "whole")
+
+PLAN_KEYS = ("strategy", "fallback", "applicable", "reason", "max_procs", "max_procs_capped",
+             "budget_bytes", "pt_bytes_at_max", "bytes_per_process", "break_even_procs",
+             "huge_page_bytes", "huge_pages", "huge_pages_reserved", "reserve")
+
+_PROCS = _compiled.ARGUMENTS.index("procs")
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """One way the region is mapped: parts (strategy, scenario) whose tables add up."""
+
+    parts: tuple[tuple[str, Scenario], ...]
+
+    def total(self, procs: int):
+        """pt_bytes_total of all parts for `procs` processes (exact int for dense)."""
+        value = 0
+        for strategy, scenario in self.parts:
+            value += _pt_total(strategy, scenario, procs)
+        return value
+
+
+def _pt_total(strategy: str, scenario: Scenario, procs: int):
+    if scenario.size_bytes == 0:
+        return 0
+    args = list(scenario.arguments())
+    args[_PROCS] = procs
+    function = _compiled.FUNCTIONS[(strategy, scenario.paging, scenario.pattern)]
+    names = _compiled.METRICS[scenario.paging]
+    return function(*args)[names.index("pt_bytes_total")]
+
+
+def _metric(strategy: str, scenario: Scenario, name: str):
+    function = _compiled.FUNCTIONS[(strategy, scenario.paging, scenario.pattern)]
+    return dict(zip(_compiled.METRICS[scenario.paging], function(*scenario.arguments())))[name]
+
+
+def _reasons(strategy: str, scenario: Scenario) -> list[str]:
+    function, texts = _compiled.CONDITIONS[(strategy, scenario.paging)]
+    return [text for text, hit in zip(texts, function(*scenario.arguments())) if hit]
+
+
+def largest_fitting(cost: Callable[[int], object], budget: int) -> int:
+    """The largest p in 0..MAX_PROCS with cost(p) <= budget, cost non-decreasing, exact."""
+    if cost(1) > budget:
+        return 0
+    if cost(MAX_PROCS) <= budget:
+        return MAX_PROCS
+    low, high = 1, MAX_PROCS              # cost(low) <= budget < cost(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if cost(middle) <= budget:
+            low = middle
+        else:
+            high = middle
+    if not (cost(low) <= budget < cost(low + 1)):
+        raise RuntimeError(f"page-table bytes are not monotone in procs near {low}")
+    return low
+
+
+def first_no_worse(cost: Callable[[int], object], baseline: Callable[[int], object]):
+    """The fewest processes p in 1..MAX_PROCS with cost(p) <= baseline(p), or None."""
+    def worse(p):
+        return cost(p) > baseline(p)
+
+    if not worse(1):
+        return 1
+    if worse(MAX_PROCS):
+        return None
+    low, high = 1, MAX_PROCS              # worse(low), not worse(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if worse(middle):
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def parse_reserved(text) -> tuple[str, int] | None:
+    """--reserved: a count of huge pages ("51200") or a size ("100GiB")."""
+    if text is None:
+        return None
+    raw = str(text).strip().replace("_", "")
+    if raw.isdigit():
+        return ("pages", int(raw))
+    try:
+        return ("bytes", parse_size(raw, what="reserved"))
+    except UnitError:
+        raise InputError(f"reserved {text!r} is not understood; give a number of huge pages "
+                         "(51200) or a size (100GiB)") from None
+
+
+def _size(text, what: str) -> int:
+    try:
+        return parse_size(text, what=what)
+    except UnitError as error:
+        raise InputError(str(error)) from None
+
+
+def plan(size, ram=None, budget=None, *, base_pt=0, reserved=None, offset=0, touched=1.0,
+         access="write", pattern="dense", strategies=None, paging=4,
+         fault_around=DEFAULT_FAULT_AROUND) -> tuple[list[dict], dict]:
+    """Rows (dicts with PLAN_KEYS) and a summary (budget, ram, size).  With a hugetlb
+    reservation short of the region, each hugetlb strategy gives two rows: fallback "mixed"
+    and "whole"; otherwise one row per strategy."""
+    from ptcalc.inputs.scenario import parse_strategies
+
+    scenario = make_scenario(size, 1, offset, touched, access, pattern, paging, fault_around)
+    chosen = parse_strategies(strategies)
+    ram_bytes = _size(ram, "ram") if ram is not None else None
+    if budget is not None:
+        budget_bytes = _size(budget, "budget")
+    elif ram_bytes is None:
+        raise InputError("give --ram (the budget is RAM minus the region) or --budget")
+    else:
+        budget_bytes = ram_bytes - scenario.size_bytes
+        if budget_bytes < 0:
+            raise InputError(f"size {format_size(scenario.size_bytes)} does not fit in ram "
+                             f"{format_size(ram_bytes)}; give more --ram or a --budget")
+    base = _size(base_pt, "base-pt")
+    reservation = parse_reserved(reserved)
+    baseline = Layout(((BASELINE, scenario),))
+
+    def cost_of(layout: Layout, one_mm: bool):
+        return lambda p: layout.total(p) + base * (1 if one_mm else p)
+
+    baseline_cost = cost_of(baseline, False)
+    rows = []
+    for strategy in chosen:
+        for fallback, layout in _layouts(strategy, scenario, reservation):
+            reasons = [r for part, s in layout.parts for r in _reasons(part, s)]
+            row = dict.fromkeys(PLAN_KEYS)
+            row.update(strategy=strategy, fallback=fallback, applicable=not reasons,
+                       reason="; ".join(dict.fromkeys(reasons)) or None,
+                       budget_bytes=budget_bytes)
+            row.update(_huge_pages(strategy, scenario, reservation))
+            if reasons:
+                rows.append(row)
+                continue
+            cost = cost_of(layout, strategy in ONE_MM)
+            most = largest_fitting(cost, budget_bytes)
+            row.update(max_procs=most, max_procs_capped=most == MAX_PROCS,
+                       pt_bytes_at_max=cost(most) if most else None,
+                       bytes_per_process=cost(2) - cost(1),
+                       break_even_procs=first_no_worse(cost, baseline_cost))
+            rows.append(row)
+    summary = {"size_bytes": scenario.size_bytes, "ram_bytes": ram_bytes,
+               "budget_bytes": budget_bytes, "base_pt_bytes": base, "scenario": scenario}
+    return rows, summary
+
+
+def _layouts(strategy: str, scenario: Scenario, reservation):
+    """(fallback, Layout) pairs for one strategy."""
+    if strategy not in HUGETLB or reservation is None:
+        return [(None, Layout(((strategy, scenario),)))]
+    page = HUGETLB[strategy]
+    needed = -(-scenario.size_bytes // page)
+    have = reservation[1] if reservation[0] == "pages" else reservation[1] // page
+    if have >= needed:
+        return [("none", Layout(((strategy, scenario),)))]
+    huge_bytes = have * page
+    rest = scenario.size_bytes - huge_bytes
+    huge_touched = min(scenario.touched_bytes, huge_bytes)
+    parts = []
+    if huge_bytes:
+        parts.append((strategy, dataclasses.replace(
+            scenario, size_bytes=huge_bytes, requested_size_bytes=huge_bytes,
+            touched_bytes=huge_touched)))
+    parts.append((BASELINE, dataclasses.replace(
+        scenario, size_bytes=rest, requested_size_bytes=rest,
+        offset_bytes=(scenario.offset_bytes + huge_bytes) % geometry.TOP_ENTRY_SPAN,
+        touched_bytes=scenario.touched_bytes - huge_touched)))
+    return [("mixed", Layout(tuple(parts))), ("whole", Layout(((BASELINE, scenario),)))]
+
+
+def _huge_pages(strategy: str, scenario: Scenario, reservation) -> dict:
+    if strategy not in HUGETLB:
+        return {}
+    page = HUGETLB[strategy]
+    needed = _metric(strategy, scenario, "huge_pages")
+    have = None
+    if reservation is not None:
+        have = reservation[1] if reservation[0] == "pages" else reservation[1] // page
+    if page == geometry.HUGE_2M_BYTES:
+        hint = f"sysctl vm.nr_hugepages={needed}"
+    else:
+        hint = f"kernel command line: hugepagesz=1G hugepages={needed}"
+    return {"huge_page_bytes": page, "huge_pages": needed, "huge_pages_reserved": have,
+            "reserve": hint}
+
+
+__all__ = ["FALLBACKS", "PLAN_KEYS", "STRATEGY_NAMES", "first_no_worse", "largest_fitting",
+           "parse_reserved", "plan"]

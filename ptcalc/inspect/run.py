@@ -1,0 +1,214 @@
+"""`ptcalc inspect`: measure live processes (or snapshots) and answer what-if for their layout.
+
+    result = inspect(pids=[4242], pgrep="postgres", maps_files=["host1/4242.snap"])
+    print(render(result, "table"))
+
+For each process: VmPTE as measured, the page-table bytes predicted from the pages it really
+has mapped (ptcalc.inspect.tables), and the difference with an explanation.  For each object
+mapped MAP_SHARED by the processes: what it costs now and what every strategy of
+`ptcalc.compare` would cost for the same size, address, process count and touched fraction
+(ptcalc.inspect.shared).  Snapshot format: ptcalc.inspect.layout.
+
+Errors: a PID or file that cannot be read is skipped with a warning (result.warnings); if
+nothing at all could be read, InputError is raised (the CLI exits with code 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ptcalc.errors import InputError
+
+
+@dataclass
+class ProcessReport:
+    """One inspected process: measured and predicted page-table bytes."""
+
+    layout: object                    # ProcessLayout
+    prediction: object                # inspect_tables.Prediction
+    uses: list = field(default_factory=list)     # inspect_shared.SharedUse
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def diff_bytes(self) -> int | None:
+        vmpte = self.layout.vmpte_bytes
+        return None if vmpte is None else self.prediction.tables.bytes - vmpte
+
+    @property
+    def diff_pct(self) -> float | None:
+        vmpte = self.layout.vmpte_bytes
+        if not vmpte:
+            return None
+        return round(100.0 * self.diff_bytes / vmpte, 3)
+
+    def to_dict(self) -> dict:
+        tables = self.prediction.tables
+        return {"pid": self.layout.pid, "name": self.layout.name, "source": self.layout.source,
+                "vmpte_bytes": self.layout.vmpte_bytes,
+                "predicted_pt_bytes": tables.bytes, "diff_bytes": self.diff_bytes,
+                "diff_pct": self.diff_pct, "pte_tables": tables.pte, "pmd_tables": tables.pmd,
+                "pud_tables": tables.pud, "presence": self.layout.presence_source,
+                "notes": list(self.notes),
+                "shared_mappings": [u.to_dict() for u in self.uses]}
+
+
+@dataclass
+class InspectResult:
+    processes: list[ProcessReport]
+    shared_groups: list            # inspect_shared.SharedGroup
+    what_if: list[dict]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """The JSON contract of `ptcalc inspect --format json`."""
+        return {"processes": [p.to_dict() for p in self.processes],
+                "shared_groups": [g.to_dict() for g in self.shared_groups],
+                "what_if": self.what_if,
+                "warnings": list(self.warnings)}
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, (str, int)):
+        return [value]
+    return list(value)
+
+
+def _read_snapshot_file(path: str) -> str:
+    """A snapshot file's text; "-" is stdin, *.gz is decompressed."""
+    if path == "-":
+        import sys
+
+        return sys.stdin.read()
+    if path.endswith(".gz"):
+        import gzip
+
+        with gzip.open(path, "rt", encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return handle.read()
+
+
+def _load(pids, pgrep, maps_files, use_pagemap, warnings) -> list:
+    from ptcalc.inspect.layout import parse_snapshot
+    from ptcalc.inspect.proc import find_pids, read_process
+
+    layouts = []
+    wanted: list[int] = []
+    for pid in _as_list(pids):
+        try:
+            wanted.append(int(pid))
+        except (TypeError, ValueError):
+            warnings.append(f"skipped pid {pid!r}: not a number")
+    for pattern in _as_list(pgrep):
+        found = find_pids(pattern)
+        if not found:
+            warnings.append(f"pgrep {pattern!r}: no process matches")
+        wanted.extend(p for p in found if p not in wanted)
+    for pid in dict.fromkeys(wanted):
+        try:
+            layouts.append(read_process(pid, use_pagemap=use_pagemap))
+        except InputError as exc:
+            warnings.append(f"skipped {exc}")
+    for path in _as_list(maps_files):
+        try:
+            text = _read_snapshot_file(str(path))
+            layouts.append(parse_snapshot(text, str(path)))
+        except (OSError, EOFError) as exc:
+            warnings.append(f"skipped {path}: {getattr(exc, 'strerror', None) or exc}")
+        except InputError as exc:
+            warnings.append(f"skipped {exc}")
+    return layouts
+
+
+def inspect(pids=None, pgrep=None, maps_files=None, *, what_if: bool = True,
+            strategies=None, pattern: str = "layout", use_pagemap: bool = True,
+            min_procs: int = 1) -> InspectResult:
+    """Inspect live PIDs, processes matching `pgrep` regexes, and snapshot files.
+
+    pids: int or list; pgrep: regex or list (matched against name and command line);
+    maps_files: path or list of snapshot files (ptcalc.inspect.layout).  what_if=False skips
+    the strategy evaluation; strategies limits it (names as in ptcalc.compare); pattern is
+    "layout" (the real pages, see ptcalc.inspect.whatif), or compare's "dense" or "random";
+    min_procs hides shared objects mapped by
+    fewer processes.  Raises InputError when no input is given or nothing could be read.
+    """
+    from ptcalc.inspect.shared import group_uses, shared_uses, total_rows
+    from ptcalc.inspect.tables import explain_gap, predict
+
+    if not (_as_list(pids) or _as_list(pgrep) or _as_list(maps_files)):
+        raise InputError("nothing to inspect: give --pid PID, --pgrep PATTERN or --maps FILE")
+    if what_if:
+        from ptcalc.inputs.scenario import parse_choice, parse_strategies
+        from ptcalc.inspect.whatif import PATTERNS
+
+        pattern = parse_choice(pattern, PATTERNS, "pattern")
+        strategies = list(parse_strategies(strategies)) if strategies else None
+    warnings: list[str] = []
+    layouts = _load(pids, pgrep, maps_files, use_pagemap, warnings)
+    if not layouts:
+        reasons = "; ".join(warnings) if warnings else "no input"
+        raise InputError(f"nothing could be read: {reasons}")
+    reports = []
+    uses = []
+    for layout in layouts:
+        prediction = predict(layout)
+        mine = shared_uses(layout.pid, layout.label, layout.mappings, prediction.pieces)
+        uses.extend(mine)
+        reports.append(ProcessReport(layout, prediction, mine,
+                                     layout.notes + explain_gap(layout, prediction)))
+    groups = group_uses(uses, min_procs=min_procs)
+    top: list[dict] = []
+    if what_if and groups:
+        for group in groups:
+            try:
+                group.evaluate(strategies, pattern)
+            except InputError as exc:      # a layout the model cannot take
+                warnings.append(f"no what-if for {group.path or group.identity}: {exc}")
+        top = total_rows(groups)
+    return InspectResult(reports, groups, top, warnings)
+
+
+def render(result: InspectResult, fmt: str = "table", units: str = "iec",
+           detail: bool = False) -> str:
+    """Format a result: "table" (default), "json", "markdown" or "csv".
+
+    units: "iec", "si" or "bytes" (ptcalc.units.format_size); detail: table and markdown
+    also show every shared object's what-if.
+    """
+    from ptcalc.inspect.render import render as _render
+
+    return _render(result, fmt, units, detail)
+
+
+def save_snapshots(pids, directory: str, warnings: list[str] | None = None) -> list[str]:
+    """Write a snapshot (ptcalc.inspect.layout format, exact pagemap ranges) of each live
+    PID to DIRECTORY/PID.snap; returns the paths.  A PID that cannot be read is skipped
+    with a warning appended to `warnings` (InputError when none could be saved)."""
+    import os
+
+    from ptcalc.inspect.proc import snapshot
+
+    warnings = [] if warnings is None else warnings
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create snapshot directory {directory!r}: "
+                         f"{exc.strerror}") from None
+    paths = []
+    for pid in _as_list(pids):
+        path = os.path.join(directory, f"{pid}.snap")
+        try:
+            text = snapshot(int(pid))
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except InputError as exc:
+            warnings.append(f"not saved: {exc}")
+            continue
+        except OSError as exc:
+            raise InputError(f"cannot write {path}: {exc.strerror}") from None
+        paths.append(path)
+    if _as_list(pids) and not paths:
+        raise InputError("no snapshot could be saved: " + "; ".join(warnings))
+    return paths

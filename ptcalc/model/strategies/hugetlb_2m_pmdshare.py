@@ -1,0 +1,56 @@
+"""hugetlb-2m-pmdshare: MAP_SHARED 2 MiB hugetlb pages with PMD-table sharing (mainline)."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ptcalc.model import symbols as S
+from ptcalc.model.strategies import hugetlb_2m
+from ptcalc.model.strategies.base import Context, StrategyCounts, StrategyInfo
+
+INFO = StrategyInfo(
+    name="hugetlb-2m-pmdshare",
+    shared="PMD tables of 1 GiB slots fully inside the mapping",
+    rule="want_pmd_share(): the whole PUD-aligned 1 GiB range must lie in the VMA (rounded up "
+         "to 2 MiB pages); such a slot's PMD table is allocated once and linked by every "
+         "sharer, which is still charged 4 KiB in VmPTE (mm_inc_nr_pmds); partial slots stay "
+         "private; a later process takes one fault per shared slot, then sees its pages. "
+         "huge_pmd_share() links only a table another live mapping holds: the counts assume "
+         "earlier processes still map the region (measured: a process mapping it alone, "
+         "after the first exited, faults once per 2 MiB page again)",
+    source="mm/hugetlb.c huge_pmd_share(), want_pmd_share(), page_table_shareable(); "
+           "commit 39dde65c9940 (2006)",
+)
+
+
+def shared_slot_range():
+    """[first, last) of the 1 GiB slots fully inside the hugetlb VMA."""
+    vma_end = S.offset + S.align_up(S.size, S.PTE_SPAN)
+    return S.align_up(S.offset, S.PMD_SPAN), S.align_down(vma_end, S.PMD_SPAN)
+
+
+def counts(ctx: Context) -> StrategyCounts:
+    touch = ctx.touch()
+    start, end = S.offset, S.offset + S.size
+    first, last = shared_slot_range()
+    last_touchable = sp.Min(last, end)
+    huge = hugetlb_2m.huge_pages_touched(touch, S.PTE_SPAN)
+    shared_slots = touch.slots(first, last_touchable, S.PMD_SPAN)
+    huge_in_shared = touch.slots(first, last_touchable, S.PTE_SPAN)
+    tables = {level: touch.slots(start, end, S.SPAN_OF_LEVEL[level])
+              for level in ctx.levels if level != "pte"}
+    physical = {level: S.procs * n for level, n in tables.items()}
+    physical["pmd"] = shared_slots + S.procs * (tables["pmd"] - shared_slots)
+    later = shared_slots + huge - huge_in_shared
+    return StrategyCounts(
+        charged=tables,
+        physical=physical,
+        faults_first_read=huge, faults_first_write=huge,
+        faults_next_read=later, faults_next_write=later,
+        leaf_page_bytes=S.PTE_SPAN,
+        mapped={"2m": S.PTE_SPAN * huge},
+        huge_pages=S.CeilDiv(S.size, S.PTE_SPAN),
+    )
+
+
+not_applicable = hugetlb_2m.not_applicable

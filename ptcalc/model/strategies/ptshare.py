@@ -1,0 +1,45 @@
+"""ptshare: MAP_SHARED_PT (Khalid Aziz, RFC 2022-12 / v2 2023-04): PTE tables shared."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ptcalc.model import symbols as S
+from ptcalc.model.strategies.base import (
+    Context,
+    StrategyCounts,
+    StrategyInfo,
+    host_mm_counts,
+    per_process,
+)
+
+INFO = StrategyInfo(
+    name="ptshare",
+    shared="PTE tables, held by a host mm",
+    rule="start and size 2 MiB-aligned, same VA in every process; the host mm holds the PTE "
+         "tables (and its own PMD and PUD tables); each process keeps private PMD and PUD "
+         "tables whose entries point at the host's PTE tables, and is charged only those; "
+         "a process takes one link fault per 2 MiB slot, the first also one per page",
+    source="lore:cover.1670287695.git.khalid.aziz@oracle.com (RFC), "
+           "lore:cover.1682453344.git.khalid.aziz@oracle.com (RFC v2, set_pmd(guest, host))",
+)
+
+
+def counts(ctx: Context) -> StrategyCounts:
+    touch = ctx.touch()
+    start, end = S.offset, S.offset + S.size
+    host = per_process(ctx, start, end, touch)
+    guest = {level: n for level, n in host.items() if level != "pte"}
+    physical = {level: n + S.procs * guest.get(level, 0) for level, n in host.items()}
+    pages = touch.pages(start, end)
+    links = host["pte"]
+    return host_mm_counts(guest, physical, pages, links)
+
+
+def not_applicable(ctx: Context) -> list:
+    return [
+        (sp.Ne(sp.Mod(S.offset, S.PTE_SPAN), 0),
+         "offset is not 2 MiB-aligned: MAP_SHARED_PT needs a PMD-aligned start"),
+        (sp.Ne(sp.Mod(S.size, S.PTE_SPAN), 0),
+         "size is not a multiple of 2 MiB: MAP_SHARED_PT needs a PMD-sized multiple"),
+    ]

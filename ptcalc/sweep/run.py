@@ -1,0 +1,160 @@
+"""Sweeps: the cross product of the values given per option, one row per scenario and strategy,
+evaluated and written chunk by chunk so that memory stays bounded whatever the size.
+
+Row order: size varies slowest, then offset, touched, access, pattern, procs; the strategies of
+one scenario are consecutive rows (in the order asked).  See ptcalc.sweep.axes for the list and
+range syntax.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ptcalc import paging as geometry
+from ptcalc.errors import InputError
+from ptcalc.inputs.scenario import DEFAULT_FAULT_AROUND, parse_fault_around, parse_paging
+from ptcalc.sweep.axes import (
+    Axis,
+    ChoiceAxis,
+    parse_choice_axis,
+    parse_offset_axis,
+    parse_procs_axis,
+    parse_size_axis,
+    parse_strategy_axis,
+    parse_touched_axis,
+)
+from ptcalc.units import format_size
+
+#: More scenarios than this would run for days; refuse them up front.
+MAX_SCENARIOS = 10**9
+#: Rows (scenario x strategy) per evaluated chunk: about 40 MB of results at a time.
+CHUNK_ROWS = 1 << 18
+#: Table and markdown output is built in memory: at most this many rows.
+TABLE_ROW_LIMIT = 50_000
+
+
+@dataclass(frozen=True)
+class Sweep:
+    size: Axis
+    offset: Axis
+    touched: Axis
+    access: ChoiceAxis
+    pattern: ChoiceAxis
+    procs: Axis
+    strategies: tuple[str, ...]
+    paging: int = 4
+    fault_around: int = DEFAULT_FAULT_AROUND
+
+    @property
+    def axes(self):
+        """The axes in nesting order, slowest first."""
+        return (self.size, self.offset, self.touched, self.access, self.pattern, self.procs)
+
+    @property
+    def scenarios(self) -> int:
+        count = 1
+        for axis in self.axes:
+            count *= len(axis)
+        return count
+
+    @property
+    def rows(self) -> int:
+        return self.scenarios * len(self.strategies)
+
+
+def make_sweep(size, procs, offset="0", touched="1", access="write", pattern="dense",
+               strategies=None, paging=4, fault_around=DEFAULT_FAULT_AROUND) -> Sweep:
+    """Parse the option texts (see ptcalc.sweep.axes) into a validated Sweep."""
+    levels = parse_paging(paging)
+    sweep = Sweep(
+        size=parse_size_axis(size), offset=parse_offset_axis(offset),
+        touched=parse_touched_axis(touched), access=parse_choice_axis(access, "access"),
+        pattern=parse_choice_axis(pattern, "pattern"), procs=parse_procs_axis(procs),
+        strategies=parse_strategy_axis(strategies), paging=levels,
+        fault_around=parse_fault_around(fault_around))
+    user_space = geometry.paging_for(levels).user_space_bytes
+    largest = -(-sweep.size.maximum // geometry.PAGE_BYTES) * geometry.PAGE_BYTES
+    if largest + sweep.offset.maximum > user_space:
+        raise InputError(f"--size {format_size(sweep.size.maximum)} at --offset "
+                         f"{format_size(sweep.offset.maximum)} does not fit the "
+                         f"{format_size(user_space)} user address space of {levels}-level "
+                         "paging" + ("; try --paging 5" if levels == 4 else ""))
+    if sweep.scenarios > MAX_SCENARIOS:
+        raise InputError(f"the sweep has {sweep.scenarios:,} scenarios "
+                         f"({' x '.join(str(len(a)) for a in sweep.axes)}); at most "
+                         f"{MAX_SCENARIOS:,}: use coarser steps")
+    return sweep
+
+
+def scenario_frame(sweep: Sweep, start: int, stop: int):
+    """The scenarios with flat indices [start, stop) as a DataFrame (evaluate's columns)."""
+    import numpy as np
+    import pandas as pd
+
+    index = np.arange(start, stop, dtype=np.int64)
+    digits = {}
+    for axis in reversed(sweep.axes):
+        digits[axis.name] = index % len(axis)
+        index = index // len(axis)
+    return pd.DataFrame({
+        "size_bytes": sweep.size.at(digits["size"]),
+        "procs": sweep.procs.at(digits["procs"]),
+        "offset_bytes": sweep.offset.at(digits["offset"]),
+        "touched": sweep.touched.at(digits["touched"]).astype(float),
+        "access": pd.Categorical.from_codes(digits["access"], sweep.access.choices),
+        "pattern": pd.Categorical.from_codes(digits["pattern"], sweep.pattern.choices),
+    })
+
+
+def _column_dtypes(sweep: Sweep) -> dict:
+    """Result dtypes for every chunk alike: from one scenario per pattern at the sweep's
+    largest size and count (which decide int64 against exact Python ints)."""
+    import pandas as pd
+
+    from ptcalc.compute.frame import evaluate_frame
+
+    probe = pd.DataFrame({
+        "size_bytes": [sweep.size.maximum] * len(sweep.pattern),
+        "procs": [sweep.procs.maximum] * len(sweep.pattern),
+        "offset_bytes": [0] * len(sweep.pattern),
+        "pattern": list(sweep.pattern.choices)})
+    result = evaluate_frame(probe, sweep.strategies, paging=sweep.paging,
+                            fault_around=sweep.fault_around)
+    return {name: dtype for name, dtype in result.dtypes.items()
+            if str(dtype) in ("Int64", "Float64", "object")}
+
+
+def chunks(sweep: Sweep, chunk_rows: int = CHUNK_ROWS):
+    """Yield (scenarios done, result DataFrame) chunk by chunk, in row order."""
+    import numpy as np
+
+    from ptcalc.compute.frame import evaluate_frame
+
+    dtypes = _column_dtypes(sweep)
+    strategies = len(sweep.strategies)
+    per_chunk = max(1, chunk_rows // strategies)
+    for start in range(0, sweep.scenarios, per_chunk):
+        stop = min(sweep.scenarios, start + per_chunk)
+        result = evaluate_frame(scenario_frame(sweep, start, stop), sweep.strategies,
+                                paging=sweep.paging, fault_around=sweep.fault_around)
+        n = stop - start
+        order = (np.arange(strategies)[None, :] * n + np.arange(n)[:, None]).ravel()
+        result = result.take(order).reset_index(drop=True)
+        for name, dtype in dtypes.items():
+            if result[name].dtype != dtype:
+                result[name] = result[name].astype(dtype)
+        yield stop, result
+
+
+def run_sweep(sweep: Sweep, writer, progress=None, chunk_rows: int = CHUNK_ROWS) -> int:
+    """Evaluate every chunk into `writer` (see ptcalc.sweep.writers); returns rows written."""
+    rows = 0
+    for done, frame in chunks(sweep, chunk_rows):
+        writer.write(frame)
+        rows += len(frame)
+        if progress is not None:
+            progress.update(done)
+    writer.close()
+    if progress is not None:
+        progress.finish(sweep.scenarios)
+    return rows

@@ -1,0 +1,316 @@
+"""ptcalc sweep: list and range axes, row count and order, every output format, chunking,
+files that appear complete or not at all, progress bar, errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from fractions import Fraction
+
+import pytest
+from conftest import run_cli as run
+
+from ptcalc.compute.scalar import scenario_rows
+from ptcalc.errors import InputError
+from ptcalc.inputs.scenario import make_scenario
+from ptcalc.model.strategies import STRATEGY_NAMES
+from ptcalc.sweep.axes import (
+    parse_offset_axis,
+    parse_procs_axis,
+    parse_size_axis,
+    parse_touched_axis,
+)
+from ptcalc.sweep.run import make_sweep, scenario_frame
+
+GiB = 2**30
+
+
+# --- axes -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, count, first, last", [
+    ("1..3000/10", 300, 1, 2991),          # STOP not on the grid: the last value stays below
+    ("1..10000/1", 10000, 1, 10000),       # STOP on the grid: included
+    ("1..100", 100, 1, 100),               # procs step defaults to 1
+    ("5", 1, 5, 5),
+    ("1,10,100", 3, 1, 100),
+    ("7..7/3", 1, 7, 7),
+    ("1,2..4", 4, 1, 4),
+])
+def test_procs_ranges_are_inclusive(text, count, first, last):
+    axis = parse_procs_axis(text)
+    values = list(axis.values())
+    assert len(axis) == len(values) == count
+    assert (values[0], values[-1]) == (first, last)
+
+
+def test_size_offset_touched_axes():
+    assert list(parse_size_axis("1GiB..8GiB/1GiB").values()) == [n * GiB for n in range(1, 9)]
+    assert list(parse_size_axis("1GiB..8GiB/3GiB").values()) == [GiB, 4 * GiB, 7 * GiB]
+    assert list(parse_size_axis("1GiB,2GiB..3GiB/512MiB").values()) == [
+        GiB, 2 * GiB, 5 * GiB // 2, 3 * GiB]
+    assert list(parse_offset_axis("0..8KiB/4KiB").values()) == [0, 4096, 8192]
+    touched = list(parse_touched_axis("0.1..1/0.1").values())
+    assert touched == [Fraction(n, 10) for n in range(1, 11)]     # exact: 1.0 is reached
+    assert list(parse_touched_axis("25%..100%/25%").values()) == [
+        Fraction(1, 4), Fraction(1, 2), Fraction(3, 4), 1]
+
+
+def test_axis_values_at_indices_match_the_listing():
+    import numpy as np
+
+    for axis in (parse_procs_axis("1..3000/10,5,7..9"), parse_touched_axis("0.1..1/0.1,0.33"),
+                 parse_size_axis("4KiB..1MiB/12KiB")):
+        listed = [float(v) if isinstance(v, Fraction) else v for v in axis.values()]
+        assert axis.at(np.arange(len(axis))).tolist() == listed
+
+
+@pytest.mark.parametrize("parse, text, fragment", [
+    (parse_procs_axis, "1..x", "'x' is not a whole number"),
+    (parse_procs_axis, "0..3", "includes 0"),
+    (parse_procs_axis, "1..5000000", "includes 5000000"),
+    (parse_procs_axis, "3..1", "runs backwards"),
+    (parse_procs_axis, "1..3/0", "must be positive"),
+    (parse_procs_axis, "1,,2", "empty item"),
+    (parse_size_axis, "1GiB..2GiB", "has no step"),
+    (parse_size_axis, "0..2GiB/1GiB", "empty size"),
+    (parse_size_axis, "1XB", "unknown unit"),
+    (parse_offset_axis, "0..8KiB/1000", "not a multiple of 4 KiB"),
+    (parse_offset_axis, "512GiB", "below 512 GiB"),
+    (parse_touched_axis, "0..1/0.5", "(0, 1]"),
+    (parse_touched_axis, "0.5..1.5/0.5", "(0, 1]"),
+])
+def test_axis_errors_name_the_value(parse, text, fragment):
+    with pytest.raises(InputError, match=None) as error:
+        parse(text)
+    assert fragment in str(error.value) and "\n" not in str(error.value)
+
+
+def test_sweep_limits():
+    with pytest.raises(InputError, match="does not fit"):
+        make_sweep("127.75TiB", "1", offset="0..500GiB/100GiB", paging=4)
+    assert make_sweep("127.75TiB", "1", offset="0..500GiB/100GiB", paging=5).scenarios == 6
+    with pytest.raises(InputError, match="at most"):
+        make_sweep("4KiB..100TiB/4KiB", "1..1000")
+
+
+# --- the Done-when and row order --------------------------------------------------------------
+
+def test_done_when_two_sizes_ten_thousand_counts(tmp_path):
+    path = tmp_path / "x.csv"
+    code, out, err = run("sweep", "--size", "1GiB,300GiB", "--procs", "1..10000/1",
+                         "--output", path)
+    assert code == 0, err
+    assert "180,000 rows" in out
+    with path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2 * 10000 * 9
+    # scenario-major: the nine strategies of (1 GiB, 1 process) first, procs fastest, size last
+    assert [r["strategy"] for r in rows[:9]] == list(STRATEGY_NAMES)
+    assert (rows[9]["size_bytes"], rows[9]["procs"]) == (str(GiB), "2")
+    last = rows[-9]
+    assert (last["size_bytes"], last["procs"]) == (str(300 * GiB), "10000")
+    expected = {r["strategy"]: r for r in scenario_rows(make_scenario("300GiB", 10000))}
+    for row in rows[-9:]:
+        assert int(row["pt_bytes_total"]) == expected[row["strategy"]]["pt_bytes_total"]
+
+
+def test_every_row_matches_compare():
+    spec = make_sweep("1GiB,1028KiB", "1,7", offset="0,4KiB,1GiB",
+                      touched="0.5,1", access="read,write")
+    from ptcalc.sweep.run import chunks
+
+    frames = [frame for _, frame in chunks(spec, chunk_rows=10)]
+    import pandas as pd
+
+    result = pd.concat(frames, ignore_index=True)
+    assert len(result) == spec.rows == 2 * 3 * 2 * 2 * 2 * 9
+    for _, row in result.iterrows():
+        scenario = make_scenario(int(row.size_bytes), int(row.procs), int(row.offset_bytes),
+                                 row.touched, row.access, row.pattern)
+        (expected,) = scenario_rows(scenario, [row.strategy])
+        assert bool(row.applicable) == expected["applicable"]
+        if expected["applicable"]:
+            for key in ("pt_bytes_total", "pt_bytes_per_process", "faults_total"):
+                assert int(row[key]) == expected[key], (key, row.to_dict())
+
+
+def test_chunks_do_not_change_the_output(tmp_path):
+    texts = []
+    for chunk in (7, 1 << 18):
+        path = tmp_path / f"c{chunk}.csv"
+        code, _, err = run("sweep", "--size", "1GiB..4GiB/1GiB", "--procs", "1..5",
+                           "--pattern", "dense,random", "--access", "read,write",
+                           "--chunk-rows", chunk, "--output", path)
+        assert code == 0, err
+        texts.append(path.read_text())
+    assert texts[0] == texts[1]
+
+
+def test_chunks_bound_the_work_in_memory(monkeypatch):
+    from ptcalc.compute import frame
+    from ptcalc.sweep import run as sweep
+
+    seen = []
+    original = frame.evaluate_frame
+
+    def spy(scenarios, *args, **kwargs):
+        seen.append(len(scenarios))
+        return original(scenarios, *args, **kwargs)
+
+    monkeypatch.setattr(frame, "evaluate_frame", spy)
+    spec = make_sweep("1GiB", "1..1000")
+    rows = sum(len(f) for _, f in sweep.chunks(spec, chunk_rows=900))
+    assert rows == 9000 and max(seen[1:]) == 100       # 900 rows / 9 strategies
+    assert len(seen) == 1 + 10                           # the dtype probe, then 10 chunks
+
+
+# --- formats ----------------------------------------------------------------------------------
+
+def test_json_jsonl_and_parquet_files(tmp_path):
+    args = ("--size", "1GiB,2GiB", "--procs", "1..3", "--offset", "0,4KiB", "-s",
+            "private-4k,hugetlb-2m")
+    code, _, err = run("sweep", *args, "--output", tmp_path / "s.json")
+    assert code == 0, err
+    rows = json.loads((tmp_path / "s.json").read_text())
+    assert len(rows) == 2 * 3 * 2 * 2
+    private = [r for r in rows if r["strategy"] == "private-4k"]
+    assert all(isinstance(r["pt_bytes_total"], int) for r in private)
+    na = [r for r in rows if not r["applicable"]]
+    assert na and all(r["pt_bytes_total"] is None and "2 MiB" in r["reason"] for r in na)
+    code, _, _ = run("sweep", *args, "--output", tmp_path / "s.jsonl")
+    lines = (tmp_path / "s.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == rows
+    pyarrow_parquet = pytest.importorskip("pyarrow.parquet")
+    code, _, err = run("sweep", *args, "--output", tmp_path / "s.parquet")
+    assert code == 0, err
+    table = pyarrow_parquet.read_table(tmp_path / "s.parquet")
+    assert table.num_rows == len(rows)
+    assert str(table.schema.field("pt_bytes_total").type) == "int64"
+    assert table.column("pt_bytes_total").to_pylist() == [r["pt_bytes_total"] for r in rows]
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "csv", "json"])
+def test_stdout_formats(fmt):
+    code, out, err = run("sweep", "--size", "1GiB", "--procs", "1,2", "--format", fmt,
+                         "--units", "si")
+    assert code == 0, err
+    if fmt == "json":
+        assert len(json.loads(out)) == 18
+    elif fmt == "csv":
+        assert len(list(csv.DictReader(io.StringIO(out)))) == 18
+    else:
+        assert "private-4k" in out and "1.074 GB" in out      # si units
+        assert (out.count("|") > 40) == (fmt == "markdown")
+
+
+def test_table_output_is_capped():
+    code, _, err = run("sweep", "--size", "1GiB", "--procs", "1..10000")
+    assert code == 2 and "--format csv" in err
+
+
+def test_parquet_needs_pyarrow(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    code, _, err = run("sweep", "--size", "1GiB", "--procs", "1", "--output",
+                       tmp_path / "x.parquet")
+    assert code == 2 and "pyarrow" in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())
+
+
+def test_format_must_match_the_extension(tmp_path):
+    code, _, err = run("sweep", "--size", "1GiB", "--procs", "1", "-f", "json", "-o",
+                       tmp_path / "x.csv")
+    assert code == 2 and "does not match" in err
+
+
+# --- atomic files -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("failure", [RuntimeError, KeyboardInterrupt])
+def test_failed_sweep_leaves_the_old_file_and_no_temporary(monkeypatch, tmp_path, failure):
+    from ptcalc.sweep import writers as sweep_output
+
+    target = tmp_path / "x.csv"
+    target.write_text("old\n")
+    written = []
+    original = sweep_output.CsvWriter.write
+
+    def write(self, frame):
+        assert target.read_text() == "old\n"        # never half-written in place
+        original(self, frame)
+        written.append(len(frame))
+        if len(written) == 2:
+            raise failure("stop")
+
+    monkeypatch.setattr(sweep_output.CsvWriter, "write", write)
+    argv = ["sweep", "--size", "1GiB", "--procs", "1..100", "--chunk-rows", "90",
+            "--output", str(target)]
+    if failure is KeyboardInterrupt:
+        run(*argv)       # the exit code is cli.main's business (typer turns ^C into Exit(130))
+    else:
+        with pytest.raises(RuntimeError):
+            run(*argv)
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv"]
+
+
+def test_new_file_keeps_the_umask_permissions(tmp_path):
+    code, _, _ = run("sweep", "--size", "1GiB", "--procs", "1", "-o", tmp_path / "p.csv")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert code == 0 and (tmp_path / "p.csv").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signals_remove_the_temporary_file(tmp_path, signum):
+    target = tmp_path / "big.csv"
+    # SIGINT as from a terminal: not ignored even when the test runs in a background job
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ptcalc", "sweep", "--size", "1GiB..64GiB/1GiB",
+         "--procs", "1..100000/1", "--output", str(target)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".big.csv.") for p in tmp_path.iterdir()):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    time.sleep(0.3)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    if signum == signal.SIGTERM:
+        assert process.returncode == 128 + signal.SIGTERM, err
+    # SIGINT: KeyboardInterrupt; the exit code is cli.main's (typer returns Exit(130))
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_targets(tmp_path):
+    code, _, err = run("sweep", "--size", "1GiB", "--procs", "1", "-o", tmp_path)
+    assert code == 2 and "is a directory" in err
+    code, _, err = run("sweep", "--size", "1GiB", "--procs", "1", "-o",
+                       tmp_path / "missing" / "x.csv")
+    assert code == 2 and "does not exist" in err
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+def test_progress_bar_on_request_only(tmp_path):
+    code, _, err = run("sweep", "--size", "1GiB", "--procs", "1..200", "--chunk-rows", "90",
+                       "--progress", "-o", tmp_path / "a.csv")
+    assert code == 0
+    assert "100.0% 200/200 scenarios" in err and err.endswith("\n") and "\r" in err
+    code, _, err = run("sweep", "--size", "1GiB", "--procs", "1..200", "-o",
+                       tmp_path / "b.csv")
+    assert code == 0 and err == ""                  # stderr is not a terminal here
+
+
+def test_scenario_frame_of_a_slice():
+    spec = make_sweep("1GiB,2GiB", "1..3", touched="0.5,1")
+    frame = scenario_frame(spec, 4, 8)
+    assert frame["size_bytes"].tolist() == [GiB, GiB, 2 * GiB, 2 * GiB]
+    assert frame["touched"].tolist() == [1.0, 1.0, 0.5, 0.5]
+    assert frame["procs"].tolist() == [2, 3, 1, 2]
