@@ -165,18 +165,25 @@ def cpus(fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP)) -
 
 @app.command()
 def strategies(fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP)) -> None:
-    """List the strategies: what each shares, its rule and its source."""
-    from ptcalc.model.strategies import STRATEGY_NAMES, strategy_info
+    """List the strategies: what each shares, its rule, its sources and upstream status."""
+    from ptcalc.catalog import STRATEGIES
+    from ptcalc.inputs.scenario import parse_choice
     from ptcalc.present.tables import FORMATS, render
 
-    fmt = _choice(fmt, FORMATS, "format")
-    rows = [vars(strategy_info(name)) for name in STRATEGY_NAMES]
+    fmt = parse_choice(fmt, FORMATS, "format")
+    if fmt == "json":
+        typer.echo(render([s.as_dict() for s in STRATEGIES], "json"))
+        return
+    rows = [{"name": s.name, "shared": s.shared, "rule": s.rule, "source": s.source,
+             "upstream": s.upstream.summary(), "leaf_sizes": ",".join(s.leaf_sizes),
+             "probe_backings": ",".join(s.probe_backings)} for s in STRATEGIES]
     if fmt != "table":
         typer.echo(render(rows, fmt, columns=tuple((key, key, "text") for key in rows[0])))
         return
-    for row in rows:
-        typer.echo(f"{row['name']}\n  shares: {row['shared']}\n  rule:   {row['rule']}\n"
-                   f"  source: {row['source']}\n")
+    for s in STRATEGIES:
+        typer.echo(f"{s.name}\n  shares:   {s.shared}\n  rule:     {s.rule}\n"
+                   f"  upstream: {s.upstream.summary()}\n"
+                   + "".join(f"  source:   {what}: {address}\n" for what, address in s.sources))
 
 
 def _input_error(message: str):

@@ -24,6 +24,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ptcalc import catalog
 from ptcalc.errors import InputError
 from ptcalc.inputs.scenario import MAX_PROCS
 
@@ -48,9 +49,8 @@ REFERENCES = (
      "https://www.postgresql.org/docs/current/runtime-config-resource.html"),
 )
 
-#: Strategies that exist in mainline Linux; the others are proposals (see their sources).
-MERGED = ("private-4k", "thp-shmem", "hugetlb-2m", "hugetlb-2m-pmdshare", "hugetlb-1g",
-          "threads")
+#: Strategies that exist in mainline Linux (ptcalc.catalog); the others are proposals.
+MERGED = tuple(s.name for s in catalog.STRATEGIES if s.upstream.in_mainline)
 
 #: Columns of the main table: (column, header).
 TABLE_COLUMNS = (
@@ -144,7 +144,6 @@ def build_report(preset: str | None = None, *, size=None, procs=None, ram=None, 
     from ptcalc.api import compare
     from ptcalc.compute.tlb import resolve
     from ptcalc.inputs.scenario import make_scenario
-    from ptcalc.model.strategies import STRATEGY_NAMES, strategy_info
     from ptcalc.present import plots as plot
     from ptcalc.units import format_size
 
@@ -232,10 +231,8 @@ def build_report(preset: str | None = None, *, size=None, procs=None, ram=None, 
             except InputError:
                 continue
     strategies = []
-    for name in STRATEGY_NAMES:
-        info = strategy_info(name)
-        status = "in mainline Linux" if name in MERGED else "proposal, not merged"
-        strategies.append((name, status, info.shared, info.source))
+    for info in catalog.STRATEGIES:
+        strategies.append((info.name, info.upstream.summary(), info.shared, info.source))
 
     title = "Page-table sizing report"
     if loaded:
