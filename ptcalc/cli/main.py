@@ -6,6 +6,7 @@ Only typer and the standard library load at import; each command imports what it
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -215,18 +216,25 @@ def cpus(fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP)) -
 
 @app.command()
 def strategies(fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP)) -> None:
-    """List the strategies: what each shares, its rule and its source."""
-    from ptcalc.model.strategies import STRATEGY_NAMES, strategy_info
+    """List the strategies: what each shares, its rule, its sources and upstream status."""
+    from ptcalc.catalog import STRATEGIES
+    from ptcalc.inputs.scenario import parse_choice
     from ptcalc.present.tables import FORMATS, render
 
-    fmt = _choice(fmt, FORMATS, "format")
-    rows = [vars(strategy_info(name)) for name in STRATEGY_NAMES]
+    fmt = parse_choice(fmt, FORMATS, "format")
+    if fmt == "json":
+        typer.echo(render([s.as_dict() for s in STRATEGIES], "json"))
+        return
+    rows = [{"name": s.name, "shared": s.shared, "rule": s.rule, "source": s.source,
+             "upstream": s.upstream.summary(), "leaf_sizes": ",".join(s.leaf_sizes),
+             "probe_backings": ",".join(s.probe_backings)} for s in STRATEGIES]
     if fmt != "table":
         typer.echo(render(rows, fmt, columns=tuple((key, key, "text") for key in rows[0])))
         return
-    for row in rows:
-        typer.echo(f"{row['name']}\n  shares: {row['shared']}\n  rule:   {row['rule']}\n"
-                   f"  source: {row['source']}\n")
+    for s in STRATEGIES:
+        typer.echo(f"{s.name}\n  shares:   {s.shared}\n  rule:     {s.rule}\n"
+                   f"  upstream: {s.upstream.summary()}\n"
+                   + "".join(f"  source:   {what}: {address}\n" for what, address in s.sources))
 
 
 def _input_error(message: str):
@@ -272,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Without standalone mode, click returns typer.Exit's code instead of raising it.
         code = command.main(args=argv, prog_name="ptcalc", standalone_mode=False)
+        sys.stdout.flush()         # a full disk or EIO shows here, not at interpreter exit
         if code == 130:
             print("ptcalc: interrupted", file=sys.stderr)
         return code if isinstance(code, int) else 0
@@ -283,6 +292,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as error:       # writing stdout or an output file failed: exit 1
+        print(f"ptcalc: error: {_write_failure(error)}", file=sys.stderr)
+        _discard_stdout()
+        return 1
     except Exception as error:  # click's own exceptions, matched by class name
         if _named(error, "Exit"):
             return error.exit_code
@@ -296,6 +309,28 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ptcalc: error: {message} (see: {where} --help)", file=sys.stderr)
             return 2
         raise
+
+
+def _write_failure(error: OSError) -> str:
+    import errno
+
+    reason = error.strerror or str(error)
+    if error.errno == errno.ENAMETOOLONG:
+        reason = "file name too long; give a shorter name"
+    where = f"{os.fspath(error.filename)!r}" if error.filename else "the output"
+    return f"cannot write {where}: {reason}"
+
+
+def _discard_stdout() -> None:
+    """After stdout failed, send what is still buffered to /dev/null (no second error at
+    exit)."""
+    try:
+        fd = sys.stdout.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def run() -> None:

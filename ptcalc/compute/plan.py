@@ -41,6 +41,7 @@ import dataclasses
 from collections.abc import Callable
 from fractions import Fraction
 
+from ptcalc import catalog
 from ptcalc import paging as geometry
 from ptcalc.compute import _compiled
 from ptcalc.errors import InputError
@@ -48,9 +49,8 @@ from ptcalc.inputs.scenario import DEFAULT_FAULT_AROUND, MAX_PROCS, Scenario, ma
 from ptcalc.model.strategies import BASELINE, STRATEGY_NAMES
 from ptcalc.units import UnitError, format_size, parse_size
 
-HUGETLB = {"hugetlb-2m": geometry.HUGE_2M_BYTES, "hugetlb-2m-pmdshare": geometry.HUGE_2M_BYTES,
-           "hugetlb-1g": geometry.HUGE_1G_BYTES}
-ONE_MM = ("threads",)
+HUGETLB = catalog.HUGETLB_PAGE_BYTES
+ONE_MM = tuple(s.name for s in catalog.STRATEGIES if s.one_mm)
 FALLBACKS = ("none", "mixed", "whole")
 
 PLAN_KEYS = ("strategy", "fallback", "applicable", "reason", "max_procs", "max_procs_capped",
