@@ -47,7 +47,8 @@ def test_findings_and_tables(sga_report):
     assert "vm.nr_hugepages=153600" in pages            # 300 GiB / 2 MiB
     assert "hugepagesz=1G hugepages=300" in pages       # 300 GiB / 1 GiB
     sources = {name: source for name, _, _, source in sga_report.strategies}
-    assert "lore:cover.1642526745.git.khalid.aziz@oracle.com" in sources["private-4k"]
+    assert ("https://lore.kernel.org/all/cover.1642526745.git.khalid.aziz@oracle.com/"
+            in sources["private-4k"])
 
 
 def test_html_is_standalone(sga_report):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ptcalc import catalog
 from ptcalc.errors import InputError
 from ptcalc.present.files import atomic_write, check_output_path, replace_file_and_folder
 from ptcalc.present.sizing.html import render_html
@@ -76,7 +77,6 @@ def build_report(preset: str | None = None, *, size=None, procs=None, ram=None, 
     from ptcalc.api import compare
     from ptcalc.compute.tlb import resolve
     from ptcalc.inputs.scenario import make_scenario
-    from ptcalc.model.strategies import STRATEGY_NAMES, strategy_info
     from ptcalc.present import plots as plot
     from ptcalc.units import format_size
 
@@ -164,10 +164,8 @@ def build_report(preset: str | None = None, *, size=None, procs=None, ram=None, 
             except InputError:
                 continue
     strategies = []
-    for name in STRATEGY_NAMES:
-        info = strategy_info(name)
-        status = "in mainline Linux" if name in MERGED else "proposal, not merged"
-        strategies.append((name, status, info.shared, info.source))
+    for info in catalog.STRATEGIES:
+        strategies.append((info.name, info.upstream.summary(), info.shared, info.source))
 
     title = "Page-table sizing report"
     if loaded:
