@@ -308,7 +308,7 @@ def _foreign_check(directory_fd: int, folder: str, shown: str, names: set[str]) 
 
 def _remove_folder(directory_fd: int, folder: str, names) -> None:
     """Remove the files `names` and the manifest from `folder`, then the folder if empty."""
-    for name in list(names) + [MANIFEST]:
+    for name in [*names, MANIFEST]:
         with contextlib.suppress(OSError):
             os.unlink(os.path.join(folder, name), dir_fd=directory_fd)
     with contextlib.suppress(OSError):

@@ -75,7 +75,7 @@ def test_markdown_links_pngs_beside_it(sga_report, tmp_path):
     # the hidden manifest says which files ptcalc wrote (the only ones it will remove)
     manifest = (folder / ".ptcalc-files").read_text().split()
     assert sorted(manifest) == sorted(p.name for p in written[1:])
-    assert sorted(p.name for p in folder.iterdir()) == sorted(manifest + [".ptcalc-files"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*manifest, ".ptcalc-files"])
     for figure in sga_report.figures:
         assert f"(r_files/{figure.name}.png)" in text
         assert (folder / f"{figure.name}.png").read_bytes() == figure.png
