@@ -245,10 +245,11 @@ def _progress(spec, enabled):
 
 
 def _sweep_to_file(spec, output, fmt, progress, chunk_rows) -> None:
+    from ptcalc.present.files import atomic_file, check_output_path
     from ptcalc.sweep.run import run_sweep
-    from ptcalc.sweep.writers import atomic_file, check_target, file_format, open_writer
+    from ptcalc.sweep.writers import file_format, open_writer
 
-    check_target(output)
+    check_output_path(output, example="sweep.csv")
     kind = file_format(output)
     if fmt is not None and fmt != kind.replace("jsonl", "json"):
         raise _error(f"--format {fmt} does not match output {output!r}; the extension "

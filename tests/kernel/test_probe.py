@@ -19,9 +19,12 @@ import time
 import pytest
 
 from ptcalc.errors import InputError
-from ptcalc.probe import kernel
+from ptcalc.probe import children, kernel
+from ptcalc.probe import guard as probe_guard
+from ptcalc.probe import results as probe_results
 from ptcalc.probe import run as probe
-from ptcalc.probe.run import Check, ProbeCase
+from ptcalc.probe.cases import ProbeCase
+from ptcalc.probe.results import Check
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 
@@ -33,8 +36,8 @@ root = pytest.mark.skipif(os.geteuid() != 0,
 
 def _state() -> dict:
     """The settings a probe may change, in the shape of ProbeReport.state_before/after."""
-    return {"nr_hugepages": {str(k): v for k, v in probe.hugepage_counts().items()},
-            "mounts": probe.mount_table()}
+    return {"nr_hugepages": {str(k): v for k, v in probe_guard.hugepage_counts().items()},
+            "mounts": probe_guard.mount_table()}
 
 
 def _leftover_dirs():
@@ -179,9 +182,9 @@ def test_refuses_more_than_half_of_memavailable():
 
 
 def test_without_root_hugetlb_and_mounts_are_skipped(monkeypatch):
-    monkeypatch.setattr(probe.SystemGuard, "is_root", staticmethod(lambda: False))
-    free = {size: probe._read_int(probe._hp_path(size, "free_hugepages"))
-            for size in probe.hugepage_counts()}
+    monkeypatch.setattr(probe_guard.SystemGuard, "is_root", staticmethod(lambda: False))
+    free = {size: probe_guard._read_int(probe_guard._hp_path(size, "free_hugepages"))
+            for size in probe_guard.hugepage_counts()}
     cases = [ProbeCase("thp-shmem", 4 * MiB, 0, 2, "write"),
              ProbeCase("hugetlb-1g", GiB, 0, 2, "write")]
     report = probe.run_probe(cases, model=lambda c: {"applicable": True},
@@ -224,10 +227,10 @@ def test_signal_in_the_middle_of_a_hugetlb_case_restores_everything(signum, code
     proc = _probe_process("pmdshare aligned 1GiB slot read (hugetlbfs)")
     try:
         def in_the_middle():
-            mounted = any("ptcalc-hugetlbfs" in line for line in probe.mount_table())
+            mounted = any("ptcalc-hugetlbfs" in line for line in probe_guard.mount_table())
             try:
-                total = probe._read_int(probe._hp_path(2 * MiB, "nr_hugepages"))
-                free = probe._read_int(probe._hp_path(2 * MiB, "free_hugepages"))
+                total = probe_guard._read_int(probe_guard._hp_path(2 * MiB, "nr_hugepages"))
+                free = probe_guard._read_int(probe_guard._hp_path(2 * MiB, "free_hugepages"))
             except OSError:
                 return False
             return mounted and total - free >= 512    # the case's processes hold its pages
@@ -245,15 +248,15 @@ def test_signal_in_the_middle_of_a_hugetlb_case_restores_everything(signum, code
     assert report["exit_code"] == code
     _assert_restored(before, report)
     assert _leftover_dirs() == dirs_before
-    assert not kernel._group_members(proc.pid)
+    assert not children._group_members(proc.pid)
 
 
 def test_guard_restores_after_an_exception():
     before = _state()
-    guard = probe.SystemGuard(install_signal_handlers=False)
+    guard = probe_guard.SystemGuard(install_signal_handlers=False)
     with pytest.raises(RuntimeError, match="boom"), guard:
         if os.geteuid() == 0 and str(2 * MiB) in before["nr_hugepages"]:
-            free = probe._read_int(probe._hp_path(2 * MiB, "free_hugepages"))
+            free = probe_guard._read_int(probe_guard._hp_path(2 * MiB, "free_hugepages"))
             guard.reserve_huge_pages(2 * MiB, free + 2)
             guard.mount("tmpfs", "huge=always,size=8m")
             assert _state() != before
@@ -266,28 +269,28 @@ def test_guard_restores_after_an_exception():
 def test_guard_keeps_another_processes_change():
     """A pool change made by someone else while the guard runs is reported, not undone;
     the guard removes only the pages it added itself."""
-    if os.geteuid() != 0 or 2 * MiB not in probe.hugepage_counts():
+    if os.geteuid() != 0 or 2 * MiB not in probe_guard.hugepage_counts():
         pytest.skip("needs root and 2 MiB huge pages")
-    path = probe._hp_path(2 * MiB, "nr_hugepages")
-    original = probe._read_int(path)
+    path = probe_guard._hp_path(2 * MiB, "nr_hugepages")
+    original = probe_guard._read_int(path)
     try:
-        with probe.SystemGuard(install_signal_handlers=False) as guard:
-            free = probe._read_int(probe._hp_path(2 * MiB, "free_hugepages"))
-            resv = probe._read_int(probe._hp_path(2 * MiB, "resv_hugepages"))
+        with probe_guard.SystemGuard(install_signal_handlers=False) as guard:
+            free = probe_guard._read_int(probe_guard._hp_path(2 * MiB, "free_hugepages"))
+            resv = probe_guard._read_int(probe_guard._hp_path(2 * MiB, "resv_hugepages"))
             guard.reserve_huge_pages(2 * MiB, free - resv + 3)       # the guard adds 3
-            probe.SystemGuard._write(path, probe._read_int(path) + 2)  # "someone else" 2
+            probe_guard.SystemGuard._write(path, probe_guard._read_int(path) + 2)  # another: +2
             guard.release()
-        assert probe._read_int(path) == original + 2
+        assert probe_guard._read_int(path) == original + 2
         assert guard.foreign and not guard.problems
     finally:
-        probe.SystemGuard._write(path, original)
+        probe_guard.SystemGuard._write(path, original)
 
 
 
 def test_guard_signal_handler_raises_and_is_removed():
     old = signal.getsignal(signal.SIGTERM)
-    guard = probe.SystemGuard()
-    with pytest.raises(probe.ProbeInterrupted) as info, guard:
+    guard = probe_guard.SystemGuard()
+    with pytest.raises(probe_guard.ProbeInterrupted) as info, guard:
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(1)
     assert info.value.signum == signal.SIGTERM
@@ -329,14 +332,14 @@ class _Run:
 def test_compare_tolerances():
     case = ProbeCase("private-4k", 4 * MiB, 0, 3, "read")
     model = {"pt_bytes_per_process": 16384, "faults_first": 1024, "faults_next": 64}
-    status, checks = probe._compare(case, model, _Run([16384] * 3, [1026, 62, 65]))
+    status, checks = probe_results.compare(case, model, _Run([16384] * 3, [1026, 62, 65]))
     assert status == "pass"
-    status, _ = probe._compare(case, model, _Run([16384, 16384, 12288], [1024, 64, 64]))
+    status, _ = probe_results.compare(case, model, _Run([16384, 16384, 12288], [1024, 64, 64]))
     assert status == "fail"                                       # bytes are exact
-    status, _ = probe._compare(case, model, _Run([16384] * 3, [1024, 64, 67]))
+    status, _ = probe_results.compare(case, model, _Run([16384] * 3, [1024, 64, 67]))
     assert status == "fail"                                       # 3 faults off
     # a model without fault columns yet: those checks are unknown, not failures
-    status, checks = probe._compare(case, {"pt_bytes_per_process": 16384},
+    status, checks = probe_results.compare(case, {"pt_bytes_per_process": 16384},
                                     _Run([16384] * 3, [1, 2, 3]))
     assert status == "pass" and [c.ok for c in checks] == [True, None, None]
 
@@ -344,7 +347,7 @@ def test_compare_tolerances():
 def test_threads_compare_the_one_mm():
     case = ProbeCase("threads", 4 * MiB, 0, 3, "write")
     model = {"pt_bytes_per_process": 16384, "faults_first": 1024, "faults_next": 0}
-    status, checks = probe._compare(case, model, _Run([16384, 0, 0], [1024, 0, 1]))
+    status, checks = probe_results.compare(case, model, _Run([16384, 0, 0], [1024, 0, 1]))
     assert status == "pass" and checks[0].measured == (16384,)
 
 

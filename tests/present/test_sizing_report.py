@@ -17,6 +17,7 @@ from ptcalc.errors import InputError
 
 pytest.importorskip("matplotlib")
 
+from ptcalc.present import files
 from ptcalc.present.sizing import build as sr
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -46,7 +47,8 @@ def test_findings_and_tables(sga_report):
     assert "vm.nr_hugepages=153600" in pages            # 300 GiB / 2 MiB
     assert "hugepagesz=1G hugepages=300" in pages       # 300 GiB / 1 GiB
     sources = {name: source for name, _, _, source in sga_report.strategies}
-    assert "lore:cover.1642526745.git.khalid.aziz@oracle.com" in sources["private-4k"]
+    assert ("https://lore.kernel.org/all/cover.1642526745.git.khalid.aziz@oracle.com/"
+            in sources["private-4k"])
 
 
 def test_html_is_standalone(sga_report):
@@ -97,7 +99,7 @@ def test_atomic_write_keeps_old_file_on_failure(sga_report, tmp_path, monkeypatc
     def broken_replace(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(sr.os, "replace", broken_replace)
+    monkeypatch.setattr(files.os, "replace", broken_replace)
     with pytest.raises(InputError, match="No space left on device"):
         sr.write_report(sga_report, target)
     assert target.read_text() == "old report"
@@ -107,7 +109,7 @@ def test_atomic_write_keeps_old_file_on_failure(sga_report, tmp_path, monkeypatc
 def test_atomic_write_mode_follows_umask(tmp_path):
     old = os.umask(0o027)
     try:
-        sr.atomic_write(tmp_path / "f.html", b"x")
+        files.atomic_write(tmp_path / "f.html", b"x")
     finally:
         os.umask(old)
     assert (tmp_path / "f.html").stat().st_mode & 0o777 == 0o640
@@ -120,13 +122,13 @@ def test_atomic_write_mode_follows_umask(tmp_path):
 ])
 def test_bad_output_paths(tmp_path, name, message):
     with pytest.raises(InputError, match=message):
-        sr.check_output_path(tmp_path / name)
+        sr.check_report_path(tmp_path / name)
 
 
 def test_directory_named_like_a_report(tmp_path):
     (tmp_path / "r.html").mkdir()
     with pytest.raises(InputError, match="is a directory"):
-        sr.check_output_path(tmp_path / "r.html")
+        sr.check_report_path(tmp_path / "r.html")
 
 
 def test_overrides_and_missing_ram():

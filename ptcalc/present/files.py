@@ -1,0 +1,113 @@
+"""Output files that appear complete or not at all, and the one check of an output path.
+
+Atomic files: the data goes to a temporary file in the target's directory (same file system),
+which is renamed over the target (os.replace, atomic on POSIX) only after the last byte is
+written, flushed and fsynced.  On any error, Ctrl-C (KeyboardInterrupt) or SIGTERM the
+temporary file is removed and the target is left as it was.  New files get the permissions a
+plain open() would give them (0666 minus the umask).  Stdlib only; nothing at import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from pathlib import Path
+
+from ptcalc.errors import InputError
+
+
+def check_output_path(path, example: str | None = None) -> Path:
+    """Fail fast, before any work, when ``path`` cannot be written as a file: it is a
+    directory, or its directory is missing or not writable.  ``example`` (a file name) is
+    suggested when ``path`` is a directory."""
+    target = Path(path)
+    if target.is_dir():
+        hint = f" such as {target / example}" if example else ""
+        raise InputError(f"output {str(path)!r} is a directory; give a file name{hint}")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"output {str(path)!r}: directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"output {str(path)!r}: directory {str(parent)!r} is not writable")
+    return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived while an atomic file was being written."""
+
+
+@contextlib.contextmanager
+def atomic_file(path, binary: bool = False):
+    """Yield (file object, temporary path); on success the temporary file replaces ``path``.
+    SIGTERM (in the main thread) removes the temporary file and exits with 128 + SIGTERM."""
+    target = check_output_path(path)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                         suffix=".tmp")
+    os.fchmod(handle, 0o666 & ~_umask())
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        def on_term(signum, frame):
+            raise _Terminated()
+        with contextlib.suppress(ValueError, OSError):
+            previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        with os.fdopen(handle, "wb" if binary else "w", newline="" if not binary else None,
+                       encoding=None if binary else "utf-8") as stream:
+            yield stream, temporary
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except _Terminated:
+        _remove(temporary)
+        raise SystemExit(128 + signal.SIGTERM) from None
+    except BaseException:
+        _remove(temporary)
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def atomic_write(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see ``atomic_file``)."""
+    with atomic_file(path, binary=True) as (stream, _):
+        stream.write(data)
+
+
+def replace_directory(target: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` (name -> bytes) into a fresh temporary directory beside ``target``,
+    then swap it in: ``target`` holds either the old files or all of the new ones."""
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        for name, data in files.items():
+            (staging / name).write_bytes(data)
+        os.chmod(staging, 0o777 & ~_umask())
+        if target.exists():
+            old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old."))
+            os.rmdir(old)
+            os.replace(target, old)
+            os.replace(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+__all__ = ["atomic_file", "atomic_write", "check_output_path", "replace_directory"]

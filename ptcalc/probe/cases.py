@@ -1,0 +1,172 @@
+"""The probe's cases: which strategies the live kernel can realise, with which backings, and
+the built-in matrix.  Add a case to ``default_matrix`` (or build one with ``user_cases``).
+
+A ``ProbeCase`` is one measurement: ``procs`` processes (threads for ``threads``) map ``size``
+bytes at ``offset`` (start address modulo 512 GiB) and each touches all of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ptcalc import catalog
+from ptcalc.errors import InputError
+from ptcalc.paging import PAGE_BYTES, PUD_SPAN
+
+KiB = 1 << 10
+MiB = 1 << 20
+GiB = 1 << 30
+
+MAX_MEASURED_PROCS = 4              # a scenario's per-process numbers need only a few
+# Which strategies can be measured, and with which backings (the first is the default),
+# come from the strategy catalogue.
+LIVE_STRATEGIES = catalog.MEASURABLE
+NOT_IN_LINUX = {s.name: f"{s.name} cannot be measured on Linux: {s.upstream.summary()}"
+                for s in catalog.STRATEGIES if not s.probe_backings}
+_HUGETLB_PAGE = catalog.HUGETLB_PAGE_BYTES
+_DEFAULT_BACKING = {s.name: s.probe_backings[0] for s in catalog.STRATEGIES if s.probe_backings}
+_BACKINGS = {s.name: s.probe_backings for s in catalog.STRATEGIES if s.probe_backings}
+
+
+@dataclass(frozen=True)
+class ProbeCase:
+    """One live measurement: ``procs`` processes (threads for ``threads``) map ``size`` bytes
+    at ``offset`` (start address modulo 512 GiB) and each touches all of it with ``access``.
+
+    backing: ``anon`` (MAP_SHARED|MAP_ANONYMOUS), ``file`` (tmpfs /dev/shm), ``memfd``,
+    ``thp`` (a file on a tmpfs mounted huge=always), ``hugetlb-anon`` (MAP_HUGETLB),
+    ``hugetlb-memfd`` (memfd MFD_HUGETLB), ``hugetlbfs`` (a file on a hugetlbfs mount).
+    hugetlb-2m maps MAP_PRIVATE (no PMD sharing); the other hugetlb strategies MAP_SHARED.
+    """
+
+    strategy: str
+    size: int
+    offset: int = 0
+    procs: int = 2
+    access: str = "write"
+    backing: str | None = None
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if self.strategy not in LIVE_STRATEGIES and self.strategy not in NOT_IN_LINUX:
+            known = ", ".join(LIVE_STRATEGIES + tuple(NOT_IN_LINUX))
+            raise InputError(f"strategy {self.strategy!r} is not one of {known}")
+        if self.backing is None:
+            object.__setattr__(self, "backing", _DEFAULT_BACKING.get(self.strategy, "anon"))
+        if self.strategy in _BACKINGS and self.backing not in _BACKINGS[self.strategy]:
+            raise InputError(f"backing {self.backing!r} cannot realise {self.strategy}; use "
+                             f"{', '.join(_BACKINGS[self.strategy])}")
+        if self.size <= 0 or self.size % PAGE_BYTES:
+            raise InputError(f"size {self.size} must be a positive multiple of 4096")
+        if not 0 <= self.offset < PUD_SPAN or self.offset % PAGE_BYTES:
+            raise InputError(f"offset {self.offset} must be a multiple of 4096 below 512 GiB")
+        if self.procs < 1:
+            raise InputError(f"procs {self.procs} must be >= 1")
+        if self.access not in ("read", "write"):
+            raise InputError(f"access {self.access!r} must be read or write")
+
+    @property
+    def name(self) -> str:
+        return self.label or (f"{self.strategy}/{self.backing} {fmt_bytes(self.size)}"
+                              f"@{fmt_bytes(self.offset)} {self.access}")
+
+    @property
+    def huge_page_bytes(self) -> int:
+        return _HUGETLB_PAGE.get(self.strategy, 0)
+
+    @property
+    def private(self) -> bool:
+        return self.strategy == "hugetlb-2m"
+
+    @property
+    def measured_procs(self) -> int:
+        return min(self.procs, MAX_MEASURED_PROCS)
+
+    @property
+    def mapped_size(self) -> int:
+        """hugetlb mappings are whole huge pages (mmap rounds the length up)."""
+        hp = self.huge_page_bytes
+        return -(-self.size // hp) * hp if hp else self.size
+
+    def huge_pages_needed(self) -> int:
+        """Huge pages the case allocates at once (private mappings: each process its own)."""
+        if not self.huge_page_bytes:
+            return 0
+        pages = self.mapped_size // self.huge_page_bytes
+        return pages * (self.measured_procs if self.private else 1)
+
+    def memory_needed(self) -> int:
+        """Bytes of data pages the case allocates at once."""
+        if self.huge_page_bytes:
+            return self.huge_pages_needed() * self.huge_page_bytes
+        return self.size
+
+
+def fmt_bytes(n: int) -> str:
+    """Bytes as the shortest exact KiB/MiB/GiB text (4MiB, 1GiB, 12KiB)."""
+    for unit, name in ((GiB, "GiB"), (MiB, "MiB"), (KiB, "KiB")):
+        if n >= unit and n % unit == 0:
+            return f"{n // unit}{name}"
+    if n >= MiB:
+        return f"{n / MiB:.4g}MiB"
+    return f"{n}B" if n < KiB else f"{n / KiB:.4g}KiB"
+
+
+def default_matrix() -> list[ProbeCase]:
+    """The built-in matrix: every Linux-realisable strategy, aligned and unaligned,
+    read and write; small regions except where a full 1 GiB slot is the point."""
+    C = ProbeCase
+    cases = []
+    for acc in ("write", "read"):
+        cases += [
+            C("private-4k", 4 * MiB, 0, 3, acc, "anon", f"4k anon aligned 4MiB {acc}"),
+            C("private-4k", 4 * MiB, 4 * KiB, 2, acc, "anon", f"4k anon +4KiB 4MiB {acc}"),
+            C("private-4k", 4 * MiB, GiB - MiB, 2, acc, "anon",
+              f"4k anon straddles 1GiB {acc}"),
+            C("private-4k", 1 * MiB, 0, 2, acc, "anon", f"4k anon 1MiB (<2MiB) {acc}"),
+            C("private-4k", 4 * MiB + 8 * KiB, 2 * MiB - 12 * KiB, 2, acc, "file",
+              f"4k tmpfs file unaligned {acc}"),
+        ]
+    cases += [
+        C("private-4k", 4 * MiB, 0, 2, "read", "memfd", "4k memfd aligned read"),
+        C("thp-shmem", 8 * MiB, 0, 2, "write", "thp", "thp aligned 8MiB write"),
+        C("thp-shmem", 8 * MiB, 0, 2, "read", "thp", "thp aligned 8MiB read"),
+        C("thp-shmem", 5 * MiB, 0, 2, "write", "thp", "thp aligned + 1MiB tail write"),
+        C("thp-shmem", 6 * MiB, 1 * MiB, 2, "read", "thp", "thp unaligned +1MiB read"),
+        C("thp-shmem", 4 * MiB, 4 * KiB, 2, "write", "thp", "thp unaligned +4KiB write"),
+        C("hugetlb-2m-pmdshare", GiB, 0, 3, "write", "hugetlb-memfd",
+          "pmdshare aligned 1GiB slot write"),
+        C("hugetlb-2m-pmdshare", GiB, 0, 2, "read", "hugetlbfs",
+          "pmdshare aligned 1GiB slot read (hugetlbfs)"),
+        C("hugetlb-2m-pmdshare", 8 * MiB, 2 * MiB, 2, "write", "hugetlb-anon",
+          "pmdshare partial slot only write"),
+        C("hugetlb-2m-pmdshare", GiB + 8 * MiB, GiB - 4 * MiB, 2, "read", "hugetlb-memfd",
+          "pmdshare unaligned: 1 full + 2 partial slots read"),
+        C("hugetlb-2m", 8 * MiB, 0, 2, "write", "hugetlb-anon", "hugetlb-2m private write"),
+        C("hugetlb-2m", 8 * MiB, 2 * MiB, 2, "read", "hugetlb-anon",
+          "hugetlb-2m private +2MiB read"),
+        C("hugetlb-1g", GiB, 0, 2, "write", "hugetlb-memfd", "hugetlb-1g write"),
+        C("hugetlb-1g", GiB, GiB, 2, "read", "hugetlb-memfd", "hugetlb-1g @1GiB read"),
+        C("threads", 4 * MiB, 4 * KiB, 3, "write", "anon", "threads +4KiB write"),
+        C("threads", 4 * MiB, 0, 3, "read", "anon", "threads aligned read"),
+    ]
+    return cases
+
+
+def user_cases(size, offset=0, procs=2, access="write", strategies=None,
+               backing: str | None = None) -> list[ProbeCase]:
+    """The cases for one user scenario: one per strategy (default: every strategy)."""
+    from ptcalc.units import parse_size
+
+    try:
+        size_b = parse_size(size, what="size")
+        offset_b = parse_size(offset, what="offset")
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    names = list(strategies) if strategies else list(LIVE_STRATEGIES) + list(NOT_IN_LINUX)
+    accesses = [access] if isinstance(access, str) else list(access)
+    return [ProbeCase(s, size_b, offset_b, int(procs), a,
+                      backing if backing and s in _BACKINGS and backing in _BACKINGS[s]
+                      else None)
+            for s in names for a in accesses]
+

@@ -1,0 +1,314 @@
+"""Kernel settings the probe changes, and their restoration.
+
+Huge page pools (``nr_hugepages`` of each size) and tmpfs/hugetlbfs mounts are changed only
+inside ``SystemGuard``, which records every huge page size's ``nr_hugepages`` and the mount
+table first, reserves only what the running case needs, refuses a case that would need more
+than half of MemAvailable, and restores everything on normal exit, on an exception, and on
+SIGINT/SIGTERM (its handlers raise, restoration runs in ``finally``; a second signal during
+restoration is ignored).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import time
+from typing import Self
+
+from ptcalc.probe.cases import fmt_bytes
+
+
+class CaseSkipped(Exception):
+    """The case cannot run here (reason in the message)."""
+
+
+
+class ProbeInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; restoration runs while this propagates."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+HUGEPAGES_DIR = "/sys/kernel/mm/hugepages"
+MNT_DETACH = 2
+
+
+def hugepage_counts() -> dict[int, int]:
+    """nr_hugepages of every huge page size, keyed by page size in bytes."""
+    counts = {}
+    try:
+        names = os.listdir(HUGEPAGES_DIR)
+    except OSError:
+        return counts
+    for name in names:
+        if name.startswith("hugepages-") and name.endswith("kB"):
+            kb = int(name[len("hugepages-"):-2])
+            counts[kb * 1024] = _read_int(f"{HUGEPAGES_DIR}/{name}/nr_hugepages")
+    return counts
+
+
+def mount_table() -> list[str]:
+    """The mount table (/proc/self/mounts lines), sorted, for before/after comparison."""
+    with open("/proc/self/mounts") as f:
+        return sorted(f.read().splitlines())
+
+
+def _read_int(path: str) -> int:
+    with open(path) as f:
+        return int(f.read().split()[0])
+
+
+def _hp_path(page_bytes: int, name: str) -> str:
+    return f"{HUGEPAGES_DIR}/hugepages-{page_bytes // 1024}kB/{name}"
+
+
+def _libc():
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]
+    libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    return libc
+
+
+class SystemGuard:
+    """Records nr_hugepages (every size) and the mount table; makes case resources
+    (reservations, mounts); restores everything on exit, exception, SIGINT and SIGTERM.
+
+    Restoration undoes exactly what the guard did: it removes the pages it added (current
+    value minus its own additions) and unmounts its own mounts.  On a quiet machine that is
+    "exactly as before"; when another process changes nr_hugepages or mounts meanwhile, the
+    guard keeps that change (never resets someone else's reservation) and reports it in
+    ``foreign`` instead.
+    """
+
+    LOCK_PATH = HUGEPAGES_DIR      # flock()ed: one ptcalc probe at a time per machine
+    LOCK_WAIT_SECONDS = 600.0
+
+    def __init__(self, *, install_signal_handlers: bool = True):
+        self.install_signal_handlers = install_signal_handlers
+        self._lock_fd: int | None = None
+        self.saved_counts: dict[int, int] = {}
+        self.saved_mounts: list[str] = []
+        self.expected: dict[int, int] = {}   # what nr_hugepages should read now
+        self.added: dict[int, int] = {}      # pages this guard added, per size
+        self.mounts: list[str] = []          # our mount points, in mount order
+        self.foreign: list[str] = []         # changes other processes made meanwhile
+        self.final_counts: dict[int, int] = {}
+        self.final_mounts: list[str] = []
+        self._old_handlers: dict[int, object] = {}
+        self._restoring = False
+        self.restored = False
+        self.problems: list[str] = []
+
+    # -- lifecycle
+    def __enter__(self) -> Self:
+        self._lock()
+        self.saved_counts = hugepage_counts()
+        self.saved_mounts = mount_table()
+        self.expected = dict(self.saved_counts)
+        self.added = dict.fromkeys(self.saved_counts, 0)
+        if self.install_signal_handlers:
+            try:
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    self._old_handlers[signum] = signal.signal(signum, self._on_signal)
+            except ValueError:          # not the main thread: finally-blocks still restore
+                self._old_handlers.clear()
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        try:
+            self.restore()
+        finally:
+            self._unlock()
+        return False
+
+    def _lock(self) -> None:
+        """Serialise probes: two at once would each restore the other's reservation.  The
+        lock is an flock on the sysfs huge page directory (no file is left behind); it is
+        skipped where that directory does not exist."""
+        import fcntl
+
+        try:
+            fd = os.open(self.LOCK_PATH, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return
+        deadline = time.monotonic() + self.LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise RuntimeError("another ptcalc probe has been running for "
+                                       f"{self.LOCK_WAIT_SECONDS:.0f} s") from None
+                time.sleep(0.1)
+            except OSError:          # a filesystem without flock: run unserialised
+                break
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)    # closing releases the flock
+            self._lock_fd = None
+
+    def _on_signal(self, signum, frame):
+        if self._restoring:
+            return                      # never abort a restoration half-way
+        raise ProbeInterrupted(signum)
+
+    # -- resources
+    @staticmethod
+    def is_root() -> bool:
+        return os.geteuid() == 0
+
+    def check_memory(self, nbytes: int, what: str) -> None:
+        from ptcalc.probe.kernel import read_meminfo_kb
+
+        avail = (read_meminfo_kb("MemAvailable") or 0) * 1024
+        if nbytes > avail // 2:
+            raise CaseSkipped(f"refused: {what} needs {fmt_bytes(nbytes)}, more than half of "
+                              f"MemAvailable ({fmt_bytes(avail)})")
+
+    def reserve_huge_pages(self, page_bytes: int, count: int) -> None:
+        """Make sure ``count`` huge pages of ``page_bytes`` are free; grows nr_hugepages by
+        the shortfall only (restored by ``release``/``restore``)."""
+        if page_bytes not in self.saved_counts:
+            raise CaseSkipped(f"this kernel has no {fmt_bytes(page_bytes)} huge pages")
+        free = _read_int(_hp_path(page_bytes, "free_hugepages"))
+        resv = _read_int(_hp_path(page_bytes, "resv_hugepages"))
+        short = count - (free - resv)
+        if short <= 0:
+            return
+        if not self.is_root():
+            raise CaseSkipped(f"needs root to reserve {short} huge pages of "
+                              f"{fmt_bytes(page_bytes)}")
+        self.check_memory(short * page_bytes, "the huge page reservation")
+        path = _hp_path(page_bytes, "nr_hugepages")
+        # write and count as one step: SIGINT/SIGTERM wait until the pages are counted as
+        # ours, so an interrupt can neither leak them nor remove someone else's
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            nr = self._sync(page_bytes)
+            try:
+                self._write(path, nr + short)
+            finally:
+                now = _read_int(path)         # the kernel may find fewer pages
+                self.added[page_bytes] += now - nr
+                self.expected[page_bytes] = now
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        got = _read_int(_hp_path(page_bytes, "free_hugepages")) - \
+            _read_int(_hp_path(page_bytes, "resv_hugepages"))
+        if got < count:
+            raise CaseSkipped(f"the kernel could allocate only {got} of {count} huge pages "
+                              f"of {fmt_bytes(page_bytes)} (fragmented memory)")
+
+    def mount(self, fstype: str, options: str) -> str:
+        """Mount a private tmpfs/hugetlbfs on a fresh directory; returns its path."""
+        import tempfile
+
+        if not self.is_root():
+            raise CaseSkipped(f"needs root to mount {fstype} ({options})")
+        path = tempfile.mkdtemp(prefix=f"ptcalc-{fstype}-")
+        self.mounts.append(path)     # before mounting: a signal in between still cleans up
+        libc = _libc()
+        rc = libc.mount(fstype.encode(), path.encode(), fstype.encode(), 0,
+                        f"{options},mode=0700".encode())
+        if rc != 0:
+            err = ctypes.get_errno()
+            self._unmount_all()
+            raise CaseSkipped(f"mount -t {fstype} -o {options} failed: {os.strerror(err)}")
+        return path
+
+    def release(self) -> None:
+        """Undo one case's resources (between cases); the originals stay recorded."""
+        from ptcalc.probe.kernel import kill_active_groups
+
+        kill_active_groups()
+        self._unmount_all()
+        self._restore_counts()
+
+    # -- restoration
+    def restore(self) -> None:
+        if self.restored:
+            return
+        self._restoring = True
+        try:
+            self.release()
+            self.final_mounts = now = mount_table()
+            ours = [line for line in now if "/ptcalc-tmpfs-" in line
+                    or "/ptcalc-hugetlbfs-" in line]
+            if ours:
+                self.problems.append(f"probe mounts left: {ours}")
+            if now != self.saved_mounts:
+                extra = sorted(set(now) - set(self.saved_mounts) - set(ours))
+                gone = sorted(set(self.saved_mounts) - set(now))
+                if extra or gone:
+                    self.foreign.append(f"mount table changed by another process: "
+                                        f"added {extra}, removed {gone}")
+            self.final_counts = hugepage_counts()
+            for size, value in self.final_counts.items():
+                if value != self.expected.get(size, value):
+                    self.foreign.append(f"nr_hugepages of {fmt_bytes(size)} changed from "
+                                        f"{self.expected[size]} to {value} by another process")
+        finally:
+            for signum, handler in self._old_handlers.items():
+                signal.signal(signum, handler)
+            self._old_handlers.clear()
+            self._restoring = False
+            self.restored = True
+
+    def _unmount_all(self) -> None:
+        libc = _libc()
+        while self.mounts:
+            path = self.mounts[-1]
+            deadline = time.monotonic() + 10
+            while libc.umount2(path.encode(), 0) != 0:
+                err = ctypes.get_errno()
+                if err == 22:           # EINVAL: not mounted (any more)
+                    break
+                if time.monotonic() > deadline:   # still busy: detach lazily, report it
+                    libc.umount2(path.encode(), MNT_DETACH)
+                    self.problems.append(f"{path} was busy: detached lazily")
+                    break
+                time.sleep(0.02)
+            try:
+                os.rmdir(path)
+            except OSError as exc:
+                self.problems.append(f"cannot remove {path}: {exc}")
+            self.mounts.pop()
+
+    def _sync(self, page_bytes: int) -> int:
+        """nr_hugepages now; a value the guard did not write is another process's change:
+        noted, and kept (the guard adds and removes only its own pages)."""
+        now = _read_int(_hp_path(page_bytes, "nr_hugepages"))
+        if now != self.expected[page_bytes]:
+            self.foreign.append(f"nr_hugepages of {fmt_bytes(page_bytes)} changed from "
+                                f"{self.expected[page_bytes]} to {now} by another process")
+            self.expected[page_bytes] = now
+        return now
+
+    def _restore_counts(self) -> None:
+        for page_bytes, added in self.added.items():
+            if added <= 0:
+                continue
+            path = _hp_path(page_bytes, "nr_hugepages")
+            target = max(self._sync(page_bytes) - added, 0)
+            self._write(path, target)
+            deadline = time.monotonic() + 10   # in-use pages are freed as children exit
+            while _read_int(path) != target and time.monotonic() < deadline:
+                time.sleep(0.02)
+                self._write(path, target)
+            now = _read_int(path)
+            if now != target:
+                self.problems.append(f"{path} is {now}, wanted {target}")
+            self.added[page_bytes] = 0
+            self.expected[page_bytes] = now
+
+    @staticmethod
+    def _write(path: str, value: int) -> None:
+        with open(path, "w") as f:
+            f.write(f"{value}\n")
