@@ -31,13 +31,13 @@ from ptcalc.model.strategies.base import Context
 INPUT_SYMBOLS = {
     S.size: ("S", "S", "region size in bytes, whole 4 KiB pages (size_bytes)"),
     S.offset: ("o", "o", "start address of the region modulo 512 GiB (offset_bytes)"),
-    S.touched_bytes: ("t", "t", "bytes each process touches, a dense prefix from the start: "
-                      "⌈touched × S / 4 KiB⌉ × 4 KiB (touched_bytes)"),
-    S.touched: ("f", "f", "fraction of pages each process touches, each page independently "
-                "(touched, random pattern)"),
+    S.touched_bytes: ("t", "t", ("bytes each process touches, a dense prefix from the start: "
+                                 "⌈touched × S / 4 KiB⌉ × 4 KiB (touched_bytes)")),
+    S.touched: ("f", "f", ("fraction of pages each process touches, each page independently "
+                           "(touched, random pattern)")),
     S.procs: ("N", "N", "processes mapping the region (procs)"),
-    S.fault_around: ("F", "F", "fault-around window, the kernel's fault_around_bytes "
-                     "(default 64 KiB)"),
+    S.fault_around: ("F", "F", ("fault-around window, the kernel's fault_around_bytes "
+                                "(default 64 KiB)")),
     S.read_access: ("r", "r", "1 for read access, 0 for write (access)"),
 }
 

@@ -31,13 +31,15 @@ def _expanded(parts) -> sp.Expr:
 
 def _scenarios(count=6, seed=16):
     rng = random.Random(seed)
-    out = [dict(offset=0, size=300 * GiB, touched=300 * GiB, procs=1500, read=0),
-           dict(offset=4 * KiB, size=3 * GiB + 12 * KiB, touched=GiB, procs=7, read=1)]
+    out = [{"offset": 0, "size": 300 * GiB, "touched": 300 * GiB, "procs": 1500, "read": 0},
+           {"offset": 4 * KiB, "size": 3 * GiB + 12 * KiB, "touched": GiB, "procs": 7,
+            "read": 1}]
     for _ in range(count):
         size = rng.randrange(1, 3 * 512) * 4 * KiB * rng.choice((1, 512, 1024))
-        out.append(dict(offset=rng.randrange(0, 4096) * 4 * KiB * rng.choice((1, 512)),
-                        size=size, touched=rng.randrange(0, size // (4 * KiB) + 1) * 4 * KiB,
-                        procs=rng.randrange(1, 3000), read=rng.randrange(2)))
+        out.append({"offset": rng.randrange(0, 4096) * 4 * KiB * rng.choice((1, 512)),
+                    "size": size,
+                    "touched": rng.randrange(0, size // (4 * KiB) + 1) * 4 * KiB,
+                    "procs": rng.randrange(1, 3000), "read": rng.randrange(2)})
     return out
 
 
