@@ -217,5 +217,54 @@ def for_table(rows: list[dict]) -> list[dict]:
     return out
 
 
-__all__ = ["alert_log_lines", "for_table", "kubernetes_lines", "pool_lines", "pool_rule_lines",
-           "ram_note", "reservation_notes", "verdict_columns"]
+def size_readings(values: dict, decimal: bool = False) -> str:
+    """" (64GB read as 64 GiB; ...)" for the sizes among `values` a reader could take
+    otherwise, or "" (the title's suffix)."""
+    from ptcalc.units import UnitError, describe_size
+
+    readings = []
+    for value in values.values():
+        if value is None or str(value).strip().endswith("%"):
+            continue
+        try:
+            reading = describe_size(value, decimal=decimal)
+        except UnitError:
+            continue
+        if reading:
+            readings.append(reading)
+    return f" ({'; '.join(readings)})" if readings else ""
+
+
+def plan_notes(rows: list[dict], summary: dict, numa_nodes: int | None = None) -> list[str]:
+    """Under `ptcalc plan`'s table: the pool rules side by side, the settings around the
+    pool (per NUMA node with `numa_nodes`) and, for a short reservation, the alert log."""
+    pages_by_size = {}
+    for row in rows:
+        if row.get("huge_page_bytes") and row.get("pool_ptcalc") is not None:
+            pages_by_size.setdefault(row["huge_page_bytes"], row["pool_ptcalc"])
+    scenario = summary["scenario"]
+    notes = pool_rule_lines(list(pages_by_size), scenario.requested_size_bytes,
+                            summary.get("segments"), summary.get("shared_memory_size"))
+    for page, pages in pages_by_size.items():
+        notes.append(f"settings for {pages:,} pages of {format_size(page)}:")
+        notes += ["  " + line for line in pool_lines(page, pages, scenario.size_bytes,
+                                                     summary.get("ram_bytes"), numa_nodes)]
+    reservation = summary.get("reservation")
+    if reservation is not None:
+        notes.append(reservation.describe())
+        notes += reservation_notes(rows, scenario.requested_size_bytes)
+    return notes
+
+
+__all__ = [
+    "alert_log_lines",
+    "for_table",
+    "kubernetes_lines",
+    "plan_notes",
+    "pool_lines",
+    "pool_rule_lines",
+    "ram_note",
+    "reservation_notes",
+    "size_readings",
+    "verdict_columns",
+]
