@@ -60,7 +60,8 @@ class Reservation:
         return self.pages.get(page_bytes)
 
     def describe(self) -> str:
-        parts = [f"{count:,} x {format_size(page)}" for page, count in sorted(self.pages.items())]
+        parts = [f"{count:,} x {'1G' if page == HUGE_1G_BYTES else '2M'} pages"
+                 for page, count in sorted(self.pages.items())]
         return f"reserved {self.text} read as " + " and ".join(parts) + (
             " (vm.nr_hugepages counts default-size pages)" if self.kind == "bare" else "")
 
