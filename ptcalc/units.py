@@ -1,7 +1,14 @@
 """Byte sizes: parse user text to exact integers, format integers for humans.
 
-Binary units (KiB, MiB, ... and bare K, M, G, T, P) are powers of 1024; SI units (kB, MB, GB,
-TB, PB) are powers of 1000.  Parsing is exact: "1.5GiB" is computed with Fraction, never float.
+Memory sizes in this field are binary, and so is ptcalc by default: KiB, MiB, ..., bare K, M,
+G, T, P and also kB, MB, GB, TB, PB (any case) are powers of 1024, as PostgreSQL reads them
+("the multiplier for memory units is 1024, not 1000",
+https://www.postgresql.org/docs/current/config-setting.html), as Oracle reads K/M/G, and as
+/proc/meminfo writes kB.  With decimal=True the kB ... PB spellings are powers of 1000 (SI);
+a plain byte count such as 10e9 is decimal anyway.  Parsing is exact: "1.5GiB" is computed
+with Fraction, never float; a value with a unit that is not a whole number of bytes
+("1.6GiB" = 1717986918.4 B) is rounded up to the next byte, a fractional byte count ("0.5B")
+is an error.
 """
 
 from __future__ import annotations
@@ -19,47 +26,90 @@ BINARY_UNITS = {
 }
 SI_UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "pb": 10**15, "eb": 10**18}
 UNIT_FACTORS = {**BINARY_UNITS, **SI_UNITS}
+# kB/MB/GB/... as databases write them: binary unless decimal units are asked for.
+AMBIGUOUS_UNITS = {unit: 2 ** (10 * (index + 1)) for index, unit in enumerate(SI_UNITS)}
 
 _SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?\s*([a-zA-Z]*)\s*$")
 
-ACCEPTED_SIZES = "a byte count such as 4096, 4KiB, 1.5GiB, 2M (binary) or 10GB (decimal)"
+ACCEPTED_SIZES = ("a byte count such as 4096, 10e9, 4KiB, 1.6GiB, 2M or 64GB (binary, as "
+                  "databases read it)")
 
 
 class UnitError(InputError):
     """A size or fraction the user typed cannot be understood."""
 
 
-def parse_size(text: str | int, *, what: str = "size") -> int:
-    """Parse "4096", "4KiB", "1.5GiB", "2M", "10GB" to an exact int of bytes.
+def parse_size(text: str | int, *, what: str = "size", decimal: bool = False) -> int:
+    """Parse "4096", "4KiB", "1.6GiB", "2M", "64GB" to an exact int of bytes.
 
-    A fractional result is rejected rather than rounded: "0.5B" is an error.
+    kB/MB/GB/TB/PB/EB are binary unless `decimal`; a value with a unit rounds up to a whole
+    byte, a fractional plain byte count ("0.5B", "1.5") is rejected.
     """
+    return _parse(text, what, decimal)[0]
+
+
+def describe_size(text, *, decimal: bool = False) -> str | None:
+    """How ptcalc read `text`, when a reader could take it otherwise: "64GB read as 64 GiB",
+    "10GB read as 10 GB (decimal)", "1.6GiB read as 1,717,986,919 bytes, rounded up to a whole
+    byte"; None for text that can only mean one thing (4096, 4KiB, 2M)."""
+    if isinstance(text, int):
+        return None
+    value, unit, rounded = _parse(text, "size", decimal)
+    shown = str(text).strip()
+    number = shown[:len(shown) - len(unit)].strip() if unit else shown
+    meaning = None
+    if unit.lower() in AMBIGUOUS_UNITS:
+        steps = SI_UNITS if decimal else AMBIGUOUS_UNITS
+        name = dict(_SI_STEPS if decimal else _IEC_STEPS)[steps[unit.lower()]]
+        meaning = f"{number} {name}" + (" (decimal)" if decimal else "")
+    if rounded:
+        exact = f"{value:,} bytes, rounded up to a whole byte"
+        return f"{shown} read as " + (f"{meaning} = {exact}" if meaning else exact)
+    return f"{shown} read as {meaning}" if meaning else None
+
+
+def _parse(text, what: str, decimal: bool) -> tuple[int, str, bool]:
+    """(bytes, unit as typed, whether it was rounded up to a whole byte)."""
     if isinstance(text, bool):
         raise UnitError(f"{what} {text!r} is not a size; use {ACCEPTED_SIZES}")
     if isinstance(text, int):
         if text < 0:
             raise UnitError(f"{what} {text} is negative; use {ACCEPTED_SIZES}")
-        return text
+        return text, "", False
     if isinstance(text, float):
         if not math.isfinite(text) or text < 0 or text != int(text):
             raise UnitError(f"{what} {text!r} is not a whole, non-negative byte count")
-        return int(text)
+        return int(text), "", False
     if str(text).strip().startswith("-"):
         raise UnitError(f"{what} {str(text)!r} is negative; use {ACCEPTED_SIZES}")
     match = _SIZE_RE.match(str(text))
     if not match:
         raise UnitError(f"{what} {str(text)!r} is not understood; use {ACCEPTED_SIZES}")
     number, exponent, unit = match.groups()
-    factor = UNIT_FACTORS.get(unit.lower())
-    if factor is None or (unit.lower() == "b" and unit not in ("b", "B")):
+    key = unit.lower()
+    factor = (SI_UNITS if decimal else AMBIGUOUS_UNITS).get(key) or BINARY_UNITS.get(key)
+    if factor is None or (key == "b" and unit not in ("b", "B")):
         raise UnitError(f"{what} {str(text)!r} has an unknown unit {unit!r}; "
                         f"use {ACCEPTED_SIZES}")
     value = Fraction(number) * factor
     if exponent:
         value *= Fraction(10) ** int(exponent)
-    if value.denominator != 1:
+    if value.denominator == 1:
+        return int(value), unit, False
+    if factor == 1:
         raise UnitError(f"{what} {str(text)!r} is not a whole number of bytes")
-    return int(value)
+    return math.ceil(value), unit, True
+
+
+def parse_count(text, *, what: str = "count") -> int:
+    """A whole count as people write it: "1500", "1,500", "1_500" (no sign, no fraction)."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text
+    raw = str(text).strip()
+    if not re.fullmatch(r"[0-9]{1,3}(,[0-9]{3})+|[0-9]+(_[0-9]+)*", raw):
+        raise UnitError(f"{what} {raw!r} is not a whole number; write it as 1500, 1,500 or "
+                        "1_500")
+    return int(raw.replace(",", "").replace("_", ""))
 
 
 def parse_fraction(text: str | float, *, what: str = "touched") -> Fraction:

@@ -42,9 +42,9 @@ def register(app: typer.Typer) -> None:
                                                "instead of writing PNGs beside the file."),
     ) -> None:
         from ptcalc.errors import InputError
-        from ptcalc.present.sizing.build import check_output_path
+        from ptcalc.present.sizing.build import check_report_path
 
-        check_output_path(output)          # fail fast, before minutes of work
+        check_report_path(output)          # fail fast, before minutes of work
         try:
             import matplotlib  # noqa: F401
         except ImportError:

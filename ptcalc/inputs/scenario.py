@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from ptcalc import paging
 from ptcalc.errors import InputError
-from ptcalc.units import UnitError, format_size, parse_fraction, parse_size
+from ptcalc.units import UnitError, format_size, parse_count, parse_fraction, parse_size
 
 ACCESSES = ("read", "write")
 PATTERNS = ("dense", "random")
@@ -48,8 +48,8 @@ def _wrap(error: Exception) -> InputError:
 
 def parse_procs(value) -> int:
     try:
-        procs = int(str(value).strip().replace("_", ""))
-    except ValueError:
+        procs = parse_count(value, what="procs")        # 1500, 1,500 or 1_500
+    except UnitError:
         raise InputError(f"procs {value!r} is not a whole number; use a count from 1 to "
                          f"{MAX_PROCS}") from None
     if not 1 <= procs <= MAX_PROCS:

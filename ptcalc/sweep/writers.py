@@ -1,21 +1,11 @@
-"""Writing results that arrive in chunks: files that appear complete or not at all, the
-writers per format, and a plain-text progress bar.
-
-Atomic files: the data goes to a temporary file in the target's directory (same file system),
-which is renamed over the target (os.replace, atomic on POSIX) only after the last byte is
-written and flushed.  On any error, Ctrl-C (KeyboardInterrupt) or SIGTERM the temporary file is
-removed and the target is left as it was.
-"""
+"""Writing results that arrive in chunks: the writers per format (CSV, JSON, JSON lines,
+Parquet) and a plain-text progress bar.  The file they write into is opened by the caller
+with ``ptcalc.present.files.atomic_file`` (complete or not at all)."""
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import signal
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -39,62 +29,6 @@ def file_format(path: str) -> str:
             raise InputError(f"output {path!r}: writing Parquet needs pyarrow; install it "
                              "(pip install 'ptcalc[parquet]') or write .csv or .json") from None
     return FILE_FORMATS[suffix]
-
-
-def check_target(path: str) -> Path:
-    """Fail fast, before any work, when `path` cannot be written."""
-    target = Path(path)
-    if target.is_dir():
-        raise InputError(f"output {path!r} is a directory; give a file name such as "
-                         f"{target / 'sweep.csv'}")
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError(f"output {path!r}: directory {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"output {path!r}: directory {str(parent)!r} is not writable")
-    return target
-
-
-class _Terminated(Exception):
-    """SIGTERM arrived while an atomic file was being written."""
-
-
-@contextlib.contextmanager
-def atomic_file(path: str, binary: bool = False):
-    """Yield (file object, temporary path); on success the temporary file replaces `path`."""
-    target = check_target(path)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                         suffix=".tmp")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(handle, 0o666 & ~umask)           # as a plain open() would have created it
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        def on_term(signum, frame):
-            raise _Terminated()
-        with contextlib.suppress(ValueError, OSError):
-            previous = signal.signal(signal.SIGTERM, on_term)
-    try:
-        with os.fdopen(handle, "wb" if binary else "w", newline="" if not binary else None,
-                       encoding=None if binary else "utf-8") as stream:
-            yield stream, temporary
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except _Terminated:
-        _remove(temporary)
-        raise SystemExit(128 + signal.SIGTERM) from None
-    except BaseException:
-        _remove(temporary)
-        raise
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
 
 
 # --- writers ----------------------------------------------------------------------------------

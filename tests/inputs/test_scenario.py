@@ -15,7 +15,7 @@ def test_touched_prefix_is_exact_whole_pages():
 
 
 def test_size_rounds_up_to_pages():
-    scenario = make_scenario("10GB", 1)
+    scenario = make_scenario("10e9", 1)       # 10**10 bytes: not a multiple of 4 KiB
     assert scenario.size_bytes == -(-10**10 // 4096) * 4096
     assert scenario.requested_size_bytes == 10**10
 

@@ -17,6 +17,7 @@ from ptcalc.errors import InputError
 
 pytest.importorskip("matplotlib")
 
+from ptcalc.present import files
 from ptcalc.present.sizing import build as sr
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -46,7 +47,8 @@ def test_findings_and_tables(sga_report):
     assert "vm.nr_hugepages=153600" in pages            # 300 GiB / 2 MiB
     assert "hugepagesz=1G hugepages=300" in pages       # 300 GiB / 1 GiB
     sources = {name: source for name, _, _, source in sga_report.strategies}
-    assert "lore:cover.1642526745.git.khalid.aziz@oracle.com" in sources["private-4k"]
+    assert ("https://lore.kernel.org/all/cover.1642526745.git.khalid.aziz@oracle.com/"
+            in sources["private-4k"])
 
 
 def test_html_is_standalone(sga_report):
@@ -69,17 +71,26 @@ def test_markdown_links_pngs_beside_it(sga_report, tmp_path):
     written = sr.write_report(sga_report, tmp_path / "r.md")
     text = (tmp_path / "r.md").read_text()
     folder = tmp_path / "r_files"
-    assert written[0] == tmp_path / "r.md" and set(written[1:]) == set(folder.iterdir())
+    assert written[0] == tmp_path / "r.md" and set(written[1:]) == set(folder.glob("*.png"))
+    # the hidden manifest says which files ptcalc wrote (the only ones it will remove)
+    manifest = (folder / ".ptcalc-files").read_text().split()
+    assert sorted(manifest) == sorted(p.name for p in written[1:])
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*manifest, ".ptcalc-files"])
     for figure in sga_report.figures:
         assert f"(r_files/{figure.name}.png)" in text
         assert (folder / f"{figure.name}.png").read_bytes() == figure.png
     assert "data:image" not in text
     assert "| private-4k |" in text
     assert "[lore:cover.1642526745.git.khalid.aziz@oracle.com](https://lore.kernel.org/all/" in text
-    # writing again replaces the folder (no stale files, no leftovers beside it)
-    (folder / "stale.png").write_bytes(b"x")
+    # writing again replaces the folder (no leftovers beside it); a file ptcalc did not
+    # write there is never removed: the write is refused and both stay as they were
     sr.write_report(sga_report, tmp_path / "r.md")
-    assert not (folder / "stale.png").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.md", "r_files"]
+    (folder / "mine.png").write_bytes(b"x")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(InputError, match=r"r_files' holds files ptcalc did not write \(mine"):
+        sr.write_report(sga_report, tmp_path / "r.md")
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.md", "r_files"]
 
 
@@ -94,12 +105,13 @@ def test_atomic_write_keeps_old_file_on_failure(sga_report, tmp_path, monkeypatc
     target = tmp_path / "r.html"
     target.write_text("old report")
 
-    def broken_replace(src, dst):
+    def broken_replace(src, dst, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(sr.os, "replace", broken_replace)
-    with pytest.raises(InputError, match="No space left on device"):
+    monkeypatch.setattr(files.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="No space left on device") as raised:
         sr.write_report(sga_report, target)
+    assert raised.value.filename == str(target)      # the CLI: one line naming it, exit 1
     assert target.read_text() == "old report"
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]       # no temporary left
 
@@ -107,7 +119,7 @@ def test_atomic_write_keeps_old_file_on_failure(sga_report, tmp_path, monkeypatc
 def test_atomic_write_mode_follows_umask(tmp_path):
     old = os.umask(0o027)
     try:
-        sr.atomic_write(tmp_path / "f.html", b"x")
+        files.atomic_write(tmp_path / "f.html", b"x")
     finally:
         os.umask(old)
     assert (tmp_path / "f.html").stat().st_mode & 0o777 == 0o640
@@ -120,13 +132,13 @@ def test_atomic_write_mode_follows_umask(tmp_path):
 ])
 def test_bad_output_paths(tmp_path, name, message):
     with pytest.raises(InputError, match=message):
-        sr.check_output_path(tmp_path / name)
+        sr.check_report_path(tmp_path / name)
 
 
 def test_directory_named_like_a_report(tmp_path):
     (tmp_path / "r.html").mkdir()
     with pytest.raises(InputError, match="is a directory"):
-        sr.check_output_path(tmp_path / "r.html")
+        sr.check_report_path(tmp_path / "r.html")
 
 
 def test_overrides_and_missing_ram():
@@ -192,3 +204,28 @@ def test_report_help_lists_formats():
                             capture_output=True, text=True, check=True,
                             cwd=Path(__file__).parent)
     assert "--output" in result.stdout and "data URIs" in result.stdout
+
+
+@pytest.mark.parametrize("command", [
+    "ptcalc report --preset `x` -o r.md",
+    "ptcalc report --preset 'a`<img src=x onerror=alert(1)>`' -o r.md",
+    "ptcalc report --preset '``` <img src=x onerror=alert(1)>' -o r.md",
+    "ptcalc report --preset '`' -o r.md",
+    "ptcalc report --preset 'x\n\n<img src=x onerror=alert(1)>' -o r.md",
+])
+def test_markdown_footer_keeps_any_command_in_one_code_span(sga_report, command):
+    import dataclasses
+
+    from ptcalc.present.sizing.markdown import render_markdown
+
+    MarkdownIt = pytest.importorskip("markdown_it").MarkdownIt      # a CommonMark renderer
+
+    text = render_markdown(dataclasses.replace(sga_report, command=command))
+    footer = [line for line in text.splitlines() if line.startswith("Generated by ")]
+    assert len(footer) == 1                          # a line break did not end the paragraph
+    html = MarkdownIt("commonmark").render(footer[0])
+    assert "<img" not in html                        # CommonMark viewers render no tag
+    shown = html.split("<code>", 1)[1].split("</code>", 1)[0]
+    # the code span holds the whole command (HTML-escaped by the renderer)
+    assert shown.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"') \
+        .replace("&amp;", "&") == command.replace("\n", "\\n")

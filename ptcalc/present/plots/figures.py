@@ -1,261 +1,27 @@
-"""Plots and readable tables for sizing reports (matplotlib: the optional extra ``plot``).
-
-Every plot function returns a ``matplotlib.figure.Figure`` built with the object API (no
-``pyplot``, no global state, no backend chosen): it saves to PNG headless through the Agg
-canvas, and in Jupyter (``%matplotlib inline``) a returned figure displays as the cell's
-result.  matplotlib is imported inside the functions, so importing
-this module costs nothing.
-
-    readable(df)                      a copy of a result DataFrame with readable units (strings)
-    oom_points(size, ram, ...)        per strategy: the most processes that fit, the OOM point
-    page_tables_vs_procs(size, ram, procs=..., ...)   PageTables bytes against process count,
-                                      the RAM line and the OOM point of each strategy
-    savings(df)                       page-table bytes per strategy, saving vs private-4k
-    faults(df)                        faults of the first, each later and all processes
-    tlb_coverage(cpu=..., working_set=...)   TLB coverage against working-set size
-    heatmap(df, ...)                  one metric over two scenario columns (e.g. shared_buffers
-                                      x connections), one panel per touched fraction
-    png_bytes(fig), save_png(fig, path)
-
-Byte axes use binary units (KiB, MiB, GiB, TiB) on a log2 scale.  The RAM line of
-``page_tables_vs_procs`` is RAM minus the region: the region (counted in full, as hugetlb
-reserves it at mmap time and a database cache fills over time) plus the page tables must fit
-in RAM; everything else on the host (kernel, private memory of the processes) is ignored, so
-the real OOM point comes earlier.
-"""
+"""The plots: page tables against process count, savings, faults, TLB coverage, heatmaps.
+Each returns a ``matplotlib.figure.Figure`` (see ``ptcalc.present.plots``)."""
 
 from __future__ import annotations
 
-import io
 import math
 
+from ptcalc.present.plots.data import oom_points, parse_bytes, parse_fraction, scenario_frame
+from ptcalc.present.plots.readable import is_missing, short_size
+from ptcalc.present.plots.style import (
+    DPI,
+    FONT_SIZE,
+    WIDTH,
+    axis_label,
+    axis_text,
+    bytes_axis,
+    count_axis,
+    count_text,
+    new_figure,
+    percent_text,
+    strategy_style,
+    thousands_formatter,
+)
 from ptcalc.units import format_size
-
-DPI = 100
-WIDTH = 10.0           # inches: 1000 px wide PNGs at DPI
-FONT_SIZE = 10
-
-#: One colour, line style and marker per strategy, so that lines that coincide (thp-shmem and
-#: hugetlb-2m; mshare and threads) stay distinguishable.
-STRATEGY_STYLES = {
-    "private-4k": ("#d62728", "-", "o"),
-    "thp-shmem": ("#ff7f0e", "--", "v"),
-    "hugetlb-2m": ("#bcbd22", ":", "^"),
-    "hugetlb-2m-pmdshare": ("#2ca02c", "-", "s"),
-    "hugetlb-1g": ("#17becf", "-.", "D"),
-    "ptshare": ("#9467bd", "--", "P"),
-    "file-pt": ("#8c564b", "-", "X"),
-    "mshare": ("#1f77b4", "-", "*"),
-    "threads": ("#7f7f7f", ":", "h"),
-}
-
-# Column kinds for readable(): by exact name first, then by suffix.
-_PERCENT_COLUMNS = {"savings_vs_private_4k", "tlb_coverage", "touched"}
-_RATIO_COLUMNS = {"pt_walk_footprint_llc_ratio"}
-_COUNT_COLUMNS = {"procs", "huge_pages", "faults_first", "faults_next", "faults_total",
-                  "walk_refs", "max_procs", "oom_procs"}
-
-
-# --------------------------------------------------------------------------------------------
-# Tables
-
-
-def _is_missing(value) -> bool:
-    if value is None:
-        return True
-    try:
-        import pandas as pd
-
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _kind(column: str) -> str | None:
-    if column in _PERCENT_COLUMNS:
-        return "percent"
-    if column in _RATIO_COLUMNS:
-        return "ratio"
-    if column in _COUNT_COLUMNS:
-        return "count"
-    if "bytes" in column.split("_"):
-        return "size"
-    return None
-
-
-def _show(value, kind: str, units: str) -> str:
-    from ptcalc.present.tables import show
-
-    if _is_missing(value):
-        return "-"
-    if hasattr(value, "item"):
-        value = value.item()
-    if kind == "percent" and 0 < abs(value) < 1e-4:
-        return f"{100 * value:.3g}%"          # 0.00002 -> "0.002%", not "0.00%"
-    if kind == "ratio" and abs(value) >= 100:
-        return f"{value:,.0f}x"
-    return show(value, kind, units)
-
-
-def readable(df, units: str = "iec"):
-    """A copy of a result DataFrame (from ``compare``, ``evaluate`` or ``oom_points``) whose
-    numeric columns are strings with readable units: bytes as "879.375 GiB" (``units``: "iec",
-    "si" or "bytes"), fractions as "99.80%", counts with thousands separators, missing values
-    as "-".  Rows of strategies that do not apply show "n/a" in their metric columns.  Column
-    names are kept (they are the API's names).  For display only: compute on the original."""
-    from ptcalc.present.tables import UNITS
-
-    if units not in UNITS:
-        from ptcalc.errors import InputError
-
-        raise InputError(f"units {units!r} is not known; use one of: {', '.join(UNITS)}")
-    out = df.copy()
-    not_applicable = None
-    if "applicable" in df:
-        not_applicable = ~df["applicable"].fillna(False).astype(bool)
-    for column in df.columns:
-        kind = _kind(str(column))
-        if kind is None:
-            continue
-        out[column] = [_show(value, kind, units) for value in df[column]]
-        if not_applicable is not None and column not in ("size_bytes", "procs", "offset_bytes",
-                                                         "touched"):
-            out.loc[not_applicable, column] = "n/a"
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Data for the plots
-
-
-def _scenario_frame(size_bytes, procs, offset_bytes, touched, access):
-    import pandas as pd
-
-    count = max(len(procs) if hasattr(procs, "__len__") else 1,
-                len(size_bytes) if hasattr(size_bytes, "__len__") else 1)
-
-    def column(value):
-        return list(value) if hasattr(value, "__len__") and not isinstance(value, str) \
-            else [value] * count
-
-    return pd.DataFrame({"size_bytes": column(size_bytes), "procs": column(procs),
-                         "offset_bytes": column(offset_bytes), "touched": column(touched),
-                         "access": column(access)})
-
-
-def _bytes(value, what: str) -> int:
-    from ptcalc.errors import InputError
-    from ptcalc.units import UnitError, parse_size
-
-    try:
-        return parse_size(value, what=what)
-    except UnitError as error:
-        raise InputError(str(error)) from None
-
-
-def _fraction(value) -> float:
-    from ptcalc.inputs.scenario import parse_touched
-
-    return float(parse_touched(value))
-
-
-def oom_points(size, ram, *, offset=0, touched=1.0, access="write", strategies=None,
-               pattern="dense", paging=4):
-    """For each strategy, where the region plus its page tables stop fitting in ``ram``.
-
-    Returns a DataFrame: strategy, applicable, reason, max_procs (the most processes for which
-    size + pt_bytes_total <= ram; 0 when the region alone does not fit; <NA> when even
-    MAX_PROCS processes fit) and oom_procs (max_procs + 1: the first count that
-    does not fit, <NA> when none up to MAX_PROCS).  The counts are ptcalc.compute.plan's: exact, from
-    the model itself (`ptcalc plan --size S --ram R` prints the same).
-    """
-    import pandas as pd
-
-    from ptcalc.compute.plan import plan
-
-    size_bytes = _bytes(size, "size")
-    ram_bytes = _bytes(ram, "ram")
-    rows, _ = plan(size_bytes, budget=max(0, ram_bytes - size_bytes), offset=_bytes(offset,
-                   "offset"), touched=_fraction(touched), access=access, pattern=pattern,
-                   strategies=strategies, paging=paging)
-    does_not_fit = size_bytes > ram_bytes
-
-    def most(row):
-        if not row["applicable"]:
-            return pd.NA
-        if does_not_fit:
-            return 0
-        return pd.NA if row["max_procs_capped"] else row["max_procs"]
-
-    max_procs = pd.array([most(row) for row in rows], dtype="Int64")
-    return pd.DataFrame({
-        "strategy": [row["strategy"] for row in rows],
-        "applicable": [row["applicable"] for row in rows],
-        "reason": [row["reason"] for row in rows],
-        "max_procs": max_procs,
-        "oom_procs": max_procs + 1,
-    })
-
-
-# --------------------------------------------------------------------------------------------
-# Figure helpers
-
-
-def _figure(height: float, width: float = WIDTH, ncols: int = 1):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-    axes = fig.subplots(1, ncols, squeeze=False)[0]
-    for ax in axes:
-        ax.tick_params(labelsize=FONT_SIZE)
-    return fig, (axes[0] if ncols == 1 else list(axes))
-
-
-def _bytes_axis(axis, units: str = "iec") -> None:
-    """Log2 byte axis with ticks at (sparse) powers of two, labelled 4 KiB, 1 GiB, ..."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    axis.set_major_locator(LogLocator(base=2, numticks=10))
-    axis.set_major_formatter(FuncFormatter(lambda value, _: format_size(value, units)))
-    axis.set_minor_formatter(NullFormatter())
-
-
-def _count_text(value) -> str:
-    """12 -> "12", 78643200 -> "78.6 M"."""
-    value = float(value)
-    for factor, suffix in ((1e12, " T"), (1e9, " G"), (1e6, " M"), (1e3, " k")):
-        if abs(value) >= factor:
-            return f"{value / factor:.3g}{suffix}"
-    return f"{value:,.0f}"
-
-
-def _count_axis(axis) -> None:
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    axis.set_major_locator(LogLocator(base=10, numticks=12))
-    axis.set_major_formatter(FuncFormatter(lambda value, _: _count_text(value)))
-    axis.set_minor_formatter(NullFormatter())
-
-
-def _style(name: str):
-    return STRATEGY_STYLES.get(name, ("#333333", "-", "o"))
-
-
-def png_bytes(fig, dpi: int = DPI) -> bytes:
-    """The figure as PNG bytes (Agg; works with no display)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
-    return buffer.getvalue()
-
-
-def save_png(fig, path, dpi: int = DPI) -> None:
-    """Write the figure to ``path`` as PNG."""
-    with open(path, "wb") as out:
-        out.write(png_bytes(fig, dpi))
-
-
-# --------------------------------------------------------------------------------------------
-# Plots
 
 
 def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, touched=1.0,
@@ -275,14 +41,14 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
     from ptcalc.api import evaluate
     from ptcalc.inputs.scenario import MAX_PROCS, parse_strategies
 
-    size_bytes = _bytes(size, "size")
-    ram_bytes = _bytes(ram, "ram")
-    offset_bytes = _bytes(offset, "offset")
-    touched = _fraction(touched)
+    size_bytes = parse_bytes(size, "size")
+    ram_bytes = parse_bytes(ram, "ram")
+    offset_bytes = parse_bytes(offset, "offset")
+    touched = parse_fraction(touched)
     names = list(parse_strategies(strategies))
     ooms = oom_points(size_bytes, ram_bytes, offset=offset_bytes, touched=touched,
                       access=access, strategies=names, pattern=pattern, paging=paging)
-    oom = {row.strategy: (None if _is_missing(row.oom_procs) else int(row.oom_procs))
+    oom = {row.strategy: (None if is_missing(row.oom_procs) else int(row.oom_procs))
            for row in ooms.itertuples()}
     if procs_max is None:         # twice the plan, stretched to show a nearby first OOM
         planned = int(procs) if procs else 1000
@@ -292,10 +58,10 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
             procs_max = max(procs_max, int(min(first) * 1.5))
     procs_max = max(2, min(int(procs_max), MAX_PROCS))
     counts = np.unique(np.linspace(1, procs_max, num=points).round().astype(int))
-    frame = evaluate(_scenario_frame(size_bytes, counts, offset_bytes, touched, access), names,
+    frame = evaluate(scenario_frame(size_bytes, counts, offset_bytes, touched, access), names,
                      pattern=pattern, paging=paging)
 
-    fig, ax = _figure(7.0)
+    fig, ax = new_figure(7.0)
     headroom = ram_bytes - size_bytes
     curves: dict[tuple, list[str]] = {}      # strategies whose lines coincide share one
     for name in names:
@@ -304,7 +70,7 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
             key = tuple(rows["pt_bytes_total"].astype("int64").tolist())
             curves.setdefault(key, []).append(name)
     for key, members in curves.items():
-        color, style, marker = _style(members[0])
+        color, style, marker = strategy_style(members[0])
         label = ", ".join(members)
         points = {oom[name] for name in members}
         if len(points) == 1 and None not in points:
@@ -323,7 +89,7 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
             point = oom[members[0]]
             if point is not None and point <= procs_max:
                 ax.plot([point], [headroom], marker="X", markersize=14,
-                        color=_style(members[0])[0], markeredgecolor="black", zorder=5,
+                        color=strategy_style(members[0])[0], markeredgecolor="black", zorder=5,
                         linestyle="none", label=None if marked else "OOM point")
                 right = point > 0.5 * procs_max       # keep the text inside the axes
                 ax.annotate(f"OOM: {', '.join(members)} at {point:,} processes",
@@ -341,12 +107,12 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
                 transform=ax.get_xaxis_transform(), fontsize=FONT_SIZE - 1,
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
     ax.set_yscale("log", base=2)
-    _bytes_axis(ax.yaxis)
+    bytes_axis(ax.yaxis)
     ax.set_xlim(0, procs_max)
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.xaxis.set_major_formatter(_thousands())
+    ax.xaxis.set_major_formatter(thousands_formatter())
     ax.set_xlabel("processes mapping the region", fontsize=FONT_SIZE + 1)
     ax.set_ylabel("page-table bytes, all processes (PageTables)", fontsize=FONT_SIZE + 1)
     ax.grid(True, which="major", alpha=0.3)
@@ -358,13 +124,7 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
     return fig
 
 
-def _thousands():
-    from matplotlib.ticker import FuncFormatter
-
-    return FuncFormatter(lambda value, _: f"{value:,.0f}")
-
-
-def _applicable(df):
+def applicable_mask(df):
     return df["applicable"].fillna(False).astype(bool) if "applicable" in df else None
 
 
@@ -374,8 +134,8 @@ def savings(df, title=None, units: str = "iec"):
     private-4k; strategies that do not apply are listed with their reason."""
     import numpy as np
 
-    fig, ax = _figure(0.55 * len(df) + 1.6)
-    applicable = _applicable(df)
+    fig, ax = new_figure(0.55 * len(df) + 1.6)
+    applicable = applicable_mask(df)
     names = list(df["strategy"])
     totals = df["pt_bytes_total"].astype("float64").to_numpy()
     positions = np.arange(len(names))[::-1]
@@ -390,30 +150,25 @@ def savings(df, title=None, units: str = "iec"):
                     color="#555555")
             continue
         value = totals[i]
-        ax.barh(y, value - low if value > low else 0, left=low, color=_style(name)[0],
+        ax.barh(y, value - low if value > low else 0, left=low, color=strategy_style(name)[0],
                 height=0.65)
         saving = df["savings_vs_private_4k"].iloc[i] if "savings_vs_private_4k" in df else None
         text = f" {format_size(value, units)}"
-        if not _is_missing(saving) and name != "private-4k":
-            text += f"  (saves {_percent(float(saving))})"
+        if not is_missing(saving) and name != "private-4k":
+            text += f"  (saves {percent_text(float(saving))})"
         elif name == "private-4k":
             text += "  (baseline)"
         ax.text(value, y, text, va="center", ha="left", fontsize=FONT_SIZE - 1)
     ax.set_yticks(positions, names, fontsize=FONT_SIZE)
     ax.set_xscale("log", base=2)
     ax.set_xlim(low, high * 2.0 ** 12)      # room on the right for the labels
-    _bytes_axis(ax.xaxis, units)
+    bytes_axis(ax.xaxis, units)
     ax.set_xlabel("page-table bytes, all processes (PageTables), log scale",
                   fontsize=FONT_SIZE + 1)
     ax.grid(True, axis="x", which="major", alpha=0.3)
     ax.set_title(title or "Page-table memory per strategy, and the saving against private-4k",
                  fontsize=FONT_SIZE + 2)
     return fig
-
-
-def _percent(value: float) -> str:
-    text = f"{100 * value:.2f}%"
-    return f"{100 * value:.4f}%" if text == "100.00%" and value < 1 else text
 
 
 FAULT_SERIES = (("faults_first", "first process", "#1f77b4"),
@@ -426,8 +181,8 @@ def faults(df, title=None):
     process and of all processes (log axis; a zero is written as "0")."""
     import numpy as np
 
-    fig, ax = _figure(0.75 * len(df) + 1.8)
-    applicable = _applicable(df)
+    fig, ax = new_figure(0.75 * len(df) + 1.8)
+    applicable = applicable_mask(df)
     names = list(df["strategy"])
     positions = np.arange(len(names))[::-1].astype(float)
     values = {key: df[key].astype("float64").to_numpy() for key, _, _ in FAULT_SERIES}
@@ -446,7 +201,7 @@ def faults(df, title=None):
             if value > 0:
                 ax.barh(y + shift, value - low, left=low, height=height, color=color,
                         label=label if i == 0 else None)
-            ax.text(max(value, low), y + shift, f" {_count_text(value)}", va="center",
+            ax.text(max(value, low), y + shift, f" {count_text(value)}", va="center",
                     fontsize=FONT_SIZE - 2)
     for y, (i, _) in zip(positions, enumerate(names)):
         if applicable is not None and not applicable.iloc[i]:
@@ -454,7 +209,7 @@ def faults(df, title=None):
     ax.set_yticks(positions, names, fontsize=FONT_SIZE)
     ax.set_xscale("log")
     ax.set_xlim(low, high * 30)
-    _count_axis(ax.xaxis)
+    count_axis(ax.xaxis)
     ax.set_xlabel("minor page faults (count, log scale)", fontsize=FONT_SIZE + 1)
     ax.grid(True, axis="x", which="major", alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
@@ -483,13 +238,13 @@ def tlb_coverage(cpu="default", working_set=None, *, strategies=None, sizes=None
     from ptcalc.inputs.scenario import parse_strategies
 
     chosen, _ = resolve(cpu)
-    mark = _bytes(working_set, "working set") if working_set is not None else None
+    mark = parse_bytes(working_set, "working set") if working_set is not None else None
     if sizes is None:
         top = max(2**40, 4 * mark) if mark else 2**40
         sizes = [2**k for k in range(21, int(math.log2(top)) + 1)]
-    sizes = [_bytes(value, "size") for value in sizes]
+    sizes = [parse_bytes(value, "size") for value in sizes]
     names = list(parse_strategies(strategies))
-    frame = evaluate(_scenario_frame(sizes, 1, 0, 1.0, "read"), names, cpu=chosen.name,
+    frame = evaluate(scenario_frame(sizes, 1, 0, 1.0, "read"), names, cpu=chosen.name,
                      virtualized=virtualized, host_page=host_page)
     curves: dict[tuple, list[str]] = {}       # strategies with equal curves share a line
     for name in names:
@@ -499,11 +254,11 @@ def tlb_coverage(cpu="default", working_set=None, *, strategies=None, sizes=None
         coverage = rows["tlb_coverage"].astype("float64").to_numpy()
         key = tuple(None if math.isnan(v) else round(v, 12) for v in coverage)
         curves.setdefault(key, []).append(name)
-    fig, ax = _figure(5.4)
+    fig, ax = new_figure(5.4)
     for key, members in curves.items():
         rows = frame[(frame["strategy"] == members[0]) & frame["applicable"].astype(bool)]
         leaf = format_size(int(rows["leaf_page_bytes"].iloc[-1]))   # at the largest size
-        color, style, marker = _style(members[0])
+        color, style, marker = strategy_style(members[0])
         y = np.array([np.nan if v is None else v for v in key], dtype=float)
         ax.plot(sizes, np.where(y > 0, y, np.nan), color=color, linestyle=style, marker=marker,
                 markersize=5, linewidth=2, label=f"{leaf} leaves: {', '.join(members)}")
@@ -513,7 +268,7 @@ def tlb_coverage(cpu="default", working_set=None, *, strategies=None, sizes=None
                 va="top", transform=ax.get_xaxis_transform(), fontsize=FONT_SIZE - 1,
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1})
     ax.set_xscale("log", base=2)
-    _bytes_axis(ax.xaxis)
+    bytes_axis(ax.xaxis)
     ax.set_yscale("log")
     from matplotlib.ticker import FuncFormatter
 
@@ -546,7 +301,7 @@ def heatmap(df, *, x="procs", y="size_bytes", value="pt_bytes_total", strategy="
         from ptcalc.errors import InputError
 
         raise InputError(f"no rows of strategy {strategy!r} in the frame")
-    ram_bytes = _bytes(ram, "ram") if ram is not None else None
+    ram_bytes = parse_bytes(ram, "ram") if ram is not None else None
     facets = sorted(rows[facet].unique()) if facet else [None]
     xs = sorted(rows[x].unique())
     ys = sorted(rows[y].unique())
@@ -580,49 +335,22 @@ def heatmap(df, *, x="procs", y="size_bytes", value="pt_bytes_total", strategy="
                 if oom:
                     ax.add_patch(Rectangle((c - 0.47, r - 0.45), 0.94, 0.9, fill=False,
                                            edgecolor="#d62728", linewidth=2.5))
-        ax.set_xticks(range(len(xs)), [_axis_text(x, v, units) for v in xs],
+        ax.set_xticks(range(len(xs)), [axis_text(x, v, units) for v in xs],
                       fontsize=FONT_SIZE)
-        ax.set_yticks(range(len(ys)), [_axis_text(y, v, units) for v in ys],
+        ax.set_yticks(range(len(ys)), [axis_text(y, v, units) for v in ys],
                       fontsize=FONT_SIZE)
-        ax.set_ylabel(ylabel or _axis_label(y), fontsize=FONT_SIZE + 1)
+        ax.set_ylabel(ylabel or axis_label(y), fontsize=FONT_SIZE + 1)
         if ax is axes[-1]:
-            ax.set_xlabel(xlabel or _axis_label(x), fontsize=FONT_SIZE + 1)
+            ax.set_xlabel(xlabel or axis_label(x), fontsize=FONT_SIZE + 1)
         if level is not None:
-            ax.set_title(f"{_axis_label(facet)}: {_axis_text(facet, level, units)}",
+            ax.set_title(f"{axis_label(facet)}: {axis_text(facet, level, units)}",
                          fontsize=FONT_SIZE + 1, loc="left")
     if image is not None and norm is not None:
         bar = fig.colorbar(image, ax=axes, shrink=0.8, pad=0.01, aspect=40)
-        _bytes_axis(bar.ax.yaxis, units)
+        bytes_axis(bar.ax.yaxis, units)
         bar.set_label(f"{value} ({strategy})", fontsize=FONT_SIZE)
     fig.suptitle(title or f"{value} of {strategy}" + (
         f"; red: region + page tables exceed {format_size(ram_bytes, units)} RAM"
         if ram_bytes else ""), fontsize=FONT_SIZE + 2)
     return fig
 
-
-def short_size(value, units: str = "iec") -> str:
-    """Bytes with 3 significant digits: 215149015040 -> "200 GiB", 1345000 -> "1.28 MiB"."""
-    text = format_size(value, units, digits=6)
-    number, _, unit = text.partition(" ")
-    try:
-        return f"{float(number):.3g} {unit}".strip()
-    except ValueError:
-        return text
-
-
-_AXIS_LABELS = {"procs": "processes (connections)", "size_bytes": "region size",
-                "touched": "touched fraction", "offset_bytes": "offset"}
-
-
-def _axis_label(column: str) -> str:
-    return _AXIS_LABELS.get(column, column)
-
-
-def _axis_text(column: str, value, units: str) -> str:
-    if column.endswith("_bytes"):
-        return format_size(value, units)
-    if column == "touched":
-        return f"{100 * float(value):.4g}%"
-    if isinstance(value, (int, float)) or hasattr(value, "item"):
-        return f"{float(value):,.0f}" if float(value).is_integer() else f"{float(value):.3g}"
-    return str(value)

@@ -1,0 +1,101 @@
+"""Figure, axis and colour helpers shared by the plots (matplotlib imported inside)."""
+
+from __future__ import annotations
+
+import io
+
+from ptcalc import catalog
+from ptcalc.units import format_size
+
+DPI = 100
+WIDTH = 10.0           # inches: 1000 px wide PNGs at DPI
+FONT_SIZE = 10
+
+#: One colour, line style and marker per strategy (ptcalc.catalog), so that lines that coincide
+#: (thp-shmem and hugetlb-2m; mshare and threads) stay distinguishable.
+STRATEGY_STYLES = {s.name: s.plot_style for s in catalog.STRATEGIES}
+
+
+def new_figure(height: float, width: float = WIDTH, ncols: int = 1):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    axes = fig.subplots(1, ncols, squeeze=False)[0]
+    for ax in axes:
+        ax.tick_params(labelsize=FONT_SIZE)
+    return fig, (axes[0] if ncols == 1 else list(axes))
+
+
+def bytes_axis(axis, units: str = "iec") -> None:
+    """Log2 byte axis with ticks at (sparse) powers of two, labelled 4 KiB, 1 GiB, ..."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=2, numticks=10))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: format_size(value, units)))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def count_text(value) -> str:
+    """12 -> "12", 78643200 -> "78.6 M"."""
+    value = float(value)
+    for factor, suffix in ((1e12, " T"), (1e9, " G"), (1e6, " M"), (1e3, " k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g}{suffix}"
+    return f"{value:,.0f}"
+
+
+def count_axis(axis) -> None:
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, numticks=12))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: count_text(value)))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def strategy_style(name: str):
+    return STRATEGY_STYLES.get(name, ("#333333", "-", "o"))
+
+
+def png_bytes(fig, dpi: int = DPI) -> bytes:
+    """The figure as PNG bytes (Agg; works with no display)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    return buffer.getvalue()
+
+
+def save_png(fig, path, dpi: int = DPI) -> None:
+    """Write the figure to ``path`` as PNG."""
+    with open(path, "wb") as out:
+        out.write(png_bytes(fig, dpi))
+
+
+
+def thousands_formatter():
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda value, _: f"{value:,.0f}")
+
+
+
+def percent_text(value: float) -> str:
+    text = f"{100 * value:.2f}%"
+    return f"{100 * value:.4f}%" if text == "100.00%" and value < 1 else text
+
+
+
+_AXIS_LABELS = {"procs": "processes (connections)", "size_bytes": "region size",
+                "touched": "touched fraction", "offset_bytes": "offset"}
+
+
+def axis_label(column: str) -> str:
+    return _AXIS_LABELS.get(column, column)
+
+
+def axis_text(column: str, value, units: str) -> str:
+    if column.endswith("_bytes"):
+        return format_size(value, units)
+    if column == "touched":
+        return f"{100 * float(value):.4g}%"
+    if isinstance(value, (int, float)) or hasattr(value, "item"):
+        return f"{float(value):,.0f}" if float(value).is_integer() else f"{float(value):.3g}"
+    return str(value)

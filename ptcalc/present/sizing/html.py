@@ -1,0 +1,127 @@
+"""The sizing report as one standalone HTML document (plots as base64 data URIs)."""
+
+from __future__ import annotations
+
+import html
+
+from ptcalc.inputs.scenario import MAX_PROCS
+from ptcalc.present.sizing.report import (
+    LEVEL_COLUMNS,
+    LINK,
+    REFERENCES,
+    TABLE_COLUMNS,
+    SizingReport,
+    data_uri,
+    link_target,
+    table_cells,
+)
+
+
+def _linkify_html(text: str) -> str:
+    out, last = [], 0
+    for match in LINK.finditer(text):
+        out.append(html.escape(text[last:match.start()]))
+        out.append(f'<a href="{html.escape(link_target(match))}">'
+                   f"{html.escape(match.group(0))}</a>")
+        last = match.end()
+    out.append(html.escape(text[last:]))
+    return "".join(out)
+
+
+_CSS = """
+body { font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+       margin: 2em auto; max-width: 1100px; padding: 0 1.5em; color: #222; line-height: 1.45; }
+h1 { font-size: 1.7em; margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom:
+     1px solid #ddd; padding-bottom: 0.2em; }
+.lead { color: #444; font-size: 1.05em; }
+table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; vertical-align: top; }
+th { background: #f3f3f3; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr.na td { color: #888; }
+.wide { overflow-x: auto; }
+figure { margin: 1.2em 0; } figure img { max-width: 100%; height: auto;
+         border: 1px solid #eee; } figcaption { color: #555; font-size: 0.92em; }
+ul.findings li { margin-bottom: 0.4em; }
+pre { background: #f7f7f7; padding: 0.8em; font-size: 0.82em; white-space: pre-wrap;
+      overflow-wrap: anywhere; }
+details { margin: 0.3em 0; } summary { cursor: pointer; }
+.footer { color: #777; font-size: 0.85em; margin-top: 2em; }
+"""
+
+
+def _html_table(headers, rows, numeric_from: int = 1, na_rows=()) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = []
+    for i, row in enumerate(rows):
+        cells = "".join(
+            f'<td class="num">{html.escape(c)}</td>' if j >= numeric_from
+            else f"<td>{_linkify_html(c)}</td>" for j, c in enumerate(row))
+        cls = ' class="na"' if i in na_rows else ""
+        body.append(f"<tr{cls}>{cells}</tr>")
+    return (f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>'
+            f'{"".join(body)}</tbody></table></div>')
+
+
+def render_html(report: SizingReport) -> str:
+    """The report as one standalone HTML document (no external resources)."""
+    from ptcalc import __version__
+
+    frame = report.results
+    na_rows = {i for i, ok in enumerate(frame["applicable"].astype(bool)) if not ok}
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(report.title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(report.title)}</h1>",
+        f'<p class="lead">{html.escape(report.description)}</p>',
+        f"<p>{html.escape(report.scenario_text)}</p>",
+        "<h2>Findings</h2>", '<ul class="findings">',
+        *(f"<li>{html.escape(text)}</li>" for text in report.findings), "</ul>",
+        "<h2>Inputs</h2>",
+        _html_table(["input", "value", "source"], [list(item) for item in report.inputs],
+                    numeric_from=99),
+        "<h2>Every strategy</h2>",
+        _html_table(*table_cells(frame, TABLE_COLUMNS), na_rows=na_rows),
+        ("<p>PT per process is what each process is charged (<code>VmPTE</code> in "
+        "<code>/proc/PID/status</code>); PT total is what the machine spends "
+        "(<code>PageTables</code> in <code>/proc/meminfo</code>; a shared table counts once). "
+        "Max processes in RAM: the most processes for which the region plus PT total fit "
+        f"in RAM (no limit: fits up to the kernel's PID limit, {MAX_PROCS:,}).</p>"),
+        "<details><summary>Per paging level, all faults, TLB reach</summary>",
+        _html_table(*table_cells(frame, LEVEL_COLUMNS), na_rows=na_rows), "</details>",
+    ]
+    for figure in report.figures:
+        parts.append(f"<h2>{html.escape(figure.title)}</h2>")
+        parts.append(f'<figure><img src="{data_uri(figure.png)}" '
+                     f'alt="{html.escape(figure.title)}">'
+                     f"<figcaption>{html.escape(figure.caption)}</figcaption></figure>")
+    if report.huge_pages:
+        parts.append("<h2>Huge pages to reserve</h2><ul>")
+        parts.extend(f"<li>{html.escape(text)}</li>" for text in report.huge_pages)
+        parts.append("</ul>")
+    parts.append("<h2>Check it on the live host</h2><p>Physical page-table memory: "
+                 "<code>grep PageTables /proc/meminfo</code>; one process's share: "
+                 "<code>grep VmPTE /proc/PID/status</code>; huge pages: "
+                 "<code>grep Huge /proc/meminfo</code>.</p>")
+    if report.notes:
+        parts.append("<h2>Notes</h2><ul>")
+        parts.extend(f"<li>{_linkify_html(text)}</li>" for text in report.notes)
+        parts.append("</ul>")
+    parts.append("<h2>Formulas</h2><p>Exact closed forms used for the numbers above "
+                 "(<code>ptcalc formula STRATEGY METRIC</code> prints any of them).</p>")
+    for i, (heading, text) in enumerate(report.formulas):
+        parts.append(f"<details{' open' if i == 0 else ''}><summary>{html.escape(heading)}"
+                     "</summary>"
+                     f"<pre>{html.escape(text)}</pre></details>")
+    parts.append("<h2>Strategies and sources</h2>")
+    parts.append(_html_table(["strategy", "status", "shares", "source"],
+                             [list(item) for item in report.strategies], numeric_from=99))
+    parts.append("<h2>References</h2><ul>")
+    parts.extend(f"<li>{html.escape(label)}: {_linkify_html(ref)}</li>"
+                 for label, ref in REFERENCES)
+    parts.append("</ul>")
+    command = f" by <code>{html.escape(report.command)}</code>" if report.command else ""
+    parts.append(f'<p class="footer">Generated{command} with ptcalc {__version__}.</p>')
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
