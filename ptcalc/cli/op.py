@@ -1,5 +1,5 @@
-"""`ptcalc op`: what fork, exit, mprotect, munmap and madvise(MADV_DONTNEED) cost per strategy;
-`ptcalc op-probe`: check those rules on the running kernel."""
+"""`ptcalc op`: what fork, exit, mprotect, munmap and madvise(MADV_DONTNEED) cost per
+strategy; `ptcalc op-probe`: those rules measured on the running kernel."""
 
 from __future__ import annotations
 
@@ -88,19 +88,21 @@ def register(app: typer.Typer) -> None:
             text += "\n\n" + "\n".join(fork_latency_lines(fork, units))
         typer.echo(text)
 
+
     @app.command("op-probe")
     def op_probe(
         case: list[str] | None = typer.Option(None, help="Only cases whose name contains this "
                                               "text (repeatable)."),
-        fork: bool = typer.Option(False, "--fork", help="Only measure the fork cost per GiB "
-                                  "of copied page tables and store it for `ptcalc op fork "
+        fork: bool = typer.Option(False, "--fork", help="Only measure fork() cost per GiB of "
+                                  "copied page tables and store it for `ptcalc op fork "
                                   "--heap`."),
-        repeat: int = typer.Option(3, help="Runs per case (IPI counts: the median)."),
+        repeat: int = typer.Option(3, help="Runs per case; the median is compared."),
         fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     ) -> None:
-        """Check the operation rules on this kernel: mprotect/munmap/MADV_DONTNEED of
-        PMD-shared hugetlb and 4 KiB shmem, threads, and the IPIs each sends (needs root
-        for huge pages; restores what it changes).  Exits 1 on a mismatch."""
+        """Check the operation rules on this kernel: mprotect, munmap and MADV_DONTNEED of
+        PMD-shared hugetlb, 4 KiB shmem and threads (VmPTE exactly, refaults +-2, the IPIs
+        CPU 1 receives within the idle noise), and fork() cost per GiB of copied tables.
+        Needs root for huge pages; restores what it changes.  Exits 1 on a mismatch."""
         from ptcalc.inputs.scenario import parse_choice
         from ptcalc.probe import operations as probe
 
