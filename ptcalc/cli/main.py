@@ -6,6 +6,7 @@ Only typer and the standard library load at import; each command imports what it
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -222,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Without standalone mode, click returns typer.Exit's code instead of raising it.
         code = command.main(args=argv, prog_name="ptcalc", standalone_mode=False)
+        sys.stdout.flush()         # a full disk or EIO shows here, not at interpreter exit
         if code == 130:
             print("ptcalc: interrupted", file=sys.stderr)
         return code if isinstance(code, int) else 0
@@ -233,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as error:       # writing stdout or an output file failed: exit 1
+        print(f"ptcalc: error: {_write_failure(error)}", file=sys.stderr)
+        _discard_stdout()
+        return 1
     except Exception as error:  # click's own exceptions, matched by class name
         if _named(error, "Exit"):
             return error.exit_code
@@ -246,6 +252,28 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ptcalc: error: {message} (see: {where} --help)", file=sys.stderr)
             return 2
         raise
+
+
+def _write_failure(error: OSError) -> str:
+    import errno
+
+    reason = error.strerror or str(error)
+    if error.errno == errno.ENAMETOOLONG:
+        reason = "file name too long; give a shorter name"
+    where = f"{os.fspath(error.filename)!r}" if error.filename else "the output"
+    return f"cannot write {where}: {reason}"
+
+
+def _discard_stdout() -> None:
+    """After stdout failed, send what is still buffered to /dev/null (no second error at
+    exit)."""
+    try:
+        fd = sys.stdout.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def run() -> None:

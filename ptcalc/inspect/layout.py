@@ -131,19 +131,31 @@ class ProcessLayout:
 
 def _kb_or_int(value: str) -> int | None:
     """smaps value "8 kB" -> 8192; "0" -> 0 (THPeligible); anything else -> None."""
+    if len(value) > 24:           # beyond 64 bits: no real smaps value (and int() would
+        return None               # refuse more than 4300 digits)
     match = _KB_RE.match(value)
     if match:
         return int(match.group(1)) * 1024
-    if value.isdigit():
+    if value.isascii() and value.isdigit():     # "²".isdigit() is True, int("²") fails
         return int(value)
     return None
+
+
+def _not_a_snapshot(source: str, lineno: int) -> InputError:
+    """The error for a file that is not a snapshot: its content is not quoted (root may read
+    any file; the message must not echo what it holds)."""
+    return InputError(f"{source}:{lineno}: not a snapshot (this line is neither a maps line "
+                      "'START-END PERMS OFFSET DEV INODE [PATH]' nor an smaps/status 'Key: "
+                      "value' line); give the output of `ptcalc inspect --save` or of "
+                      "`cat /proc/PID/status /proc/PID/smaps`")
 
 
 def parse_snapshot(text: str, source: str = "<snapshot>") -> ProcessLayout:
     """Parse status + smaps (or bare maps) text, with optional "# pagemap" lines.
 
     Raises InputError naming the source and line for a line that is none of: blank, comment,
-    maps header, "Key: value" field.
+    maps header, "Key: value" field.  Lines are quoted in errors only once the text has shown
+    itself to be a snapshot (a header or a maps line came before).
     """
     mappings: list[Mapping] = []
     presence: list[Presence] = []
@@ -156,6 +168,7 @@ def parse_snapshot(text: str, source: str = "<snapshot>") -> ProcessLayout:
         if pending is not None:
             mappings.append(Mapping(**pending))
 
+    is_snapshot = False                # quote lines in errors only from then on
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         where = f"{source}:{lineno}"
@@ -164,25 +177,36 @@ def parse_snapshot(text: str, source: str = "<snapshot>") -> ProcessLayout:
         if line.startswith("#"):
             if line.startswith(SNAPSHOT_HEADER):
                 pagemap_complete = "presence=pagemap" in line
+                is_snapshot = True
+                continue
+            if not is_snapshot:
+                if line.lower().startswith("# pagemap"):
+                    raise _not_a_snapshot(source, lineno)
                 continue
             match = _PAGEMAP_RE.match(line)
             if match:
-                start, end = int(match.group(1), 16), int(match.group(2), 16)
+                start, end = int(match.group(1)[-17:], 16), int(match.group(2)[-17:], 16)
                 flags = match.group(3).split()
-                if end <= start or start % PAGE_BYTES or end % PAGE_BYTES or \
+                too_wide = len(match.group(1)) > 16 or len(match.group(2)) > 16
+                if too_wide or end <= start or start % PAGE_BYTES or end % PAGE_BYTES or \
                         set(flags) - {"huge"}:
-                    raise InputError(f"{where}: malformed pagemap line {raw.strip()!r}; "
+                    raise InputError(f"{where}: malformed pagemap line {line[:80]!r}; "
                                      "expected '# pagemap START-END [huge]' with page-aligned "
                                      "hex addresses")
                 presence.append(Presence(start, end, "huge" in flags))
             elif line.lower().startswith("# pagemap"):
-                raise InputError(f"{where}: malformed pagemap line {raw.strip()!r}; "
+                raise InputError(f"{where}: malformed pagemap line {line[:80]!r}; "
                                  "expected '# pagemap START-END [huge]'")
             continue
         match = _HEADER_RE.match(line)
         if match:
             flush()
+            if len(match.group(1)) > 16 or len(match.group(2)) > 16 or \
+                    not match.group(6).isascii() or len(match.group(6)) > 20:
+                raise InputError(f"{where}: mapping addresses above 64 bits or an inode "
+                                 f"above 20 digits in {line[:80]!r}")
             start, end = int(match.group(1), 16), int(match.group(2), 16)
+            is_snapshot = True
             if end <= start:
                 raise InputError(f"{where}: mapping end {match.group(2)} is not above its start "
                                  f"{match.group(1)}")
@@ -192,6 +216,8 @@ def parse_snapshot(text: str, source: str = "<snapshot>") -> ProcessLayout:
                        "fields": {}, "vmflags": ()}
             continue
         match = _FIELD_RE.match(line)
+        if not match and not is_snapshot:
+            raise _not_a_snapshot(source, lineno)
         if not match:
             raise InputError(f"{where}: malformed line {raw.strip()[:80]!r}; expected a maps "
                              "line 'START-END PERMS OFFSET DEV INODE [PATH]' or an smaps/status "
@@ -205,8 +231,8 @@ def parse_snapshot(text: str, source: str = "<snapshot>") -> ProcessLayout:
             continue
         number = _kb_or_int(value)
         if number is None:
-            if re.match(r"^[0-9]", value):
-                raise InputError(f"{where}: malformed smaps field {raw.strip()!r}; expected "
+            if value[:1].isdigit():          # also "²": digits int() cannot read
+                raise InputError(f"{where}: malformed smaps field {line[:80]!r}; expected "
                                  "'Key: N kB'")
             continue     # a /proc/PID/status line after the smaps: not needed
         pending["fields"][key] = number
@@ -224,15 +250,19 @@ def parse_snapshot(text: str, source: str = "<snapshot>") -> ProcessLayout:
     else:
         presence_source = PRESENCE_MAPS
     pid_text = status.get("Pid") or status.get("Tgid")
+    if pid_text and pid_text.isdigit() and not (pid_text.isascii() and len(pid_text) <= 10):
+        raise InputError(f"{source}: malformed Pid value {pid_text[:40]!r}; expected a "
+                         "process id in ASCII digits")
     vmpte = None
     if "VmPTE" in status:
         kb = _KB_RE.match(status["VmPTE"])
-        if not kb:
-            raise InputError(f"{source}: malformed VmPTE value {status['VmPTE']!r}; "
+        if not kb or len(kb.group(1)) > 20:
+            raise InputError(f"{source}: malformed VmPTE value {status['VmPTE'][:40]!r}; "
                              "expected 'N kB'")
         vmpte = int(kb.group(1)) * 1024
     return ProcessLayout(
-        pid=int(pid_text) if pid_text and pid_text.isdigit() else None,
+        pid=int(pid_text) if pid_text and pid_text.isascii() and pid_text.isdigit()
+        and len(pid_text) <= 10 else None,
         name=status.get("Name", ""),
         vmpte_bytes=vmpte,
         mappings=mappings,

@@ -134,20 +134,36 @@ def snapshot(pid: int) -> str:
     return header + body + (format_presence(presence) if presence else "")
 
 
+def _ancestors(pid: int) -> set[int]:
+    """`pid` and its parents up to init: the wrappers (sudo, timeout, a shell's -c) whose
+    command line holds this run's own --pgrep pattern."""
+    chain = set()
+    while pid > 1 and pid not in chain:
+        chain.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                stat = handle.read()
+            pid = int(stat[stat.rindex(b")") + 2:].split()[1])   # the field after state
+        except (OSError, ValueError, IndexError):
+            break
+    return chain
+
+
 def find_pids(pattern: str, exclude_self: bool = True) -> list[int]:
     """PIDs whose name (comm) or command line matches the regular expression `pattern`.
 
-    Kernel threads (empty command line) and this process are left out.
+    Kernel threads (empty command line), this process and its ancestors (sudo, timeout, the
+    shell: their command lines hold the pattern too) are left out.
     """
     try:
         regex = re.compile(pattern)
-    except re.error as exc:
-        raise InputError(f"pgrep pattern {pattern!r} is not a valid regular expression: "
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise InputError(f"pgrep pattern {pattern[:80]!r} is not a valid regular expression: "
                          f"{exc}") from None
     found = []
-    me = os.getpid()
+    excluded = _ancestors(os.getpid()) if exclude_self else set()
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or (exclude_self and int(entry) == me):
+        if not (entry.isascii() and entry.isdigit()) or int(entry) in excluded:
             continue
         try:
             with open(f"/proc/{entry}/cmdline", "rb") as handle:

@@ -75,19 +75,50 @@ def _as_list(value) -> list:
     return list(value)
 
 
+# Bounds on one snapshot: vm.max_map_count (65530 by default) mappings of ~25 smaps lines
+# each, plus their pagemap ranges, is ~2 million lines and ~80 MB; allow some room above.
+MAX_SNAPSHOT_BYTES = 256 * 2**20
+MAX_SNAPSHOT_LINES = 8 * 2**20
+
+
+def _bounded_read(stream, path: str) -> bytes:
+    data = stream.read(MAX_SNAPSHOT_BYTES + 1)
+    if len(data) > MAX_SNAPSHOT_BYTES:
+        raise InputError(f"{path}: larger than {MAX_SNAPSHOT_BYTES >> 20} MiB (uncompressed); "
+                         "a snapshot of one process is far smaller: is it the right file?")
+    if data.count(b"\n") > MAX_SNAPSHOT_LINES:
+        raise InputError(f"{path}: more than {MAX_SNAPSHOT_LINES:,} lines; a snapshot of one "
+                         "process has far fewer: is it the right file?")
+    return data
+
+
 def _read_snapshot_file(path: str) -> str:
-    """A snapshot file's text; "-" is stdin, *.gz is decompressed."""
+    """A snapshot file's text; "-" is stdin, *.gz is decompressed.  Only regular files (a
+    FIFO or device would block or never end), read up to MAX_SNAPSHOT_BYTES."""
+    import os
+    import stat
+    import sys
+
     if path == "-":
-        import sys
+        data = _bounded_read(sys.stdin.buffer, "stdin")
+        return data.decode("utf-8", errors="replace")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    with open(fd, "rb") as raw:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputError(f"{path}: not a regular file; give a snapshot file")
+        os.set_blocking(fd, True)
+        if path.endswith(".gz"):
+            import gzip
+            import zlib
 
-        return sys.stdin.read()
-    if path.endswith(".gz"):
-        import gzip
-
-        with gzip.open(path, "rt", encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        return handle.read()
+            try:
+                with gzip.GzipFile(fileobj=raw) as handle:
+                    data = _bounded_read(handle, path)
+            except (gzip.BadGzipFile, zlib.error, EOFError):
+                raise InputError(f"{path}: not a valid gzip file") from None
+        else:
+            data = _bounded_read(raw, path)
+    return data.decode("utf-8", errors="replace")
 
 
 def _load(pids, pgrep, maps_files, use_pagemap, warnings) -> list:
@@ -115,8 +146,8 @@ def _load(pids, pgrep, maps_files, use_pagemap, warnings) -> list:
         try:
             text = _read_snapshot_file(str(path))
             layouts.append(parse_snapshot(text, str(path)))
-        except (OSError, EOFError) as exc:
-            warnings.append(f"skipped {path}: {getattr(exc, 'strerror', None) or exc}")
+        except OSError as exc:
+            warnings.append(f"skipped {path}: {exc.strerror or exc}")
         except InputError as exc:
             warnings.append(f"skipped {exc}")
     return layouts
@@ -184,15 +215,18 @@ def render(result: InspectResult, fmt: str = "table", units: str = "iec",
 
 def save_snapshots(pids, directory: str, warnings: list[str] | None = None) -> list[str]:
     """Write a snapshot (ptcalc.inspect.layout format, exact pagemap ranges) of each live
-    PID to DIRECTORY/PID.snap; returns the paths.  A PID that cannot be read is skipped
-    with a warning appended to `warnings` (InputError when none could be saved)."""
+    PID to DIRECTORY/PID.snap (mode 0600: a memory layout defeats ASLR; written as
+    ptcalc.atomic.write_file does, never through a symbolic link); returns the paths.  A PID
+    that cannot be read or a target that is refused is skipped with a warning appended to
+    `warnings` (InputError when none could be saved; OSError when a write fails)."""
     import os
 
+    from ptcalc.atomic import write_file
     from ptcalc.inspect.proc import snapshot
 
     warnings = [] if warnings is None else warnings
     try:
-        os.makedirs(directory, exist_ok=True)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create snapshot directory {directory!r}: "
                          f"{exc.strerror}") from None
@@ -200,14 +234,10 @@ def save_snapshots(pids, directory: str, warnings: list[str] | None = None) -> l
     for pid in _as_list(pids):
         path = os.path.join(directory, f"{pid}.snap")
         try:
-            text = snapshot(int(pid))
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(text)
+            write_file(path, snapshot(int(pid)), private=True)
         except InputError as exc:
             warnings.append(f"not saved: {exc}")
             continue
-        except OSError as exc:
-            raise InputError(f"cannot write {path}: {exc.strerror}") from None
         paths.append(path)
     if _as_list(pids) and not paths:
         raise InputError("no snapshot could be saved: " + "; ".join(warnings))

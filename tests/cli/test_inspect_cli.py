@@ -47,11 +47,12 @@ def test_table_and_options(capsys):
 
 def test_nothing_readable_exits_2(capsys, tmp_path):
     bad = tmp_path / "x.snap"
-    bad.write_text("not a snapshot\n")
+    bad.write_text("secret-token-42\n")
     code, out, err = run(capsys, "--maps", str(bad))
     assert code == 2 and out == ""
     assert err.startswith("ptcalc: error: nothing could be read: skipped ")
-    assert "x.snap:1: malformed line" in err and err.count("\n") == 1
+    assert "x.snap:1: not a snapshot" in err and err.count("\n") == 1
+    assert "secret-token-42" not in err     # a file that is no snapshot is never quoted
     code, _, err = run(capsys)
     assert code == 2 and "nothing to inspect" in err
 

@@ -124,7 +124,8 @@ def test_inspect_reads_files_and_gzip_and_skips_bad_ones(tmp_path):
                                  str(tmp_path / "missing.snap")], what_if=False)
     assert [p.layout.name for p in result.processes] == ["sleep", "postgres"]
     assert len(result.warnings) == 2
-    assert "bad.snap:1: malformed line" in result.warnings[0]
+    assert "bad.snap:1: not a snapshot" in result.warnings[0]
+    assert "garbage" not in result.warnings[0]       # a file that is no snapshot is not quoted
     assert "missing.snap" in result.warnings[1]
 
 
