@@ -1,10 +1,11 @@
 """Output files that appear complete or not at all, and the one check of an output path.
 
 Atomic files: the data goes to a temporary file in the target's directory (same file system),
-which is renamed over the target (os.replace, atomic on POSIX) only after the last byte is
-written, flushed and fsynced.  On any error, Ctrl-C (KeyboardInterrupt) or SIGTERM the
-temporary file is removed and the target is left as it was.  New files get the permissions a
-plain open() would give them (0666 minus the umask).  Stdlib only; nothing at import time.
+which is renamed over the target only after the last byte is written, flushed and fsynced
+(``ptcalc.atomic`` does it, for every writer of the project).  On any error, Ctrl-C
+(KeyboardInterrupt) or SIGTERM the temporary file is removed and the target is left as it
+was.  New files get the permissions a plain open() would give them (0666 minus the umask).
+A directory of files (the Markdown report's images) is swapped in whole.  Stdlib only.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import tempfile
-import threading
 from pathlib import Path
 
+from ptcalc.atomic import open_replacement
 from ptcalc.errors import InputError
 
 
@@ -42,40 +42,22 @@ def _umask() -> int:
     return mask
 
 
-class _Terminated(Exception):
-    """SIGTERM arrived while an atomic file was being written."""
-
-
 @contextlib.contextmanager
 def atomic_file(path, binary: bool = False):
     """Yield (file object, temporary path); on success the temporary file replaces ``path``.
-    SIGTERM (in the main thread) removes the temporary file and exits with 128 + SIGTERM."""
+    The one implementation is ``ptcalc.atomic.open_replacement`` (exclusive temporary file,
+    no link following, SIGTERM/SIGHUP/SIGQUIT exit with 128 + the signal)."""
     target = check_output_path(path)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                         suffix=".tmp")
-    os.fchmod(handle, 0o666 & ~_umask())
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        def on_term(signum, frame):
-            raise _Terminated()
-        with contextlib.suppress(ValueError, OSError):
-            previous = signal.signal(signal.SIGTERM, on_term)
-    try:
-        with os.fdopen(handle, "wb" if binary else "w", newline="" if not binary else None,
-                       encoding=None if binary else "utf-8") as stream:
+    with open_replacement(target) as (fd, temporary):
+        stream = os.fdopen(fd, "wb" if binary else "w", closefd=False,
+                           encoding=None if binary else "utf-8",
+                           newline=None if binary else "")
+        try:
             yield stream, temporary
             stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except _Terminated:
-        _remove(temporary)
-        raise SystemExit(128 + signal.SIGTERM) from None
-    except BaseException:
-        _remove(temporary)
-        raise
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()
 
 
 def atomic_write(path, data: bytes) -> None:
@@ -103,11 +85,6 @@ def replace_directory(target: Path, files: dict[str, bytes]) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
 
 
 __all__ = ["atomic_file", "atomic_write", "check_output_path", "replace_directory"]

@@ -95,7 +95,7 @@ def test_atomic_write_keeps_old_file_on_failure(sga_report, tmp_path, monkeypatc
     target = tmp_path / "r.html"
     target.write_text("old report")
 
-    def broken_replace(src, dst):
+    def broken_replace(src, dst, **dir_fds):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(files.os, "replace", broken_replace)
