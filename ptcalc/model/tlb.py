@@ -44,6 +44,7 @@ from types import SimpleNamespace
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
+from ptcalc import catalog
 from ptcalc.errors import InputError
 from ptcalc.paging import HUGE_1G_BYTES, HUGE_2M_BYTES, PAGE_BYTES
 
@@ -66,35 +67,15 @@ INPUT_COLUMNS = (
 )
 
 #: Page sizes by data-file key, smallest first.
-PAGE_SIZES = {"4k": PAGE_BYTES, "2m": HUGE_2M_BYTES, "1g": HUGE_1G_BYTES}
+PAGE_SIZES = catalog.LEAF_BYTES
 #: Paging levels a leaf of this size skips: a 2 MiB leaf ends the walk at the PMD, one level
 #: early; a 1 GiB leaf at the PUD, two early.
 LEVELS_SKIPPED = {"4k": 0, "2m": 1, "1g": 2}
 
-#: Page sizes each strategy maps (names from DESIGN.md section 2).
-STRATEGY_PAGE_SIZES = {
-    "private-4k": ("4k",),
-    "thp-shmem": ("4k", "2m"),
-    "hugetlb-2m": ("2m",),
-    "hugetlb-2m-pmdshare": ("2m",),
-    "hugetlb-1g": ("1g",),
-    "ptshare": ("4k",),
-    "file-pt": ("4k",),
-    "mshare": ("4k",),
-    "threads": ("4k",),
-}
+#: Page sizes each strategy maps (ptcalc.catalog).
+STRATEGY_PAGE_SIZES = {s.name: s.leaf_sizes for s in catalog.STRATEGIES}
 
 _LEVEL_PREFIX = {"l1_dtlb": "l1", "l2_tlb": "l2"}
-
-SOURCES = {
-    "tlb-hardware": "shared/research/tlb-hardware.md",
-    "AGILEX": "https://intel.com/content/www/us/en/docs/programmable/814346/24-2/"
-              "calculating-page-table-walks.html",
-    "AMD-NP": "https://www.slideshare.net/slideshow/AMDV-Nested-Paging/713242",
-    "LNX-5L": "https://github.com/torvalds/linux/blob/master/Documentation/arch/x86/x86_64/"
-              "5level-paging.rst",
-}
-
 
 def size_key(page_bytes: int) -> str:
     """'4k', '2m' or '1g' for a page size in bytes."""

@@ -1,22 +1,21 @@
 """Output files that appear complete or not at all, and the one check of an output path.
 
 Atomic files: the data goes to a temporary file in the target's directory (same file system),
-which is renamed over the target only after the last byte is written, flushed and fsynced
-(``ptcalc.atomic`` does it, for every writer of the project).  On any error, Ctrl-C
-(KeyboardInterrupt) or SIGTERM the temporary file is removed and the target is left as it
-was.  New files get the permissions a plain open() would give them (0666 minus the umask).
-A directory of files (the Markdown report's images) is swapped in whole.  Stdlib only.
+which is renamed over the target (os.replace, atomic on POSIX) only after the last byte is
+written, flushed and fsynced.  On any error, Ctrl-C (KeyboardInterrupt), SIGTERM, SIGHUP or
+SIGQUIT the temporary file is removed and the target is left as it was.  New files get the
+permissions a plain open() would give them (0666 minus the umask); an existing file keeps its
+mode.  The mechanics (no link following, stale temporaries) are ptcalc.atomic's.  Stdlib only;
+nothing at import time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
-from ptcalc.atomic import open_replacement
+from ptcalc import atomic
 from ptcalc.errors import InputError
 
 
@@ -36,22 +35,17 @@ def check_output_path(path, example: str | None = None) -> Path:
     return target
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 @contextlib.contextmanager
 def atomic_file(path, binary: bool = False):
-    """Yield (file object, temporary path); on success the temporary file replaces ``path``.
-    The one implementation is ``ptcalc.atomic.open_replacement`` (exclusive temporary file,
-    no link following, SIGTERM/SIGHUP/SIGQUIT exit with 128 + the signal)."""
-    target = check_output_path(path)
-    with open_replacement(target) as (fd, temporary):
+    """Yield (file object, temporary path); on success the temporary file replaces ``path``
+    (ptcalc.atomic: never through a link, the mode of an existing file kept, stale
+    temporaries of dead writers removed).  SIGTERM, SIGHUP or SIGQUIT (in the main thread)
+    removes the temporary file and exits with 128 + the signal."""
+    check_output_path(path)
+    with atomic.open_replacement(path) as (fd, temporary):
         stream = os.fdopen(fd, "wb" if binary else "w", closefd=False,
-                           encoding=None if binary else "utf-8",
-                           newline=None if binary else "")
+                           newline=None if binary else "",
+                           encoding=None if binary else "utf-8")
         try:
             yield stream, temporary
             stream.flush()
@@ -66,25 +60,16 @@ def atomic_write(path, data: bytes) -> None:
         stream.write(data)
 
 
-def replace_directory(target: Path, files: dict[str, bytes]) -> None:
-    """Write ``files`` (name -> bytes) into a fresh temporary directory beside ``target``,
-    then swap it in: ``target`` holds either the old files or all of the new ones."""
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    try:
-        for name, data in files.items():
-            (staging / name).write_bytes(data)
-        os.chmod(staging, 0o777 & ~_umask())
-        if target.exists():
-            old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old."))
-            os.rmdir(old)
-            os.replace(target, old)
-            os.replace(staging, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+def replace_file_and_folder(path, data: bytes, folder, files: dict[str, bytes]) -> None:
+    """Write ``data`` to ``path`` and ``files`` (name -> bytes) into the folder ``folder``
+    beside it, as one unit: both old or both new.  A folder holding files ptcalc did not
+    write is refused (InputError), never removed."""
+    check_output_path(path)
+    atomic.replace_file_and_folder(path, data, folder, files)
 
 
-__all__ = ["atomic_file", "atomic_write", "check_output_path", "replace_directory"]
+check_folder_is_ours = atomic.check_folder_is_ours
+
+
+__all__ = ["atomic_file", "atomic_write", "check_folder_is_ours", "check_output_path",
+           "replace_file_and_folder"]

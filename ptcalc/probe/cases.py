@@ -9,35 +9,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ptcalc import catalog
 from ptcalc.errors import InputError
-from ptcalc.paging import HUGE_1G_BYTES, HUGE_2M_BYTES, PAGE_BYTES, PUD_SPAN
+from ptcalc.paging import PAGE_BYTES, PUD_SPAN
 
 KiB = 1 << 10
 MiB = 1 << 20
 GiB = 1 << 30
 
 MAX_MEASURED_PROCS = 4              # a scenario's per-process numbers need only a few
-LIVE_STRATEGIES = ("private-4k", "thp-shmem", "hugetlb-2m", "hugetlb-2m-pmdshare",
-                   "hugetlb-1g", "threads")
-NOT_IN_LINUX = {
-    "ptshare": "MAP_SHARED_PT was an RFC (2022-23) and is not in mainline Linux",
-    "file-pt": "generic file page-table sharing is a proposal, not implemented in Linux",
-    "mshare": "mshare is not merged in mainline Linux",
-}
-_HUGETLB_PAGE = {"hugetlb-2m": HUGE_2M_BYTES, "hugetlb-2m-pmdshare": HUGE_2M_BYTES,
-                 "hugetlb-1g": HUGE_1G_BYTES}
-# How each strategy is realised on Linux, and which backings may stand for it.
-_DEFAULT_BACKING = {"private-4k": "anon", "thp-shmem": "thp", "hugetlb-2m": "hugetlb-anon",
-                    "hugetlb-2m-pmdshare": "hugetlb-memfd", "hugetlb-1g": "hugetlb-memfd",
-                    "threads": "anon"}
-_BACKINGS = {
-    "private-4k": ("anon", "file", "memfd"),
-    "thp-shmem": ("thp",),
-    "hugetlb-2m": ("hugetlb-anon", "hugetlb-memfd", "hugetlbfs"),
-    "hugetlb-2m-pmdshare": ("hugetlb-memfd", "hugetlb-anon", "hugetlbfs"),
-    "hugetlb-1g": ("hugetlb-memfd", "hugetlb-anon", "hugetlbfs"),
-    "threads": ("anon", "file", "memfd"),
-}
+# Which strategies can be measured, and with which backings (the first is the default),
+# come from the strategy catalogue.
+LIVE_STRATEGIES = catalog.MEASURABLE
+NOT_IN_LINUX = {s.name: f"{s.name} cannot be measured on Linux: {s.upstream.summary()}"
+                for s in catalog.STRATEGIES if not s.probe_backings}
+_HUGETLB_PAGE = catalog.HUGETLB_PAGE_BYTES
+_DEFAULT_BACKING = {s.name: s.probe_backings[0] for s in catalog.STRATEGIES if s.probe_backings}
+_BACKINGS = {s.name: s.probe_backings for s in catalog.STRATEGIES if s.probe_backings}
 
 
 @dataclass(frozen=True)

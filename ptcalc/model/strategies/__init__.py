@@ -1,4 +1,5 @@
-"""The nine strategies.  Names are stable: they appear in the CLI, JSON and DataFrames.
+"""The strategies' formulas, one module per strategy (ptcalc/model/strategies/<name>.py with
+dashes as underscores).  Names, prose, sources and status are in ptcalc.catalog.
 
 Modules are imported on demand (they need sympy); the names and the registry do not.
 """
@@ -7,28 +8,17 @@ from __future__ import annotations
 
 import importlib
 
-# name -> module, in the order results are shown.
-_MODULES = {
-    "private-4k": "private_4k",
-    "thp-shmem": "thp_shmem",
-    "hugetlb-2m": "hugetlb_2m",
-    "hugetlb-2m-pmdshare": "hugetlb_2m_pmdshare",
-    "hugetlb-1g": "hugetlb_1g",
-    "ptshare": "ptshare",
-    "file-pt": "file_pt",
-    "mshare": "mshare",
-    "threads": "threads",
-}
+from ptcalc.catalog import BASELINE, STRATEGY_NAMES, strategy
 
-STRATEGY_NAMES: tuple[str, ...] = tuple(_MODULES)
-BASELINE = "private-4k"
+__all__ = ["BASELINE", "STRATEGY_NAMES", "strategy_info", "strategy_module"]
 
 
 def strategy_module(name: str):
-    """The module defining strategy `name` (INFO, counts, not_applicable)."""
-    return importlib.import_module(f"ptcalc.model.strategies.{_MODULES[name]}")
+    """The module defining strategy `name`'s formulas (counts, not_applicable)."""
+    strategy(name)      # InputError for an unknown name
+    return importlib.import_module(f"ptcalc.model.strategies.{name.replace('-', '_')}")
 
 
 def strategy_info(name: str):
-    """The StrategyInfo (name, shared, rule, source) of strategy `name`."""
-    return strategy_module(name).INFO
+    """The catalogue record (name, shared, rule, source, upstream, ...) of strategy `name`."""
+    return strategy(name)

@@ -1,8 +1,8 @@
 """What every strategy module provides, and the assembly of its metrics.
 
-A strategy module defines INFO (a StrategyInfo: names and prose with sources), `counts(ctx)`
-(a StrategyCounts of sympy expressions) and optionally `not_applicable(ctx)` (pairs of a
-sympy condition and the reason shown when it holds).  `assemble` turns counts into the
+A strategy module defines `counts(ctx)` (a StrategyCounts of sympy expressions) and
+optionally `not_applicable(ctx)` (pairs of a sympy condition and the reason shown when it
+holds); its name and prose are in ptcalc.catalog.  `assemble` turns counts into the
 named metrics; the accounting rules common to all strategies live here once.
 """
 
@@ -14,14 +14,6 @@ import sympy as sp
 
 from ptcalc import paging
 from ptcalc.model import symbols as S
-
-
-@dataclass(frozen=True)
-class StrategyInfo:
-    name: str
-    shared: str       # what is shared, one phrase
-    rule: str         # the rule the formulas implement
-    source: str       # where the rule comes from
 
 
 @dataclass(frozen=True)

@@ -5,21 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ptcalc.model import symbols as S
-from ptcalc.model.strategies.base import Context, StrategyCounts, StrategyInfo
-
-INFO = StrategyInfo(
-    name="file-pt",
-    shared="PTE tables of full 2 MiB slots, PMD tables of full 1 GiB slots",
-    rule="tables cached on the file are shared where the mapping covers their whole aligned "
-         "slot (2 MiB for a PTE table, 1 GiB for a PMD table); partial slots stay private. "
-         "Charging follows hugetlb: a process is charged each table it links itself (its PUD "
-         "tables, one PMD table per 1 GiB slot, the PTE tables under its private PMD tables). "
-         "A later process faults once per shared table it links, and per page (or fault-around "
-         "window) in partial 2 MiB slots",
-    source="David Hildenbrand, lore:397f3cb2-1351-afcf-cd87-e8f9fb482059@redhat.com (2022); "
-           "Kirill Shutemov, lore:20220125135917.ezi6itozrchsdcxg@box.shutemov.name; "
-           "no implementation posted (shared/research/sharing-strategies.md section 3)",
-)
+from ptcalc.model.strategies.base import Context, StrategyCounts
 
 
 def counts(ctx: Context) -> StrategyCounts:

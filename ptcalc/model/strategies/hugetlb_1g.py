@@ -5,17 +5,8 @@ from __future__ import annotations
 import sympy as sp
 
 from ptcalc.model import symbols as S
-from ptcalc.model.strategies.base import Context, StrategyCounts, StrategyInfo
+from ptcalc.model.strategies.base import Context, StrategyCounts
 from ptcalc.model.strategies.hugetlb_2m import unshared_counts
-
-INFO = StrategyInfo(
-    name="hugetlb-1g",
-    shared="nothing (PUD leaves are never shared)",
-    rule="leaf entries in the PUD: no PMD or PTE tables; one PUD table per 512 GiB slot per "
-         "process; one fault per 1 GiB page per process",
-    source="mm/hugetlb.c huge_pte_alloc() (sz == PUD_SIZE); "
-           "Documentation/admin-guide/mm/hugetlbpage.rst",
-)
 
 
 def counts(ctx: Context) -> StrategyCounts:

@@ -5,15 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ptcalc.model import symbols as S
-from ptcalc.model.strategies.base import Context, StrategyCounts, StrategyInfo
-
-INFO = StrategyInfo(
-    name="hugetlb-2m",
-    shared="nothing",
-    rule="leaf entries in the PMD: no PTE tables; one PMD table per 1 GiB slot and one PUD "
-         "table per 512 GiB slot per process; one fault per 2 MiB page per process",
-    source="mm/hugetlb.c huge_pte_alloc(); Documentation/admin-guide/mm/hugetlbpage.rst",
-)
+from ptcalc.model.strategies.base import Context, StrategyCounts
 
 
 def huge_pages_touched(touch, span):

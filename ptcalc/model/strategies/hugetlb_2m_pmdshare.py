@@ -6,21 +6,7 @@ import sympy as sp
 
 from ptcalc.model import symbols as S
 from ptcalc.model.strategies import hugetlb_2m
-from ptcalc.model.strategies.base import Context, StrategyCounts, StrategyInfo
-
-INFO = StrategyInfo(
-    name="hugetlb-2m-pmdshare",
-    shared="PMD tables of 1 GiB slots fully inside the mapping",
-    rule="want_pmd_share(): the whole PUD-aligned 1 GiB range must lie in the VMA (rounded up "
-         "to 2 MiB pages); such a slot's PMD table is allocated once and linked by every "
-         "sharer, which is still charged 4 KiB in VmPTE (mm_inc_nr_pmds); partial slots stay "
-         "private; a later process takes one fault per shared slot, then sees its pages. "
-         "huge_pmd_share() links only a table another live mapping holds: the counts assume "
-         "earlier processes still map the region (measured: a process mapping it alone, "
-         "after the first exited, faults once per 2 MiB page again)",
-    source="mm/hugetlb.c huge_pmd_share(), want_pmd_share(), page_table_shareable(); "
-           "commit 39dde65c9940 (2006)",
-)
+from ptcalc.model.strategies.base import Context, StrategyCounts
 
 
 def shared_slot_range():

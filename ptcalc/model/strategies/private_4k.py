@@ -3,16 +3,7 @@
 from __future__ import annotations
 
 from ptcalc.model import symbols as S
-from ptcalc.model.strategies.base import Context, StrategyCounts, StrategyInfo, per_process
-
-INFO = StrategyInfo(
-    name="private-4k",
-    shared="nothing (data pages only)",
-    rule="4 KiB PTEs; each process allocates the PTE, PMD and PUD tables covering the pages "
-         "it touches: ceil((s+L)/g) - floor(s/g) tables of span g per level",
-    source="include/linux/mm.h mm_inc_nr_ptes/pmds/puds; mshare cover letter "
-           "(lore:cover.1642526745.git.khalid.aziz@oracle.com) for the 878 GB case",
-)
+from ptcalc.model.strategies.base import Context, StrategyCounts, per_process
 
 
 def private_faults(ctx: Context) -> dict:

@@ -8,20 +8,8 @@ from ptcalc.model import symbols as S
 from ptcalc.model.strategies.base import (
     Context,
     StrategyCounts,
-    StrategyInfo,
     host_mm_counts,
     per_process,
-)
-
-INFO = StrategyInfo(
-    name="ptshare",
-    shared="PTE tables, held by a host mm",
-    rule="start and size 2 MiB-aligned, same VA in every process; the host mm holds the PTE "
-         "tables (and its own PMD and PUD tables); each process keeps private PMD and PUD "
-         "tables whose entries point at the host's PTE tables, and is charged only those; "
-         "a process takes one link fault per 2 MiB slot, the first also one per page",
-    source="lore:cover.1670287695.git.khalid.aziz@oracle.com (RFC), "
-           "lore:cover.1682453344.git.khalid.aziz@oracle.com (RFC v2, set_pmd(guest, host))",
 )
 
 

@@ -5,19 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ptcalc.model import symbols as S
-from ptcalc.model.strategies.base import Context, StrategyCounts, StrategyInfo
-
-INFO = StrategyInfo(
-    name="thp-shmem",
-    shared="nothing (PMD-mapped 2 MiB folios need no PTE table)",
-    rule="a 2 MiB folio is PMD-mapped only where VA = file offset (mod 2 MiB) and the aligned "
-         "2 MiB lies inside the mapping; with the file mapped from offset 0 that is every full "
-         "2 MiB when the start is 2 MiB-aligned, else nothing; the rest uses 4 KiB PTEs. (A "
-         "file mapped from an offset congruent to its address mod 2 MiB still gets huge pages "
-         "in the middle: not modelled, the region is mapped from file offset 0.)",
-    source="include/linux/huge_mm.h thp_vma_suitable_order(); mm/shmem.c "
-           "shmem_allowable_huge_orders(); Documentation/admin-guide/mm/transhuge.rst",
-)
+from ptcalc.model.strategies.base import Context, StrategyCounts
 
 
 def pmd_mappable_bytes():

@@ -5,17 +5,8 @@ from __future__ import annotations
 import sympy as sp
 
 from ptcalc.model import symbols as S
-from ptcalc.model.strategies.base import Context, StrategyCounts, StrategyInfo, per_process
+from ptcalc.model.strategies.base import Context, StrategyCounts, per_process
 from ptcalc.model.strategies.private_4k import private_faults
-
-INFO = StrategyInfo(
-    name="threads",
-    shared="everything (one mm_struct)",
-    rule="one set of 4 KiB page tables for all threads; a later thread takes no fault on a "
-         "page another thread mapped",
-    source="mshare cover letters: 'This issue does not apply to threads' "
-           "(lore:cover.1642526745.git.khalid.aziz@oracle.com)",
-)
 
 
 def counts(ctx: Context) -> StrategyCounts:

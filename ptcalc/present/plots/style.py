@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import io
 
+from ptcalc import catalog
 from ptcalc.units import format_size
 
 DPI = 100
 WIDTH = 10.0           # inches: 1000 px wide PNGs at DPI
 FONT_SIZE = 10
 
-#: One colour, line style and marker per strategy, so that lines that coincide (thp-shmem and
-#: hugetlb-2m; mshare and threads) stay distinguishable.
-STRATEGY_STYLES = {
-    "private-4k": ("#d62728", "-", "o"),
-    "thp-shmem": ("#ff7f0e", "--", "v"),
-    "hugetlb-2m": ("#bcbd22", ":", "^"),
-    "hugetlb-2m-pmdshare": ("#2ca02c", "-", "s"),
-    "hugetlb-1g": ("#17becf", "-.", "D"),
-    "ptshare": ("#9467bd", "--", "P"),
-    "file-pt": ("#8c564b", "-", "X"),
-    "mshare": ("#1f77b4", "-", "*"),
-    "threads": ("#7f7f7f", ":", "h"),
-}
+#: One colour, line style and marker per strategy (ptcalc.catalog), so that lines that coincide
+#: (thp-shmem and hugetlb-2m; mshare and threads) stay distinguishable.
+STRATEGY_STYLES = {s.name: s.plot_style for s in catalog.STRATEGIES}
 
 
 def new_figure(height: float, width: float = WIDTH, ncols: int = 1):

@@ -7,6 +7,8 @@ import base64
 import re
 from dataclasses import dataclass, field
 
+from ptcalc import catalog
+
 HTML_SUFFIXES = (".html", ".htm")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 
@@ -29,8 +31,7 @@ REFERENCES = (
 )
 
 #: Strategies that exist in mainline Linux; the others are proposals (see their sources).
-MERGED = ("private-4k", "thp-shmem", "hugetlb-2m", "hugetlb-2m-pmdshare", "hugetlb-1g",
-          "threads")
+MERGED = tuple(s.name for s in catalog.STRATEGIES if s.upstream.in_mainline)
 
 #: Columns of the main table: (column, header).
 TABLE_COLUMNS = (
