@@ -236,3 +236,216 @@ def write_file(path, data: bytes | str, *, private: bool = False) -> None:
     binary = isinstance(data, bytes)
     with replace_file(path, binary=binary, private=private) as stream:
         stream.write(data)
+
+
+# --- a file and the folder of files it links to, replaced as one unit -------------------------
+
+MANIFEST = ".ptcalc-files"      # in a folder ptcalc wrote: the names of the files it wrote
+_SWAP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGPIPE")
+
+
+def _read_manifest(directory_fd: int, folder: str) -> set[str]:
+    try:
+        fd = os.open(os.path.join(folder, MANIFEST), os.O_RDONLY | os.O_NOFOLLOW
+                     | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=directory_fd)
+    except OSError:
+        return set()
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return set()
+        text = handle.read(1 << 20).decode("utf-8", errors="replace")
+    return {line for line in text.splitlines() if line and "/" not in line}
+
+
+def _folder_entries(directory_fd: int, folder: str, shown: str) -> list[str] | None:
+    """The entries of an existing folder (None when there is none); InputError when it is a
+    link or not a directory."""
+    try:
+        info = os.stat(folder, dir_fd=directory_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{shown!r} exists and is not a directory (a link or a file); move it "
+                         "or give another output name")
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 dir_fd=directory_fd)
+    try:
+        return os.listdir(fd)
+    finally:
+        os.close(fd)
+
+
+def check_folder_is_ours(path, names) -> None:
+    """InputError when the folder `path` exists and holds anything ptcalc did not write
+    there (by its manifest) and is not one of `names` (the files about to be written)."""
+    directory, folder = _split(path)
+    directory_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        _foreign_check(directory_fd, folder, os.fspath(path), set(names))
+    finally:
+        os.close(directory_fd)
+
+
+def _foreign_check(directory_fd: int, folder: str, shown: str, names: set[str]) -> set[str]:
+    entries = _folder_entries(directory_fd, folder, shown)
+    if entries is None:
+        return set()
+    ours = _read_manifest(directory_fd, folder) | names
+    foreign = []
+    for entry in entries:
+        if entry == MANIFEST:
+            continue
+        info = os.stat(os.path.join(folder, entry), dir_fd=directory_fd, follow_symlinks=False)
+        if entry not in ours or not stat.S_ISREG(info.st_mode):
+            foreign.append(entry)
+    if foreign:
+        listed = ", ".join(sorted(foreign)[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise InputError(f"{shown!r} holds files ptcalc did not write ({listed}); ptcalc "
+                         "replaces that folder with the report, so move them or give another "
+                         "output name")
+    return {entry for entry in entries if entry != MANIFEST}
+
+
+def _remove_folder(directory_fd: int, folder: str, names) -> None:
+    """Remove the files `names` and the manifest from `folder`, then the folder if empty."""
+    for name in [*names, MANIFEST]:
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(folder, name), dir_fd=directory_fd)
+    with contextlib.suppress(OSError):
+        os.rmdir(folder, dir_fd=directory_fd)
+
+
+def remove_stale_folders(directory_fd: int, folder: str) -> list[str]:
+    """Remove the staging and old folders of dead writers of `folder`: ".FOLDER.<8>" and
+    ".FOLDER.<8>.old" folders of this user whose manifest no live writer holds locked; only
+    the files their manifest lists are removed."""
+    pattern = re.compile(r"\." + re.escape(folder[:_STEM]) + r"\.[A-Za-z0-9_]{8}(\.old)?\Z")
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.listdir(directory_fd):
+            if not pattern.match(entry):
+                continue
+            try:
+                info = os.stat(entry, dir_fd=directory_fd, follow_symlinks=False)
+                if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+                    continue
+                fd = os.open(os.path.join(entry, MANIFEST), os.O_RDONLY | os.O_NOFOLLOW
+                             | os.O_CLOEXEC, dir_fd=directory_fd)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            os.close(fd)
+            _remove_folder(directory_fd, entry, _read_manifest(directory_fd, entry))
+            removed.append(entry)
+    return removed
+
+
+def _create_private(directory_fd: int, name: str) -> int:
+    return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                   0o600, dir_fd=directory_fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def replace_file_and_folder(path, data: bytes, folder_path, files: dict[str, bytes]) -> None:
+    """Replace the file `path` with `data` and the folder `folder_path` (beside it) with
+    `files` as one unit: afterwards both are new, or (on any error or signal) both are as
+    they were.  An existing folder holding anything ptcalc did not write is refused
+    (InputError); only files ptcalc wrote are ever removed.  Modes as replace_file."""
+    shown = os.fspath(path)
+    directory, name = _split(path)
+    folder_directory, folder = _split(folder_path)
+    if os.path.abspath(folder_directory) != os.path.abspath(directory):
+        raise ValueError("the folder must be beside the file")
+    try:
+        directory_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as error:
+        raise InputError(f"output directory {directory!r}: {_reason(error)}") from None
+    token = secrets.token_hex(4)
+    staging, old, temporary = f".{folder[:_STEM]}.{token}", f".{folder[:_STEM]}.{token}.old", \
+        f".{name[:_STEM]}.{token}.tmp"
+    made = []               # what exists of ours, to remove on failure
+    locks = []
+    swapped = []            # renames done, to undo on failure
+    blocked = False
+    try:
+        existing = _existing_mode(directory_fd, name, shown)
+        check_directory(directory, creating=existing is None)
+        previous = _foreign_check(directory_fd, folder, os.fspath(folder_path), set(files))
+        had_folder = _folder_entries(directory_fd, folder, shown) is not None
+        remove_stale_temporaries(directory_fd, name)
+        remove_stale_folders(directory_fd, folder)
+        file_mode = 0o666 & ~_umask()
+        with on_signals():
+            os.mkdir(staging, 0o700, dir_fd=directory_fd)
+            made.append(("folder", staging))
+            manifest = _create_private(directory_fd, os.path.join(staging, MANIFEST))
+            locks.append(manifest)
+            fcntl.flock(manifest, fcntl.LOCK_EX)
+            _write_all(manifest, "".join(f"{n}\n" for n in files).encode())
+            for entry, content in files.items():
+                if "/" in entry or entry in ("", ".", "..", MANIFEST):
+                    raise ValueError(f"bad file name {entry!r}")
+                fd = _create_private(directory_fd, os.path.join(staging, entry))
+                try:
+                    _write_all(fd, content)
+                    os.fsync(fd)
+                    os.fchmod(fd, file_mode)
+                finally:
+                    os.close(fd)
+            fd = _create_private(directory_fd, temporary)
+            locks.append(fd)
+            made.append(("file", temporary))
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            _write_all(fd, data)
+            os.fsync(fd)
+            os.fchmod(fd, file_mode if existing is None else existing)
+            os.chmod(staging, 0o777 & ~_umask(), dir_fd=directory_fd)
+            # the swap: no signal may split it
+            signals = [getattr(signal, s) for s in _SWAP_SIGNALS if hasattr(signal, s)]
+            if threading.current_thread() is threading.main_thread():
+                signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+                blocked = True
+            if had_folder:
+                os.rename(folder, old, src_dir_fd=directory_fd, dst_dir_fd=directory_fd)
+                swapped.append((folder, old))
+            os.rename(staging, folder, src_dir_fd=directory_fd, dst_dir_fd=directory_fd)
+            swapped.append((staging, folder))
+            os.rename(temporary, name, src_dir_fd=directory_fd, dst_dir_fd=directory_fd)
+            swapped.clear()
+            made.clear()
+            if had_folder:
+                _remove_folder(directory_fd, old, previous)
+            if blocked:
+                blocked = False
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
+    except BaseException as error:
+        for source, target in reversed(swapped):
+            with contextlib.suppress(OSError):
+                os.rename(target, source, src_dir_fd=directory_fd, dst_dir_fd=directory_fd)
+        for kind, entry in made:
+            if kind == "file":
+                with contextlib.suppress(OSError):
+                    os.unlink(entry, dir_fd=directory_fd)
+            else:
+                _remove_folder(directory_fd, entry, list(files))
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
+        if isinstance(error, Terminated):
+            raise SystemExit(128 + error.signum) from None
+        if isinstance(error, OSError):
+            raise OSError(error.errno, _reason(error), shown) from None
+        raise
+    finally:
+        for fd in locks:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        os.close(directory_fd)

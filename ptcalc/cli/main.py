@@ -74,6 +74,16 @@ def compare(
                                   "4k, 2m or 1g."),
     llc: str | None = typer.Option(None, help="Last-level cache size for the walk "
                                       "footprint ratio (default: the CPU file's)."),
+    reserved: str | None = typer.Option(None, help="Huge pages reserved: 2m=26214, 1g=300, a "
+                                        "bare count of 2 MiB pages, a size (100GiB) or 80% of "
+                                        "the region; short of it, hugetlb rows show the mixed "
+                                        "(Oracle) and whole (PostgreSQL) fallbacks."),
+    decimal_units: bool = typer.Option(False, "--decimal-units", help="Read kB/MB/GB/TB as "
+                                       "powers of 1000 (default: 1024, as PostgreSQL, Oracle "
+                                       "and /proc/meminfo write them)."),
+    kubernetes: bool = typer.Option(False, "--kubernetes", help="Add the pod's "
+                                    "resources.limits (hugepages-2Mi/1Gi, memory with the "
+                                    "page tables charged to its memory cgroup)."),
     fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP),
     units: str = typer.Option("iec", help=UNITS_HELP),
 ) -> None:
@@ -95,14 +105,17 @@ def compare(
     for key in ("size", "procs"):
         if key not in chosen:
             raise _input_error(f"--{key} is missing; give --size and --procs, or --preset NAME")
-    scenario = make_scenario(chosen["size"], chosen["procs"], chosen["offset"], chosen["touched"],
+    readings = _readings(chosen, ("size", "ram"), decimal_units)
+    size_bytes = parse_size(chosen["size"], what="size", decimal=decimal_units)
+    scenario = make_scenario(size_bytes, chosen["procs"], chosen["offset"], chosen["touched"],
                              chosen["access"], chosen["pattern"], paging, fault_around)
     rows = scenario_rows(scenario, parse_strategies(strategy))
-    ram = parse_size(chosen["ram"], what="ram") if chosen.get("ram") else None
+    ram = (parse_size(chosen["ram"], what="ram", decimal=decimal_units) if chosen.get("ram")
+           else None)
     title = _scenario_title(scenario, ram)
+    if readings:
+        title += " (" + "; ".join(readings) + ")"
     notes = not_applicable_notes(rows)
-    if ram:
-        notes.insert(0, _ram_note(rows, scenario.size_bytes, ram))
     if cpu is not None or virtualized or llc is not None:
         from ptcalc.compute.tlb import add_tlb_to_rows, parse_host_page, resolve
 
@@ -114,18 +127,55 @@ def compare(
         title += f"; TLB of {chosen_cpu.name}" + (" (virtualized)" if virtualized else "")
         if explanation:
             notes.insert(0, explanation)
-    typer.echo(render(rows, fmt, units, title=title, notes=notes))
+    from ptcalc.present import settings
+
+    rows, extra = _verdicts(rows, scenario, ram, reserved, decimal_units)
+    notes = extra + notes
+    if kubernetes:
+        notes += settings.kubernetes_lines(rows, scenario.size_bytes, scenario.procs)
+    if fmt in ("json", "csv"):
+        typer.echo(render(rows, fmt, units))
+        return
+    from ptcalc.present.tables import COMPARE_COLUMNS
+
+    typer.echo(render(settings.for_table(rows), fmt, units, title=title, notes=notes,
+                      columns=settings.verdict_columns(COMPARE_COLUMNS, rows)))
 
 
-def _ram_note(rows, size_bytes: int, ram: int) -> str:
-    from ptcalc.units import format_size
+def _readings(chosen: dict, keys, decimal: bool) -> list[str]:
+    """How the sizes among `keys` were read ("64GB read as 64 GiB"), for the title."""
+    from ptcalc.units import UnitError, describe_size
 
-    over = [f"{row['strategy']} ({format_size(size_bytes + row['pt_bytes_total'])})"
-            for row in rows if row["applicable"] and size_bytes + row["pt_bytes_total"] > ram]
-    if not over:
-        return f"region + page tables fit in {format_size(ram)} RAM for every strategy shown"
-    return (f"region + page tables exceed {format_size(ram)} RAM (OOM) for: "
-            + ", ".join(over) + "; `ptcalc plan` gives the most processes that fit")
+    readings = []
+    for key in keys:
+        if chosen.get(key) is None:
+            continue
+        try:
+            reading = describe_size(chosen[key], decimal=decimal)
+        except UnitError:
+            continue               # the parser reports it, with the option's name
+        if reading:
+            readings.append(reading)
+    return readings
+
+
+def _verdicts(rows, scenario, ram, reserved, decimal: bool):
+    """Rows with the reservation outcomes, RAM verdicts and inputs; notes that say them."""
+    from ptcalc.compute import reservations
+    from ptcalc.compute.scalar import scenario_rows
+    from ptcalc.present import settings
+
+    reservation = reservations.parse_reservation(reserved, size_bytes=scenario.size_bytes,
+                                                 ram_bytes=ram, decimal=decimal)
+    rows = reservations.expand_rows(rows, scenario, reservation, scenario_rows)
+    notes = []
+    if reservation is not None:
+        notes.append(reservation.describe())
+        notes += settings.reservation_notes(rows, scenario.requested_size_bytes)
+    if ram:
+        rows = reservations.add_ram_verdicts(rows, scenario, ram)
+        notes.insert(0, settings.ram_note(rows, scenario.size_bytes, ram))
+    return reservations.add_inputs(rows, scenario), notes
 
 
 @app.command()

@@ -254,12 +254,9 @@ def _sweep_to_file(spec, output, fmt, progress, chunk_rows) -> None:
     if fmt is not None and fmt != kind.replace("jsonl", "json"):
         raise _error(f"--format {fmt} does not match output {output!r}; the extension "
                      "chooses the file format (or leave out --format)")
-    try:
-        with atomic_file(output, binary=kind == "parquet") as (stream, _):
-            rows = run_sweep(spec, open_writer(kind, stream, output),
-                             _progress(spec, progress), chunk_rows)
-    except OSError as error:
-        raise _error(f"cannot write {output!r}: {error.strerror or error}") from None
+    with atomic_file(output, binary=kind == "parquet") as (stream, _):   # OSError: exit 1
+        rows = run_sweep(spec, open_writer(kind, stream, output),
+                         _progress(spec, progress), chunk_rows)
     typer.echo(f"wrote {rows:,} rows ({spec.scenarios:,} scenarios x {len(spec.strategies)} "
                f"strategies) to {output}")
 

@@ -13,8 +13,9 @@ found by an exact integer search over 0..MAX_PROCS using the compiled formulas o
 g(max_procs + 1) > B.  The same search gives the break-even: the fewest processes from which
 the strategy's g(p) is no more than private-4k's.
 
-A hugetlb reservation short of the region (`reserved`, in huge pages of each strategy's size,
-or bytes) is answered both ways databases handle it (`fallback` is None without a
+A hugetlb reservation short of the region (`reserved`: pages per page size such as
+"2m=26214,1g=300", a bare count of default 2 MiB pages, a size, or a percentage of the region;
+see compute/reservations.py) is answered both ways databases handle it (`fallback` is None without a
 reservation, "none" when the reservation covers the region):
 
 * ``mixed`` -- the reserved pages hold the first part of the region and the rest falls back to
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from fractions import Fraction
 
 from ptcalc import catalog
 from ptcalc import paging as geometry
@@ -53,7 +55,10 @@ FALLBACKS = ("none", "mixed", "whole")
 
 PLAN_KEYS = ("strategy", "fallback", "applicable", "reason", "max_procs", "max_procs_capped",
              "budget_bytes", "pt_bytes_at_max", "bytes_per_process", "break_even_procs",
-             "huge_page_bytes", "huge_pages", "huge_pages_reserved", "reserve")
+             "huge_page_bytes", "huge_pages", "huge_pages_reserved", "reserve",
+             # the pool as each tool sizes it (compute/pool.py), on hugetlb rows
+             "pool_plain_ceil", "pool_oracle_script", "pool_postgresql", "pool_autobase",
+             "pool_ptcalc")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,40 +130,58 @@ def first_no_worse(cost: Callable[[int], object], baseline: Callable[[int], obje
     return high
 
 
-def parse_reserved(text) -> tuple[str, int] | None:
-    """--reserved: a count of huge pages ("51200") or a size ("100GiB")."""
-    if text is None:
-        return None
-    raw = str(text).strip().replace("_", "")
-    if raw.isdigit():
-        return ("pages", int(raw))
-    try:
-        return ("bytes", parse_size(raw, what="reserved"))
-    except UnitError:
-        raise InputError(f"reserved {text!r} is not understood; give a number of huge pages "
-                         "(51200) or a size (100GiB)") from None
+def parse_reserved(text, size_bytes: int = 0, ram_bytes: int | None = None, *,
+                   decimal: bool = False):
+    """--reserved as a compute.reservations.Reservation (None when not given)."""
+    from ptcalc.compute.reservations import parse_reservation
+
+    return parse_reservation(text, size_bytes=size_bytes, ram_bytes=ram_bytes,
+                             decimal=decimal)
 
 
-def _size(text, what: str) -> int:
+def _size(text, what: str, decimal: bool = False) -> int:
     try:
-        return parse_size(text, what=what)
+        return parse_size(text, what=what, decimal=decimal)
     except UnitError as error:
         raise InputError(str(error)) from None
 
 
+def parse_budget(text, ram_bytes: int | None, decimal: bool = False) -> int:
+    """--budget: bytes, or a percentage of RAM ("10%": floor(RAM / 10))."""
+    raw = str(text).strip()
+    if not raw.endswith("%"):
+        return _size(raw, "budget", decimal)
+    if ram_bytes is None:
+        raise InputError(f"budget {raw!r} is a fraction of RAM; give --ram too")
+    try:
+        fraction = Fraction(raw[:-1].strip()) / 100
+    except (ValueError, ZeroDivisionError):
+        raise InputError(f"budget {raw!r} is not a percentage such as 10%") from None
+    if not 0 < fraction <= 1:
+        raise InputError(f"budget {raw!r} is out of range; use a percentage of RAM in "
+                         "(0%, 100%]")
+    return int(ram_bytes * fraction)
+
+
 def plan(size, ram=None, budget=None, *, base_pt=0, reserved=None, offset=0, touched=1.0,
          access="write", pattern="dense", strategies=None, paging=4,
-         fault_around=DEFAULT_FAULT_AROUND) -> tuple[list[dict], dict]:
-    """Rows (dicts with PLAN_KEYS) and a summary (budget, ram, size).  With a hugetlb
-    reservation short of the region, each hugetlb strategy gives two rows: fallback "mixed"
-    and "whole"; otherwise one row per strategy."""
+         fault_around=DEFAULT_FAULT_AROUND, segments=None, shared_memory_size=None,
+         decimal=False) -> tuple[list[dict], dict]:
+    """Rows (dicts with PLAN_KEYS, plus pool_<rule> page counts on hugetlb rows) and a
+    summary (budget, ram, size).  With a hugetlb reservation short of the region, each
+    hugetlb strategy gives two rows: fallback "mixed" and "whole"; otherwise one row per
+    strategy.  `budget` may be a percentage of RAM ("10%"); `segments` (sizes) and
+    `shared_memory_size` feed the Oracle script's and PostgreSQL's pool rules
+    (compute/pool.py); `decimal` reads kB/MB/GB as powers of 1000."""
     from ptcalc.inputs.scenario import parse_strategies
 
+    if isinstance(size, str):
+        size = _size(size, "size", decimal)
     scenario = make_scenario(size, 1, offset, touched, access, pattern, paging, fault_around)
     chosen = parse_strategies(strategies)
-    ram_bytes = _size(ram, "ram") if ram is not None else None
+    ram_bytes = _size(ram, "ram", decimal) if ram is not None else None
     if budget is not None:
-        budget_bytes = _size(budget, "budget")
+        budget_bytes = parse_budget(budget, ram_bytes, decimal)
     elif ram_bytes is None:
         raise InputError("give --ram (the budget is RAM minus the region) or --budget")
     else:
@@ -166,8 +189,11 @@ def plan(size, ram=None, budget=None, *, base_pt=0, reserved=None, offset=0, tou
         if budget_bytes < 0:
             raise InputError(f"size {format_size(scenario.size_bytes)} does not fit in ram "
                              f"{format_size(ram_bytes)}; give more --ram or a --budget")
-    base = _size(base_pt, "base-pt")
-    reservation = parse_reserved(reserved)
+    base = _size(base_pt, "base-pt", decimal)
+    reservation = parse_reserved(reserved, scenario.size_bytes, ram_bytes, decimal=decimal)
+    segment_bytes = [_size(s, "segment", decimal) for s in _items(segments)] or None
+    pg_segment = (_size(shared_memory_size, "shared-memory-size", decimal)
+                  if shared_memory_size is not None else None)
     baseline = Layout(((BASELINE, scenario),))
 
     def cost_of(layout: Layout, one_mm: bool):
@@ -183,6 +209,7 @@ def plan(size, ram=None, budget=None, *, base_pt=0, reserved=None, offset=0, tou
                        reason=formulas.join_reasons(reasons),
                        budget_bytes=budget_bytes)
             row.update(_huge_pages(strategy, scenario, reservation))
+            row.update(_pool(strategy, scenario, segment_bytes, pg_segment))
             if reasons:
                 rows.append(row)
                 continue
@@ -194,17 +221,29 @@ def plan(size, ram=None, budget=None, *, base_pt=0, reserved=None, offset=0, tou
                        break_even_procs=first_no_worse(cost, baseline_cost))
             rows.append(row)
     summary = {"size_bytes": scenario.size_bytes, "ram_bytes": ram_bytes,
-               "budget_bytes": budget_bytes, "base_pt_bytes": base, "scenario": scenario}
+               "budget_bytes": budget_bytes, "base_pt_bytes": base, "scenario": scenario,
+               "reservation": reservation, "segments": segment_bytes,
+               "shared_memory_size": pg_segment}
     return rows, summary
+
+
+def _reserved_pages(strategy: str, reservation) -> int | None:
+    """Pages of the strategy's size the reservation holds (None: none given for that size).
+    `reservation` is a compute.reservations.Reservation or ("pages", count)."""
+    if strategy not in HUGETLB or reservation is None:
+        return None
+    if isinstance(reservation, tuple):
+        return reservation[1]
+    return reservation.pages_for(HUGETLB[strategy])
 
 
 def _layouts(strategy: str, scenario: Scenario, reservation):
     """(fallback, Layout) pairs for one strategy."""
-    if strategy not in HUGETLB or reservation is None:
+    have = _reserved_pages(strategy, reservation)
+    if have is None:
         return [(None, Layout(((strategy, scenario),)))]
     page = HUGETLB[strategy]
     needed = -(-scenario.size_bytes // page)
-    have = reservation[1] if reservation[0] == "pages" else reservation[1] // page
     if have >= needed:
         return [("none", Layout(((strategy, scenario),)))]
     huge_bytes = have * page
@@ -227,9 +266,7 @@ def _huge_pages(strategy: str, scenario: Scenario, reservation) -> dict:
         return {}
     page = HUGETLB[strategy]
     needed = _metric(strategy, scenario, "huge_pages")
-    have = None
-    if reservation is not None:
-        have = reservation[1] if reservation[0] == "pages" else reservation[1] // page
+    have = _reserved_pages(strategy, reservation)
     if page == geometry.HUGE_2M_BYTES:
         hint = f"sysctl vm.nr_hugepages={needed}"
     else:
@@ -238,5 +275,26 @@ def _huge_pages(strategy: str, scenario: Scenario, reservation) -> dict:
             "reserve": hint}
 
 
+def _items(values) -> list:
+    """A list option given as a list or as "10GiB,2GiB"."""
+    if values is None:
+        return []
+    if isinstance(values, (list, tuple)):
+        return [v for value in values for v in _items(value)]
+    return [part.strip() for part in str(values).split(",") if part.strip()]
+
+
+def _pool(strategy: str, scenario: Scenario, segments, pg_segment) -> dict:
+    """pool_<rule>: the pool each tool would reserve for this strategy's page size."""
+    if strategy not in HUGETLB:
+        return {}
+    from ptcalc.compute.pool import pool_rules
+
+    return {f"pool_{rule.key}": rule.pages
+            for rule in pool_rules(scenario.requested_size_bytes, HUGETLB[strategy],
+                                   segments=segments,
+                                   shared_memory_size=pg_segment)}
+
+
 __all__ = ["FALLBACKS", "PLAN_KEYS", "STRATEGY_NAMES", "first_no_worse", "largest_fitting",
-           "parse_reserved", "plan"]
+           "parse_budget", "parse_reserved", "plan"]

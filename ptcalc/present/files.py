@@ -2,21 +2,20 @@
 
 Atomic files: the data goes to a temporary file in the target's directory (same file system),
 which is renamed over the target (os.replace, atomic on POSIX) only after the last byte is
-written, flushed and fsynced.  On any error, Ctrl-C (KeyboardInterrupt) or SIGTERM the
-temporary file is removed and the target is left as it was.  New files get the permissions a
-plain open() would give them (0666 minus the umask).  Stdlib only; nothing at import time.
+written, flushed and fsynced.  On any error, Ctrl-C (KeyboardInterrupt), SIGTERM, SIGHUP or
+SIGQUIT the temporary file is removed and the target is left as it was.  New files get the
+permissions a plain open() would give them (0666 minus the umask); an existing file keeps its
+mode.  The mechanics (no link following, stale temporaries) are ptcalc.atomic's.  Stdlib only;
+nothing at import time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import signal
-import tempfile
-import threading
 from pathlib import Path
 
+from ptcalc import atomic
 from ptcalc.errors import InputError
 
 
@@ -36,46 +35,23 @@ def check_output_path(path, example: str | None = None) -> Path:
     return target
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-class _Terminated(Exception):
-    """SIGTERM arrived while an atomic file was being written."""
-
-
 @contextlib.contextmanager
 def atomic_file(path, binary: bool = False):
-    """Yield (file object, temporary path); on success the temporary file replaces ``path``.
-    SIGTERM (in the main thread) removes the temporary file and exits with 128 + SIGTERM."""
-    target = check_output_path(path)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                         suffix=".tmp")
-    os.fchmod(handle, 0o666 & ~_umask())
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        def on_term(signum, frame):
-            raise _Terminated()
-        with contextlib.suppress(ValueError, OSError):
-            previous = signal.signal(signal.SIGTERM, on_term)
-    try:
-        with os.fdopen(handle, "wb" if binary else "w", newline="" if not binary else None,
-                       encoding=None if binary else "utf-8") as stream:
+    """Yield (file object, temporary path); on success the temporary file replaces ``path``
+    (ptcalc.atomic: never through a link, the mode of an existing file kept, stale
+    temporaries of dead writers removed).  SIGTERM, SIGHUP or SIGQUIT (in the main thread)
+    removes the temporary file and exits with 128 + the signal."""
+    check_output_path(path)
+    with atomic.open_replacement(path) as (fd, temporary):
+        stream = os.fdopen(fd, "wb" if binary else "w", closefd=False,
+                           newline=None if binary else "",
+                           encoding=None if binary else "utf-8")
+        try:
             yield stream, temporary
             stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except _Terminated:
-        _remove(temporary)
-        raise SystemExit(128 + signal.SIGTERM) from None
-    except BaseException:
-        _remove(temporary)
-        raise
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()
 
 
 def atomic_write(path, data: bytes) -> None:
@@ -84,30 +60,16 @@ def atomic_write(path, data: bytes) -> None:
         stream.write(data)
 
 
-def replace_directory(target: Path, files: dict[str, bytes]) -> None:
-    """Write ``files`` (name -> bytes) into a fresh temporary directory beside ``target``,
-    then swap it in: ``target`` holds either the old files or all of the new ones."""
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    try:
-        for name, data in files.items():
-            (staging / name).write_bytes(data)
-        os.chmod(staging, 0o777 & ~_umask())
-        if target.exists():
-            old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old."))
-            os.rmdir(old)
-            os.replace(target, old)
-            os.replace(staging, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+def replace_file_and_folder(path, data: bytes, folder, files: dict[str, bytes]) -> None:
+    """Write ``data`` to ``path`` and ``files`` (name -> bytes) into the folder ``folder``
+    beside it, as one unit: both old or both new.  A folder holding files ptcalc did not
+    write is refused (InputError), never removed."""
+    check_output_path(path)
+    atomic.replace_file_and_folder(path, data, folder, files)
 
 
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
+check_folder_is_ours = atomic.check_folder_is_ours
 
 
-__all__ = ["atomic_file", "atomic_write", "check_output_path", "replace_directory"]
+__all__ = ["atomic_file", "atomic_write", "check_folder_is_ours", "check_output_path",
+           "replace_file_and_folder"]

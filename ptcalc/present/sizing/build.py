@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ptcalc import catalog
 from ptcalc.errors import InputError
-from ptcalc.present.files import atomic_write, check_output_path, replace_directory
+from ptcalc.present.files import atomic_write, check_output_path, replace_file_and_folder
 from ptcalc.present.sizing.html import render_html
 from ptcalc.present.sizing.markdown import render_markdown
 from ptcalc.present.sizing.report import (
@@ -289,20 +289,18 @@ def check_report_path(path) -> tuple[Path, str]:
 def write_report(report: SizingReport, path, *, embed_images: bool = False) -> list[Path]:
     """Write the report to ``path`` (.html, or .md/.markdown), atomically.  Returns the paths
     written: the report, and for Markdown without ``embed_images`` the PNG files in
-    ``<stem>_files/`` beside it."""
+    ``<stem>_files/`` beside it, replaced with the file as one unit (a folder holding files
+    ptcalc did not write is refused: InputError).  A failed write raises OSError naming the
+    file."""
     path, kind = check_report_path(path)
-    try:
-        if kind == "html":
-            atomic_write(path, render_html(report).encode("utf-8"))
-            return [path]
-        if embed_images:
-            atomic_write(path, render_markdown(report).encode("utf-8"))
-            return [path]
-        folder = path.with_name(f"{path.stem}_files")
-        files = {f"{figure.name}.png": figure.png for figure in report.figures}
-        replace_directory(folder, files)
-        links = {figure.name: f"{folder.name}/{figure.name}.png" for figure in report.figures}
-        atomic_write(path, render_markdown(report, links).encode("utf-8"))
-        return [path] + [folder / name for name in files]
-    except OSError as error:
-        raise InputError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
+    if kind == "html":
+        atomic_write(path, render_html(report).encode("utf-8"))
+        return [path]
+    if embed_images:
+        atomic_write(path, render_markdown(report).encode("utf-8"))
+        return [path]
+    folder = path.with_name(f"{path.stem}_files")
+    files = {f"{figure.name}.png": figure.png for figure in report.figures}
+    links = {figure.name: f"{folder.name}/{figure.name}.png" for figure in report.figures}
+    replace_file_and_folder(path, render_markdown(report, links).encode("utf-8"), folder, files)
+    return [path] + [folder / name for name in files]

@@ -15,6 +15,20 @@ from ptcalc.present.sizing.report import (
 )
 
 
+def code_span(text: str) -> str:
+    """`text` as one CommonMark code span, whatever it holds: the fence is one backtick
+    longer than the longest run inside (a backtick cannot end it early, so nothing after it
+    renders as HTML), line breaks and other control characters are shown escaped (a blank
+    line would end the paragraph and the span with it)."""
+    import re
+
+    text = re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group(0))[1:-1], text)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def _linkify_markdown(text: str) -> str:
     def replace(match):
         return f"[{match.group(0)}]({link_target(match)})"
@@ -69,6 +83,6 @@ def render_markdown(report: SizingReport, image_links: dict[str, str] | None = N
             _md_table(["strategy", "status", "shares", "source"],
                       [list(item) for item in report.strategies]), "", "## References", ""]
     out += [f"- {label}: {_linkify_markdown(ref)}" for label, ref in REFERENCES]
-    command = f" by `{report.command}`" if report.command else ""
+    command = f" by {code_span(report.command)}" if report.command else ""
     out += ["", f"Generated{command} with ptcalc {__version__}.", ""]
     return "\n".join(out)
