@@ -210,7 +210,7 @@ def tlb_reach_l1_bytes(ctx: _Ctx) -> sp.Expr:
     go to the largest page first; the largest size present is unbounded, smaller sizes are
     limited to mapped_<size>_bytes (see the module docstring).
     Units: bytes.  Source: entries per CPU in models/cpus/<cpu>.toml (each with its URL and
-    evidence class); reach = entries x page size.
+    evidence class); reach = entries x page size (docs/model.md section 6).
     """
     return _reach(ctx, "l1_dtlb")
 
@@ -261,7 +261,7 @@ def walk_refs(ctx: _Ctx) -> sp.Expr:
     address is translated by an h-level host walk: g(h + 1) + h = (g + 1)(h + 1) - 1; 24 for
     4 KiB guest on 4 KiB host with 4 levels each, 15 for 2 MiB on 2 MiB.
     Units: memory references (the data access itself not counted).
-    Sources: 5-level paging:
+    Sources: one reference per level walked (docs/model.md section 6); 5-level paging:
     https://github.com/torvalds/linux/blob/master/Documentation/arch/x86/x86_64/5level-paging.rst;
     nested walks: Intel "Calculating Page Table Walks"
     (https://intel.com/content/www/us/en/docs/programmable/814346/24-2/calculating-page-table-walks.html)
@@ -307,15 +307,15 @@ def _dominant_refs(levels: int, sizes: tuple[str, ...], default: sp.Expr) -> sp.
 def pt_walk_footprint_bytes(ctx: _Ctx) -> sp.Expr:
     """Bytes of page tables that the page walks of all processes touch.
 
-    Equation: pt_walk_footprint_bytes = pt_bytes_total.  It is defined as the tables all
-    walks touch, private tables once per process and shared tables once: exactly the
+    Equation: pt_walk_footprint_bytes = pt_bytes_total.  It is defined as the tables
+    all walks touch, private tables once per process and shared tables once: exactly the
     physical (PageTables) view the core computes as pt_bytes_total for the touched part of
     the region.  With a dense touch every entry of every leaf table is read by some walk, so
     the leaf tables (the bulk) are touched whole; upper-level tables are counted whole though
     walks read only a few of their 64-byte lines, so the figure is an upper bound by at most
     the upper-level tables.  Not counted: the top-level (PGD) page outside the core's sum and,
     with --virtualized, the host's EPT/NPT tables.
-    Units: bytes.  Source: the physical (PageTables) accounting of docs/model.md.
+    Units: bytes.  Source: docs/model.md section 3 (physical accounting).
     """
     return symbols().pt_bytes_total
 

@@ -43,7 +43,7 @@ def one(cpu, strategy, touched=300 * GiB, **options):
 
 
 # ---------------------------------------------------------------------------------------------
-# Done-when figures (issue 4)
+# Reference figures, derived by hand
 
 
 def test_skylake_sp_private_4k_reach():
