@@ -28,7 +28,8 @@ def compare(size, procs, offset=0, touched=1.0, access="write", strategies=None,
     from ptcalc.compute.tlb import add_tlb_to_frame, resolve
 
     chosen, _ = resolve(cpu)
-    return add_tlb_to_frame(frame, chosen, scenario.paging, virtualized, host_page, llc_bytes)
+    return add_tlb_to_frame(frame, chosen, scenario.paging_levels, virtualized, host_page,
+                            llc_bytes)
 
 
 def _dtypes_of_evaluate(frame, scenario, strategies):

@@ -275,7 +275,7 @@ def _plan_title(summary, units="iec") -> str:
         text += f", {format_size(summary['base_pt_bytes'])} of other page tables per process"
     text += (f"; offset {format_size(scenario.offset_bytes)}, each process touching "
              f"{float(scenario.touched) * 100:.4g}% ({scenario.pattern}), {scenario.access} "
-             f"access, {scenario.paging}-level paging")
+             f"access, {scenario.paging_levels}-level paging")
     return text
 
 

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from ptcalc import paging as geometry
-from ptcalc.compute import _compiled
-from ptcalc.compute.scalar import metric_names
+from ptcalc.compute import formulas
+from ptcalc.compute.formulas import metric_names
 from ptcalc.errors import InputError
 from ptcalc.inputs.scenario import (
     ACCESSES,
@@ -220,25 +220,25 @@ def evaluate_frame(scenarios, strategies, *, pattern="dense", paging=4,
     with np.errstate(all="ignore"):
         for start in range(0, n, CHUNK_ROWS):
             stop = min(n, start + CHUNK_ROWS)
-            args = [_rows(inputs[name], start, stop) for name in _compiled.ARGUMENTS]
+            args = {name: _rows(value, start, stop) for name, value in inputs.items()}
             chunk_patterns = pattern_codes[start:stop]
             if len(kinds) > 1:
                 parts = {}
                 for kind in kinds:
                     where = np.flatnonzero(chunk_patterns == kind)
                     if where.size:
-                        parts[kind] = (where, [a[where] if isinstance(a, np.ndarray) else a
-                                               for a in args])
+                        parts[kind] = (where, {name: a[where] if isinstance(a, np.ndarray)
+                                               else a for name, a in args.items()})
             for i, plan in enumerate(plans):
                 base = i * n + start
                 if plan.texts:
-                    plan.bits[start:stop] = _reason_bits(plan.condition(*args), stop - start)
+                    plan.bits[start:stop] = _reason_bits(plan.condition(**args), stop - start)
                 if len(kinds) == 1:
-                    outputs.put(plan.functions[kinds[0]](*args),
+                    outputs.put(plan.functions[kinds[0]](**args),
                                 slice(base, base + stop - start))
                     continue
                 for kind, (where, part) in parts.items():
-                    outputs.put(plan.functions[kind](*part), base + where)
+                    outputs.put(plan.functions[kind](**part), base + where)
         for i, plan in enumerate(plans):
             block = slice(i * n, (i + 1) * n)
             if plan.texts:
@@ -281,10 +281,10 @@ def _probe_dtypes(plans, kinds, pattern_codes, inputs, names, wide) -> dict:
     dtypes = dict.fromkeys(names)
     for kind in kinds:
         row = int(np.flatnonzero(pattern_codes == kind)[0])
-        args = [_rows(inputs[name], row, row + 1) for name in _compiled.ARGUMENTS]
+        args = {name: _rows(value, row, row + 1) for name, value in inputs.items()}
         for plan in plans:
             with np.errstate(all="ignore"):
-                values = plan.functions[kind](*args)
+                values = plan.functions[kind](**args)
             for name, value in zip(names, values):
                 if value is None:
                     plan.missing.setdefault(name, []).append(kind)
@@ -300,10 +300,10 @@ class _StrategyPlan:
     """One strategy's compiled functions (on the fast column backend) and its state."""
 
     def __init__(self, strategy, levels, kinds, n):
-        condition, self.texts = _compiled.CONDITIONS[(strategy, levels)]
+        condition, self.texts = formulas.conditions_function(strategy, levels)
         self.condition = _on_columns(condition)
-        self.functions = {kind: _on_columns(_compiled.FUNCTIONS[(strategy, levels,
-                                                                 PATTERNS[kind])])
+        self.functions = {kind: _on_columns(formulas.metrics_function(strategy, levels,
+                                                                      PATTERNS[kind]))
                           for kind in kinds}
         self.bits = np.zeros(n, dtype=np.int8) if self.texts else None
         self.missing: dict[str, list[int]] = {}    # metric -> pattern codes lacking it
@@ -322,7 +322,7 @@ class _Reasons:
         present = np.flatnonzero(np.bincount(bits, minlength=1 << len(texts)))
         table = np.full(1 << len(texts), -1, dtype=np.int16)
         for combination in present[present > 0]:
-            text = "; ".join(t for b, t in enumerate(texts) if combination >> b & 1)
+            text = formulas.join_reasons(t for b, t in enumerate(texts) if combination >> b & 1)
             if text not in self.texts:
                 self.texts.append(text)
             table[combination] = self.texts.index(text)
@@ -413,7 +413,7 @@ _ON_COLUMNS: dict = {}
 
 
 def _on_columns(function):
-    """`function` (from ptcalc.compute._compiled) with its `_n` helpers bound to _BACKEND."""
+    """A generated function (ptcalc.compute.formulas) with its `_n` helpers bound to _BACKEND."""
     import types
 
     fast = _ON_COLUMNS.get(function)
