@@ -59,13 +59,17 @@ def evaluate(scenarios, strategies=None, *, pattern="dense", paging=4,
     metrics are nullable Int64 (NA where a strategy is not applicable), expected values under
     the random pattern and ratios Float64.  A dask DataFrame is evaluated partition by
     partition and returned as one (TLB metrics, cpu=, need a pandas frame)."""
-    from ptcalc.compute.frame import evaluate_frame
+    from ptcalc.compute.dask import is_dask
 
-    frame = evaluate_frame(scenarios, parse_strategies(strategies), pattern=pattern,
-                           paging=paging, fault_around=fault_around)
+    if is_dask(scenarios):       # partition by partition, each by the frame evaluator
+        from ptcalc.compute.dask import evaluate_dask as evaluate_columns
+    else:
+        from ptcalc.compute.frame import evaluate_frame as evaluate_columns
+    frame = evaluate_columns(scenarios, parse_strategies(strategies), pattern=pattern,
+                             paging=paging, fault_around=fault_around)
     if cpu is None and not virtualized:
         return frame
-    if type(frame).__module__.startswith("dask"):
+    if is_dask(frame):
         raise InputError("TLB metrics (cpu=, virtualized=) need a pandas DataFrame; call "
                          "ptcalc.evaluate on each computed partition instead")
     from ptcalc.compute.tlb import add_tlb_to_frame, resolve

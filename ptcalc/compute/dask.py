@@ -18,6 +18,11 @@ from __future__ import annotations
 from ptcalc.errors import InputError
 
 
+def is_dask(obj) -> bool:
+    """A dask collection?  (Checked by module name: dask need not be installed.)"""
+    return type(obj).__module__.split(".")[0] == "dask"
+
+
 def evaluate_dask(scenarios, strategies, *, pattern="dense", paging=4, fault_around=65536):
     """A dask DataFrame of results for a dask DataFrame of scenarios (lazy)."""
     import pandas as pd

@@ -46,11 +46,6 @@ _INT64_SAFE = 2**62
 CHUNK_ROWS = 1 << 15
 
 
-def is_dask(obj) -> bool:
-    """A dask collection?  (Checked by module name: dask need not be installed.)"""
-    return type(obj).__module__.split(".")[0] == "dask"
-
-
 # --- validation ----------------------------------------------------------------------------
 
 def _int_column(frame, name, default=None):
@@ -184,12 +179,8 @@ def evaluate_frame(scenarios, strategies, *, pattern="dense", paging=4,
                    fault_around=65536):
     """The long format: one row per scenario and strategy (strategy-major: all scenarios of
     the first strategy, then the next), scenario columns, strategy, applicable, reason and
-    the metrics.  A dask DataFrame is evaluated partition by partition (ptcalc.compute.dask)."""
-    if is_dask(scenarios):
-        from ptcalc.compute.dask import evaluate_dask
-
-        return evaluate_dask(scenarios, strategies, pattern=pattern, paging=paging,
-                             fault_around=fault_around)
+    the metrics.  (A dask DataFrame goes to ptcalc.compute.dask, which calls this function
+    partition by partition.)"""
     if not isinstance(scenarios, pd.DataFrame):
         raise InputError("scenarios must be a pandas DataFrame with columns size_bytes and "
                          f"procs, not {type(scenarios).__name__}")

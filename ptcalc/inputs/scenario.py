@@ -154,7 +154,7 @@ def make_scenario(size, procs, offset=0, touched=1.0, access="write", pattern="d
 
 def parse_strategies(names) -> tuple[str, ...]:
     """Validate strategy names (None: all), suggesting the nearest for a typo."""
-    from ptcalc.model.strategies import STRATEGY_NAMES
+    from ptcalc.catalog import STRATEGY_NAMES
 
     if not names:
         return STRATEGY_NAMES
