@@ -32,14 +32,21 @@ class Scenario:
     touched_bytes: int = 0    # dense prefix: ceil(touched * pages) whole pages
     access: str = "write"
     pattern: str = "dense"
-    paging: int = 4
+    paging_levels: int = 4
     fault_around_bytes: int = DEFAULT_FAULT_AROUND
     requested_size_bytes: int = 0   # what the user asked for, before rounding to pages
 
-    def arguments(self) -> tuple:
-        """Arguments of the generated formula functions, in _compiled.ARGUMENTS order."""
-        return (self.offset_bytes, self.size_bytes, self.touched_bytes, float(self.touched),
-                self.procs, self.fault_around_bytes, 1 if self.access == "read" else 0)
+    @property
+    def paging(self) -> int:
+        """The paging levels (the name of the --paging option and of the API argument)."""
+        return self.paging_levels
+
+    def formula_inputs(self) -> dict:
+        """The inputs of the generated formulas, by name (ptcalc.model.symbols.INPUTS)."""
+        return {"offset_bytes": self.offset_bytes, "size_bytes": self.size_bytes,
+                "touched_bytes": self.touched_bytes, "touched": float(self.touched),
+                "procs": self.procs, "fault_around_bytes": self.fault_around_bytes,
+                "read_access": 1 if self.access == "read" else 0}
 
 
 def _wrap(error: Exception) -> InputError:
@@ -139,7 +146,7 @@ def make_scenario(size, procs, offset=0, touched=1.0, access="write", pattern="d
         touched_bytes=touched_prefix_bytes(size_bytes, fraction),
         access=parse_choice(access, ACCESSES, "access"),
         pattern=parse_choice(pattern, PATTERNS, "pattern"),
-        paging=levels,
+        paging_levels=levels,
         fault_around_bytes=parse_fault_around(fault_around),
         requested_size_bytes=requested,
     )
@@ -147,7 +154,7 @@ def make_scenario(size, procs, offset=0, touched=1.0, access="write", pattern="d
 
 def parse_strategies(names) -> tuple[str, ...]:
     """Validate strategy names (None: all), suggesting the nearest for a typo."""
-    from ptcalc.model.strategies import STRATEGY_NAMES
+    from ptcalc.catalog import STRATEGY_NAMES
 
     if not names:
         return STRATEGY_NAMES
