@@ -289,8 +289,8 @@ def render(report: dict, fmt: str = "table") -> str:
         return json.dumps(report, indent=2)
     if report.get("skipped"):
         return f"skipped: {report['skipped']}"
-    lines = [f"operation probe on Linux {report['kernel']} ({report['started']}); median of "
-             "the runs; IPI tolerance = the most seen in an idle window of the same run"]
+    lines = [(f"operation probe on Linux {report['kernel']} ({report['started']}); median of "
+              "the runs; IPI tolerance = the most seen in an idle window of the same run")]
     for result in report["cases"]:
         name = result["case"]["name"]
         if result.get("ok") is None:

@@ -276,6 +276,7 @@ def test_cli_errors_and_formula():
 
 
 def test_cli_fork_heap_shows_the_redis_docs_next_to_it():
-    code, out, err = run_cli("op", "fork", "--size", "1GiB", "--procs", "2", "--heap", "24000000000")
+    code, out, err = run_cli("op", "fork", "--size", "1GiB", "--procs", "2", "--heap",
+                             "24000000000")
     assert code == 0, err
     assert "9-13 ms per GB" in out and "redis.io" in out and "11,469 tables" in out
