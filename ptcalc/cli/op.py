@@ -23,6 +23,11 @@ def register(app: typer.Typer) -> None:
         offset: str | None = typer.Option(None, help="Start address modulo 512 GiB."),
         touched: str | None = typer.Option(None, help="Fraction each process touched, (0, 1]."),
         access: str | None = typer.Option(None, help="read or write (how pages refault)."),
+        layout: str | None = typer.Option(None, metavar="FILE", help="A host layout (TOML): "
+                                          "the operation acts on one of its shared regions."),
+        region: str | None = typer.Option(None, help="With --layout: the region acted on."),
+        group: str | None = typer.Option(None, help="With --layout: the acting process's "
+                                         "group (default: the first mapping the region)."),
         cpus: int = typer.Option(1, help="CPUs each sharing process runs on (its threads)."),
         host_cpus: int = typer.Option(0, help="CPUs of the host (default: procs x cpus)."),
         heap: str | None = typer.Option(None, metavar="SIZE", help="With fork: also the fork "
@@ -50,7 +55,18 @@ def register(app: typer.Typer) -> None:
         fmt = parse_choice(fmt, FORMATS, "format")
         units = parse_choice(units, UNITS, "units")
         chosen = {"offset": "0", "touched": "1", "access": "write"}
-        if preset or (size is None and procs is None):
+        if layout and (preset or size or procs or offset or touched or access):
+            from ptcalc.errors import InputError
+
+            raise InputError("--layout gives the region and processes; drop --preset, --size, "
+                             "--procs, --offset, --touched and --access")
+        if (region or group) and not layout:
+            from ptcalc.errors import InputError
+
+            raise InputError("--region and --group choose inside a --layout FILE")
+        if layout:
+            pass
+        elif preset or (size is None and procs is None):
             values = load_preset(preset or DEFAULT_PRESET).values
             chosen.update({k: v for k, v in values.items() if k in
                            ("size", "procs", "offset", "touched", "access")})
@@ -58,7 +74,7 @@ def register(app: typer.Typer) -> None:
                  "access": access}
         chosen.update({k: v for k, v in given.items() if v is not None})
         for key in ("size", "procs"):
-            if key not in chosen:
+            if key not in chosen and not layout:
                 from ptcalc.errors import InputError
 
                 raise InputError(f"--{key} is missing; give --size and --procs, or --preset")
@@ -66,8 +82,29 @@ def register(app: typer.Typer) -> None:
         if formula:
             typer.echo(_formula_text(strategies, operation, formula))
             return
-        scenario = make_scenario(chosen["size"], chosen["procs"], chosen["offset"],
-                                 chosen["touched"], chosen["access"])
+        if layout:
+            from ptcalc.compute.operations import scenario_from_layout
+            from ptcalc.inputs.layout import load_layout_file
+
+            host = load_layout_file(layout)
+            private = _private_heap(host, group)
+            if operation == "fork" and private and not heap:
+                heap = str(private)
+            if not any(r.kind == "shared" for r in host.regions) and operation == "fork":
+                from ptcalc.present.operations import fork_latency_lines
+
+                fork = _heap_fork(heap)
+                if fmt == "json":
+                    import json
+
+                    typer.echo(json.dumps({"rows": [], "private_heap_fork": fork}, indent=2))
+                else:
+                    typer.echo("\n".join(fork_latency_lines(fork, units)))
+                return
+            scenario = scenario_from_layout(host, region, group)
+        else:
+            scenario = make_scenario(chosen["size"], chosen["procs"], chosen["offset"],
+                                     chosen["touched"], chosen["access"])
         inputs = make_inputs(operation, scenario, at, bytes_, cpus, host_cpus)
         rows = operation_rows(inputs, strategies)
         fork = _heap_fork(heap) if heap else None
@@ -110,6 +147,15 @@ def register(app: typer.Typer) -> None:
         report = probe.run(case_filter=case, fork_only=fork, repeat=repeat)
         typer.echo(probe.render(report, fmt))
         raise typer.Exit(report["exit_code"])
+
+
+def _private_heap(layout, group: str | None) -> int:
+    """Touched bytes of the private regions the acting group (default: the first) maps."""
+    groups = [g for g in layout.groups if group in (None, g.name)]
+    if not groups:
+        return 0
+    kinds = {r.name: r.kind for r in layout.regions}
+    return sum(m.touched_bytes for m in groups[0].maps if kinds.get(m.region) == "private")
 
 
 def _heap_fork(heap: str) -> dict:

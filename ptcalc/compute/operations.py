@@ -20,8 +20,8 @@ RANGE_OPERATIONS = ("mprotect", "munmap", "madvise")
 METRICS = ("tables_allocated", "tables_freed", "tables_unshared", "tables_copied",
            "ptes_copied", "vmpte_acting_bytes", "vmpte_acting_after_refault_bytes",
            "vmpte_others_bytes", "pagetables_bytes", "pagetables_after_refault_bytes",
-           "refaults_acting", "refaults_others", "flushes", "tlb_ipis", "call_ipis",
-           "ipis_total")
+           "refaults_acting", "refaults_others", "flushes", "tlb_ipis", "tlb_ipis_min",
+           "call_ipis", "ipis_total")
 TEXT_COLUMNS = ("strategy", "variant", "operation", "applicable", "reason", "path", "status",
                 "flush", "flush_scope", "source")
 
@@ -121,6 +121,8 @@ def _finish(row: dict, metrics: dict, strides_text=None) -> dict:
     for key in METRICS:
         if key in metrics:
             row[key] = int(metrics[key])
+    if row["tlb_ipis_min"] is None:
+        row["tlb_ipis_min"] = 0
     for key in ("tables_copied", "ptes_copied"):
         if row[key] is None:
             row[key] = 0
@@ -348,3 +350,45 @@ def make_inputs(operation: str, scenario, at=0, length=None, cpus=1, host_cpus=0
     if host_cpus and host_cpus < cpus:
         raise InputError(f"--host-cpus {host_cpus} is fewer than --cpus {cpus}")
     return OperationInputs(operation, scenario, start, size, cpus, host_cpus)
+
+
+def scenario_from_layout(layout, region: str | None = None, group: str | None = None):
+    """The single-region scenario an operation on one region of a host layout is stated over:
+    the region's size and address (mod 512 GiB) as the acting group maps it, the processes
+    of every group mapping it, and the acting group's touched prefix and access.  The other
+    regions do not change the result as long as they lie outside this region's 512 GiB slot
+    (free_pgtables() floor and ceiling); private regions are fork's `--heap`."""
+    from dataclasses import replace as _replace
+
+    from ptcalc.inputs.scenario import make_scenario
+
+    shared = [r for r in layout.regions if r.kind == "shared"]
+    names = ", ".join(r.name for r in shared)
+    if region is None:
+        if len(shared) != 1:
+            raise InputError(f"the layout has shared regions {names or '(none)'}; name the "
+                             "one the operation acts on with --region")
+        region = shared[0].name
+    try:
+        chosen = layout.region(region)
+    except KeyError:
+        raise InputError(f"--region {region!r} is not in the layout (shared: {names})") from None
+    if chosen.kind != "shared":
+        raise InputError(f"region {region!r} is private memory; its fork cost is "
+                         "`ptcalc op fork --heap SIZE`")
+    mapping = [(g, m) for g in layout.groups for m in g.maps if m.region == region]
+    if not mapping:
+        raise InputError(f"no group maps region {region!r}")
+    if group is not None:
+        acting = [(g, m) for g, m in mapping if g.name == group]
+        if not acting:
+            raise InputError(f"--group {group!r} does not map region {region!r} (groups: "
+                             f"{', '.join(g.name for g, _ in mapping)})")
+    else:
+        acting = mapping[:1]
+    (_, acting_map), procs = acting[0], sum(g.procs for g, _ in mapping)
+    scenario = make_scenario(chosen.size_bytes, procs,
+                             acting_map.address_bytes % paging.PUD_SPAN, 1.0,
+                             acting_map.access, acting_map.pattern, layout.paging,
+                             layout.fault_around_bytes)
+    return _replace(scenario, touched=acting_map.touched, touched_bytes=acting_map.touched_bytes)

@@ -373,6 +373,9 @@ def range_metrics(m, v, rule: str, operation: str) -> dict:
     mm_cpus = m.min(v.host_cpus, v.procs * v.cpus) if rule == "threads" else \
         m.min(v.host_cpus, v.cpus)
     out["tlb_ipis"] = out["flushes"] * (mm_cpus - 1)
+    # a flush that frees tables IPIs lazy (idle) CPUs of the mm too (native_flush_tlb_multi()
+    # with info->freed_tables); the others reach only CPUs running the mm at that moment
+    out["tlb_ipis_min"] = m.where(freed > 0, 1, 0) * (mm_cpus - 1)
     out["call_ipis"] = out["syncs"] * (v.host_cpus - 1)
     return out
 
@@ -399,9 +402,10 @@ def host_range_metrics(m, v, operation: str, variant: str) -> dict:
     out["syncs"] = 0
     if variant == "2026":
         out["tlb_ipis"] = invalidations * (m.min(v.host_cpus, v.procs * v.cpus) - 1)
+        out["tlb_ipis_min"] = 0
         out["call_ipis"] = 0
     else:
-        out["tlb_ipis"] = 0
+        out["tlb_ipis"] = out["tlb_ipis_min"] = 0
         out["call_ipis"] = invalidations * (v.host_cpus - 1)
     return out
 

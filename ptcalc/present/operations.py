@@ -19,6 +19,7 @@ OP_COLUMNS = (
     ("refaults_acting", "refaults", "count"),
     ("refaults_others", "others'", "count"),
     ("flush", "flush", "text"),
+    ("tlb_ipis_min", "TLB IPIs min", "count"),
     ("tlb_ipis", "TLB IPIs", "count"),
     ("call_ipis", "sync IPIs", "count"),
 )
@@ -53,8 +54,9 @@ def operation_notes(rows: list[dict], inputs) -> list[str]:
         notes.append(f"source ({', '.join(labels)}): {source}")
     notes.append(f"IPIs for {inputs.cpus} CPU(s) per sharing process on a "
                  f"{inputs.total_cpus}-CPU host: 'TLB IPIs' is the /proc/interrupts 'TLB "
-                 "shootdowns' line (to each other CPU running the flushed mm; an idle CPU in "
-                 "lazy-TLB mode is skipped unless tables are freed), 'sync IPIs' the 'Function "
+                 "shootdowns' line (to each other CPU running the flushed mm: 'min' when the "
+                 "other CPUs are idle, as an idle CPU in lazy-TLB mode gets only flushes that "
+                 "free tables), 'sync IPIs' the 'Function "
                  "call interrupts' line (tlb_remove_table_sync_one(), flush_tlb_all()).")
     notes.append("'now': right after the call; 'after': once the acting process has "
                  "touched again what it touched before (its refaults); PageTables counts a "
@@ -87,4 +89,39 @@ def fork_latency_lines(fork: dict, units: str = "iec") -> list[str]:
     low, high = fork["redis_docs_ms"]
     lines.append(f"  Redis docs: 9-13 ms per GB of RSS on physical hosts and VMware -> "
                  f"{low:.0f}-{high:.0f} ms for this heap ({REDIS_DOCS})")
+    return lines
+
+
+def what_changes_cost(scenario, host_cpus: int = 0) -> list[str]:
+    """The sizing report's "what changes cost": each operation by one process on the first
+    GiB (or the whole region, if smaller), one line per operation with every strategy that
+    applies: tables, VmPTE now -> after the refaults, refaults and IPIs."""
+    from ptcalc.compute.operations import OPERATIONS, make_inputs, operation_rows
+    from ptcalc.model.strategies import STRATEGY_NAMES
+
+    length = min(scenario.size_bytes, 1 << 30)
+    lines = []
+    for operation in OPERATIONS:
+        inputs = make_inputs(operation, scenario, 0, length, 1, host_cpus)
+        parts = []
+        for row in operation_rows(inputs, STRATEGY_NAMES):
+            if not row["applicable"]:
+                continue
+            tables = []
+            for key, word in (("tables_allocated", "+"), ("tables_freed", "-")):
+                if row[key]:
+                    tables.append(f"{word}{row[key]:,}")
+            if row["tables_unshared"]:
+                tables.append(f"{row['tables_unshared']:,} unshared")
+            parts.append(
+                f"{_label(row)}: tables {', '.join(tables) or '0'}, VmPTE "
+                f"{format_size(row['vmpte_acting_bytes'])} -> "
+                f"{format_size(row['vmpte_acting_after_refault_bytes'])}, "
+                f"{row['refaults_acting']:,} refaults, {row['ipis_total']:,} IPIs")
+        what = (f"{operation} of the first {format_size(length)}"
+                if operation in ("mprotect", "munmap", "madvise") else operation)
+        lines.append(f"{what} by one process ({inputs.total_cpus} CPUs, one per process): "
+                     + "; ".join(parts))
+    lines.append("Rules, sources and every column: `ptcalc op OPERATION --size ... --procs ...`"
+                 " (`--heap SIZE` for the fork of a private heap).")
     return lines

@@ -71,6 +71,10 @@ def quiet_side_effects(monkeypatch, tmp_path):
 
     monkeypatch.setattr(probe, "run_probe", lambda *a, **k: Report())
     monkeypatch.setattr(probe, "render", lambda report, fmt="table": "probe: stubbed")
+    from ptcalc.probe import operations as op_probe
+
+    monkeypatch.setattr(op_probe, "run", lambda *a, **k: {"exit_code": 0})
+    monkeypatch.setattr(op_probe, "render", lambda report, fmt="table": "op-probe: stubbed")
 
     def no_report(*args, **kwargs):
         raise cli._input_error("stubbed")     # the argument checks ran; no report is built

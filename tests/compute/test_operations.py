@@ -280,3 +280,13 @@ def test_cli_fork_heap_shows_the_redis_docs_next_to_it():
                              "24000000000")
     assert code == 0, err
     assert "9-13 ms per GB" in out and "redis.io" in out and "11,469 tables" in out
+
+
+def test_what_changes_cost_has_a_line_per_operation():
+    from ptcalc.present.operations import what_changes_cost
+
+    lines = what_changes_cost(make_scenario(3 * G, 2), host_cpus=2)
+    assert [line.split(" ")[0] for line in lines[:5]] == list(OPERATIONS)
+    # madvise of the first GiB unshares slot 0 (procs 2: one sync IPI) and relinks with 1 fault
+    assert "hugetlb-2m-pmdshare: tables 1 unshared, VmPTE -4 KiB -> 0 B, 1 refaults, 1 IPIs" \
+        in lines[4]

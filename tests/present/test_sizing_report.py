@@ -229,3 +229,12 @@ def test_markdown_footer_keeps_any_command_in_one_code_span(sga_report, command)
     # the code span holds the whole command (HTML-escaped by the renderer)
     assert shown.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"') \
         .replace("&amp;", "&") == command.replace("\n", "\\n")
+
+
+def test_what_changes_cost_section(sga_report, tmp_path):
+    # the SGA's 300 GiB at 1500 processes: mprotect of the first GiB unshares one slot of
+    # hugetlb-2m-pmdshare (VmPTE -4 KiB) and refaults its 512 huge pages
+    text = sr.write_report(sga_report, tmp_path / "r.md", embed_images=True)[0].read_text()
+    section = text.split("## What changes cost", 1)[1].split("\n## ", 1)[0]
+    assert ("hugetlb-2m-pmdshare: tables +1, 1 unshared, VmPTE -4 KiB -> 0 B, 512 refaults"
+            in section)

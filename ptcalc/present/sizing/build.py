@@ -154,6 +154,9 @@ def build_report(preset: str | None = None, *, size=None, procs=None, ram=None, 
     for info in catalog.STRATEGIES:
         strategies.append((info.name, info.upstream.summary(), info.shared, info.source))
 
+    from ptcalc.present.operations import what_changes_cost
+
+    operations = what_changes_cost(scenario)
     title = "Page-table sizing report"
     if loaded:
         title += f": {loaded.name}"
@@ -161,7 +164,7 @@ def build_report(preset: str | None = None, *, size=None, procs=None, ram=None, 
         title=title, description=loaded.description if loaded else scenario_text,
         scenario_text=scenario_text, inputs=inputs, results=frame, findings=findings,
         figures=figures, huge_pages=huge_pages, formulas=formulas, strategies=strategies,
-        notes=notes, command=command)
+        notes=notes, command=command, operations=operations)
 
 
 def _findings(frame, scenario, ram_bytes: int, cpu) -> list[str]:

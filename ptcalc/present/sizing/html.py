@@ -100,6 +100,10 @@ def render_html(report: SizingReport) -> str:
         parts.append("<h2>Huge pages to reserve</h2><ul>")
         parts.extend(f"<li>{html.escape(text)}</li>" for text in report.huge_pages)
         parts.append("</ul>")
+    if report.operations:
+        parts.append("<h2>What changes cost</h2><ul>")
+        parts += [f"<li>{html.escape(text)}</li>" for text in report.operations]
+        parts.append("</ul>")
     parts.append("<h2>Check it on the live host</h2><p>Physical page-table memory: "
                  "<code>grep PageTables /proc/meminfo</code>; one process's share: "
                  "<code>grep VmPTE /proc/PID/status</code>; huge pages: "

@@ -70,6 +70,8 @@ def render_markdown(report: SizingReport, image_links: dict[str, str] | None = N
                 f"*{figure.caption}*", ""]
     if report.huge_pages:
         out += ["## Huge pages to reserve", ""] + [f"- {t}" for t in report.huge_pages] + [""]
+    if report.operations:
+        out += ["## What changes cost", ""] + [f"- {t}" for t in report.operations] + [""]
     out += ["## Check it on the live host", "",
             ("Physical page-table memory: `grep PageTables /proc/meminfo`; one process's "
             "share: `grep VmPTE /proc/PID/status`; huge pages: `grep Huge /proc/meminfo`."), ""]

@@ -81,6 +81,7 @@ class SizingReport:
     strategies: list[tuple[str, str, str, str]]  # (name, status, shared, source)
     notes: list[str] = field(default_factory=list)
     command: str = ""
+    operations: list[str] = field(default_factory=list)   # "what changes cost"
 
 
 def has_value(value) -> bool:
