@@ -29,9 +29,9 @@ from ptcalc import paging as geometry
 from ptcalc.compute import formulas
 from ptcalc.compute.formulas import metric_names
 from ptcalc.errors import InputError
+from ptcalc.inputs import rules
 from ptcalc.inputs.scenario import (
     ACCESSES,
-    MAX_PROCS,
     PATTERNS,
     parse_choice,
     parse_fault_around,
@@ -75,32 +75,21 @@ def _validate(frame, levels):
     sizes = _int_column(frame, "size_bytes")
     procs = _int_column(frame, "procs")
     offsets = _int_column(frame, "offset_bytes", 0)
-    if (sizes <= 0).any():
-        raise InputError(f"column 'size_bytes' has {int(sizes[sizes <= 0][0])}; sizes must be "
-                         "positive byte counts")
-    bad = (procs < 1) | (procs > MAX_PROCS)
-    if bad.any():
-        raise InputError(f"column 'procs' has {int(procs[bad][0])}; use counts in "
-                         f"1..{MAX_PROCS}")
-    bad = (offsets < 0) | (offsets & (geometry.PAGE_BYTES - 1) != 0) | (
-        offsets >= geometry.TOP_ENTRY_SPAN)
-    if bad.any():
-        raise InputError(f"column 'offset_bytes' has {int(offsets[bad][0])}; offsets must be "
-                         "multiples of 4 KiB below 512 GiB")
-    user_space = geometry.paging_for(levels).user_space_bytes
-    if (sizes > user_space).any():
-        raise InputError(f"a region does not fit the user address space of {levels}-level paging")
-    sizes = -(-sizes // geometry.PAGE_BYTES) * geometry.PAGE_BYTES
-    if (offsets + sizes > user_space).any():
-        raise InputError(f"a region does not fit the user address space of {levels}-level paging")
+    rules.SIZE.check_column(sizes)
+    rules.PROCS.check_column(procs)
+    for rule in rules.OFFSET_RULES:
+        rule.check_column(offsets)
+    # Sizes near 2**63 would overflow when rounded up: check them before rounding.
+    rules.check_region_columns(sizes, np.zeros_like(offsets), levels)
+    sizes = rules.whole_pages(sizes)
+    rules.check_region_columns(sizes, offsets, levels)
     if "touched" in frame:
         if frame["touched"].isna().any():
             raise InputError("column 'touched' has missing values; use fractions in (0, 1]")
         touched = pd.to_numeric(frame["touched"], errors="coerce").to_numpy(dtype=float)
     else:
         touched = np.ones(len(frame))
-    if not ((touched > 0) & (touched <= 1)).all():
-        raise InputError("column 'touched' must hold fractions in (0, 1]")
+    rules.TOUCHED.check_column(touched)
     return sizes, procs, offsets, touched
 
 
