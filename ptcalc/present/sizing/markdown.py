@@ -52,8 +52,12 @@ def render_markdown(report: SizingReport, image_links: dict[str, str] | None = N
     from ptcalc import __version__
 
     frame = report.results
-    out = [f"# {report.title}", "", report.description, "", report.scenario_text, "",
-           "## Findings", ""]
+    out = [f"# {report.title}", ""]
+    if report.generated:
+        out += [f"Generated {report.generated} with ptcalc {__version__}.", ""]
+    if report.recommendation:
+        out += ["## Recommendation", "", report.recommendation, ""]
+    out += [report.description, "", report.scenario_text, "", "## Findings", ""]
     out += [f"- {text}" for text in report.findings]
     out += ["", "## Inputs", "",
             _md_table(["input", "value", "source"], [list(item) for item in report.inputs]),

@@ -81,6 +81,9 @@ class SizingReport:
     strategies: list[tuple[str, str, str, str]]  # (name, status, shared, source)
     notes: list[str] = field(default_factory=list)
     command: str = ""
+    recommendation: str = ""                     # one paragraph (present/narrative.py)
+    generated: str = ""                          # UTC date the report was built
+    formula_forms: list = field(default_factory=list)   # (heading, presentation Form)
 
 
 def has_value(value) -> bool:
