@@ -20,6 +20,9 @@ def register(app: typer.Typer) -> None:
         case: list[str] | None = typer.Option(None, help="Matrix cases whose name contains "
                                               "this text (repeatable)."),
         fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+        layouts: bool = typer.Option(False, "--layouts", help="Run the host-layout cases "
+                                     "instead: fork, maps at other addresses, THP with a "
+                                     "file offset, independent random sets."),
     ) -> None:
         """Map real regions in child processes and compare VmPTE growth and minor faults
         with the model (bytes exactly, faults within +-2 per process).  Huge page
@@ -29,6 +32,8 @@ def register(app: typer.Typer) -> None:
         from ptcalc.probe import run as kernel_probe
 
         fmt = parse_choice(fmt, ("table", "json"), "format")
+        if layouts:
+            _probe_layouts(fmt)
         accesses = [parse_choice(a, ("read", "write"), "access") for a in access or ["write"]]
         chosen = list(parse_strategies(strategy)) if strategy else None
         if size:
@@ -48,3 +53,21 @@ def register(app: typer.Typer) -> None:
             cases, progress=lambda text: print(text, file=sys.stderr, flush=True))
         typer.echo(kernel_probe.render(report, fmt))
         raise typer.Exit(report.exit_code)
+
+
+def _probe_layouts(fmt: str) -> None:
+    import json
+
+    from ptcalc.probe import layouts as layout_probe
+
+    cases, state = layout_probe.probe_layouts(
+        lambda text: print(text, file=sys.stderr, flush=True))
+    if fmt == "json":
+        typer.echo(json.dumps({"cases": [{"case": c.name, "status": c.status,
+                                          "reason": c.reason or None, "measured": c.measured,
+                                          "model": {k: c.model.get(k) for _, k, _ in c.checks}}
+                                         for c in cases], **state}, indent=2))
+    else:
+        typer.echo(layout_probe.render(cases))
+    bad = [c for c in cases if c.status in ("FAIL", "error")] or not state["restored"]
+    raise typer.Exit(1 if bad else 0)

@@ -139,10 +139,29 @@ def register(app: typer.Typer) -> None:
         base_pt: str = typer.Option("0", metavar="BYTES",
                                     help="Each process's own page tables outside the "
                                          "region, in bytes (threads: counted once)."),
-        reserved: str | None = typer.Option(None, metavar="N|SIZE",
-                                            help="Huge pages reserved (a count of each "
-                                                 "hugetlb strategy's pages, or a size such as "
-                                                 "100GiB), when short of the region."),
+        reserved: str | None = typer.Option(None, metavar="2m=N|1g=N|N|SIZE|PCT",
+                                            help="Huge pages reserved: 2m=26214, 1g=300, a "
+                                                 "bare count of 2 MiB pages, a size (100GiB) "
+                                                 "or a fraction of the region (80%); beyond "
+                                                 "RAM is an error."),
+        segments: str | None = typer.Option(None, metavar="SIZES",
+                                            help="Shared memory segments (10GiB,2GiB) for "
+                                                 "Oracle's hugepages_settings.sh rule "
+                                                 "(default: one segment of --size)."),
+        layout: str | None = typer.Option(None, metavar="FILE",
+                                          help="A host layout (models/layouts): its shared "
+                                               "regions are the segments (and, without "
+                                               "--size, their sum the region)."),
+        shared_memory_size: str | None = typer.Option(None, metavar="SIZE",
+                                                      help="PostgreSQL's whole segment "
+                                                           "(postgres -C shared_memory_size), "
+                                                           "larger than shared_buffers."),
+        numa_nodes: int | None = typer.Option(None, min=1, max=1024, metavar="K",
+                                              help="Split the pool over K NUMA nodes "
+                                                   "(per-node sysfs and boot lines)."),
+        decimal_units: bool = typer.Option(False, "--decimal-units",
+                                           help="Read kB/MB/GB/TB as powers of 1000 "
+                                                "(default 1024, as databases write them)."),
         preset: str | None = typer.Option(None, metavar="NAME",
                                           help="Take unset options from a named "
                                                "workload (models/workloads)."),
@@ -165,6 +184,8 @@ def register(app: typer.Typer) -> None:
 
         fmt = _choice(fmt, FORMATS, "format")
         units = _choice(units, UNITS, "units")
+        if layout is not None:
+            segments, size = _layout_segments(layout, segments, size, paging)
         base = _preset_values(preset, size)
         values = {"size": size, "ram": ram, "offset": offset, "touched": touched,
                   "access": access, "pattern": pattern}
@@ -175,16 +196,23 @@ def register(app: typer.Typer) -> None:
                                   reserved=reserved, offset=chosen["offset"],
                                   touched=chosen["touched"], access=chosen["access"],
                                   pattern=chosen["pattern"], strategies=strategy,
-                                  paging=paging)
+                                  paging=paging, segments=segments,
+                                  shared_memory_size=shared_memory_size,
+                                  decimal=decimal_units)
         if fmt in ("json", "csv"):
             typer.echo(render(rows, fmt))
             return
+        from ptcalc.present.settings import plan_notes, size_readings
+
         notes = not_applicable_notes(rows)
         if any(row.get("max_procs_capped") for row in rows):
             notes.append(">= 4,194,304: page tables never exhaust the budget below "
                          "PID_MAX_LIMIT")
-        typer.echo(render(rows, fmt, units, columns=PLAN_COLUMNS, title=_plan_title(summary, units),
-                          notes=notes))
+        notes += plan_notes(rows, summary, numa_nodes)
+        title = _plan_title(summary, units) + size_readings(
+            {"size": chosen["size"], "ram": chosen.get("ram"), "budget": budget},
+            decimal_units)
+        typer.echo(render(rows, fmt, units, columns=PLAN_COLUMNS, title=title, notes=notes))
 
     @app.command()
     def presets(fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT",
@@ -211,6 +239,21 @@ def register(app: typer.Typer) -> None:
                    ("value", "value", "text"), ("source", "source", "text"))
         notes = [f"{p.name}: {p.description}" for p in loaded]
         typer.echo(render(rows, fmt, columns=columns, notes=notes))
+
+
+def _layout_segments(path, segments, size, paging):
+    """The shared regions of a layout file as the segments (their sizes in bytes), and the
+    region size: --size, else their sum."""
+    from ptcalc.inputs.layout import load_layout_file
+
+    if segments is not None:
+        raise _error("give --segments or --layout, not both")
+    loaded = load_layout_file(path, paging)
+    shared = [region.size_bytes for region in loaded.regions if region.kind == "shared"]
+    if not shared:
+        raise _error(f"layout {path!r} has no shared region; the huge page pool is for "
+                     "shared memory segments")
+    return shared, size if size is not None else sum(shared)
 
 
 def _plan_title(summary, units="iec") -> str:
