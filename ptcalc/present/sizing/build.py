@@ -120,21 +120,26 @@ def build_report(preset: str | None = None, *, size=None, procs=None, ram=None, 
 
     figures = [
         ReportFigure("page-tables", "Page tables against processes",
-                     "Page-table bytes the machine spends (PageTables, log scale) against the "
-                     "number of processes, one line per strategy (strategies whose lines "
-                     "coincide share one). The dashed red line is RAM minus the region; an X "
-                     "marks where the region plus page tables no longer fit (OOM).",
+                     "Page-table bytes the machine spends (PageTables) against the number of "
+                     "processes, one line per strategy (strategies whose lines coincide share "
+                     "one; lines that nearly coincide are drawn thinner on top, markers "
+                     "staggered). Log scale: the strategies differ by orders of magnitude. The "
+                     "dashed red line is RAM minus the region; an X marks where the region "
+                     "plus page tables no longer fit (OOM).",
                      plot.png_bytes(plot.page_tables_vs_procs(
                          scenario.size_bytes, ram_bytes, scenario.procs,
                          offset=scenario.offset_bytes, touched=float(scenario.touched),
                          access=scenario.access, pattern=scenario.pattern))),
         ReportFigure("savings", "Page-table memory per strategy",
-                     f"Page-table bytes of all {scenario.procs:,} processes per strategy (log "
-                     "scale), with the saving against private 4 KiB page tables.",
+                     f"Page-table bytes of all {scenario.procs:,} processes per strategy on a "
+                     "linear scale (a bar twice as long is twice the memory), with the saving "
+                     "against private 4 KiB page tables and how many times less that is.",
                      plot.png_bytes(plot.savings(frame))),
         ReportFigure("faults", "Page faults per strategy",
                      "Minor faults to map the touched part of the region: the first process, "
-                     "each later process, and all processes together (log scale).",
+                     "each later process, and all processes together; log scale, because the "
+                     "counts differ by orders of magnitude (every bar is labelled with its "
+                     "exact count).",
                      plot.png_bytes(plot.faults(frame))),
         ReportFigure("tlb", "TLB coverage against working-set size",
                      f"Share of a process's working set the TLB of {chosen_cpu.title} maps at "
