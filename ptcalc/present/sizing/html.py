@@ -37,6 +37,8 @@ h1 { font-size: 1.7em; margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bo
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; vertical-align: top;
          overflow-wrap: anywhere; }
+td:first-child, th:first-child { white-space: nowrap; overflow-wrap: normal; }
+th { overflow-wrap: normal; hyphens: auto; }
 th { background: #f3f3f3; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.na td { color: #888; }
@@ -93,10 +95,10 @@ def render_html(report: SizingReport) -> str:
                     numeric_from=99),
         "<h2>Every strategy</h2>",
         _html_table(*table_cells(frame, TABLE_COLUMNS), na_rows=na_rows),
-        ("<p>PT per process is what each process is charged (<code>VmPTE</code> in "
-        "<code>/proc/PID/status</code>); PT total is what the machine spends "
+        ("<p>Page tables per process is what each process is charged (<code>VmPTE</code> in "
+        "<code>/proc/PID/status</code>); page tables, all processes is what the machine spends "
         "(<code>PageTables</code> in <code>/proc/meminfo</code>; a shared table counts once). "
-        "Max processes in RAM: the most processes for which the region plus PT total fit "
+        "Most processes that fit in RAM: the most for which the region plus all page tables fit "
         f"in RAM (no limit: fits up to the kernel's PID limit, {MAX_PROCS:,}).</p>"),
         "<details><summary>Per paging level, all faults, TLB reach</summary>",
         _html_table(*table_cells(frame, LEVEL_COLUMNS), na_rows=na_rows), "</details>",
