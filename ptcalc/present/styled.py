@@ -36,6 +36,19 @@ COLUMNS = {
 NO_LIMIT = {"max_procs", "oom_procs"}
 
 
+def _percent(value: float) -> str:
+    """3 significant digits, and never 100% or 0% for what is not: 0.00195%, 99.9992%."""
+    pct = 100 * value
+    if pct == 0 or pct == 100:
+        return f"{pct:.0f}%"
+    if pct < 99:
+        return f"{pct:.3g}%"
+    decimals = 1
+    while f"{pct:.{decimals}f}" == "100." + "0" * decimals and decimals < 8:
+        decimals += 1
+    return f"{pct:.{decimals + 1}f}%"
+
+
 def _formatter(kind: str, missing: str = "-"):
     import pandas as pd
 
@@ -47,7 +60,7 @@ def _formatter(kind: str, missing: str = "-"):
         if kind == "count":
             return count_text(value)
         if kind == "percent":
-            return f"{float(value):.1%}" if float(value) < 0.999 else f"{float(value):.3%}"
+            return _percent(float(value))
         return str(value)
     return show
 
