@@ -233,7 +233,7 @@ def strategies(fmt: str = options.output_format()) -> None:
 # Modules that add commands: each defines register(app) and imports only typer and the
 # standard library at module level (start-up stays fast).
 COMMAND_MODULES = ("ptcalc.cli.probe", "ptcalc.cli.report", "ptcalc.cli.inspect",
-                   "ptcalc.cli.sweep")
+                   "ptcalc.cli.sweep", "ptcalc.cli.op")
 
 
 _registered: list[str] = []
