@@ -274,13 +274,18 @@ def test_signals_remove_the_temporary_file(tmp_path, signum):
          "--procs", "1..100000/1", "--output", str(target)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
-    deadline = time.monotonic() + 60
-    while not any(p.name.startswith(".big.csv.") for p in tmp_path.iterdir()):
-        assert time.monotonic() < deadline and process.poll() is None
-        time.sleep(0.05)
-    time.sleep(0.3)
-    process.send_signal(signum)
-    _, err = process.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.name.startswith(".big.csv.") for p in tmp_path.iterdir()):
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)
+        time.sleep(0.3)
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=60)
+    finally:               # never leave a 64 GiB x 100000 sweep running after a failure
+        if process.poll() is None:
+            process.kill()
+            process.wait()
     if signum == signal.SIGTERM:
         assert process.returncode == 128 + signal.SIGTERM, err
     # SIGINT: KeyboardInterrupt; the exit code is cli.main's (typer returns Exit(130))
