@@ -16,6 +16,7 @@ from ptcalc.present.plots.style import (
     bytes_axis,
     count_axis,
     count_text,
+    names_text,
     new_figure,
     percent_text,
     strategy_style,
@@ -72,7 +73,7 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
     step = max(1, len(counts) // 8)
     for k, (key, members) in enumerate(curves.items()):
         color, style, marker = strategy_style(members[0])
-        label = ", ".join(members)
+        label = names_text(members)
         points = {oom[name] for name in members}
         if len(points) == 1 and None not in points:
             (point,) = points
@@ -96,7 +97,7 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
                         color=strategy_style(members[0])[0], markeredgecolor="black", zorder=5,
                         linestyle="none", label=None if marked else "OOM point")
                 right = point > 0.5 * procs_max       # keep the text inside the axes
-                ax.annotate(f"OOM: {', '.join(members)} at {point:,} processes",
+                ax.annotate(f"OOM: {names_text(members)} at {point:,} processes",
                             (point, headroom), xytext=(-10 if right else 10, -24 - 16 * marked),
                             textcoords="offset points", ha="right" if right else "left",
                             fontsize=FONT_SIZE, fontweight="bold", color="#d62728",
@@ -277,7 +278,7 @@ def tlb_coverage(cpu="default", working_set=None, *, strategies=None, sizes=None
         ax.plot(sizes, np.where(y > 0, y, np.nan), color=color, linestyle=style, marker=marker,
                 markersize=max(3.5, 6 - k), linewidth=max(1.2, 3.2 - 0.8 * k),
                 markevery=(k % 2, 2) if k else 1, zorder=2 + k,
-                label=f"{leaf} leaves: {', '.join(members)}")
+                label=f"{leaf} leaves: {names_text(members)}")
     if mark:
         ax.axvline(mark, color="black", linestyle=":", linewidth=1.2)
         # above the plotting area, where no line can run under it
