@@ -86,8 +86,16 @@ def compare(
                                     "page tables charged to its memory cgroup)."),
     fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP),
     units: str = typer.Option("iec", help=UNITS_HELP),
+    layout: str | None = typer.Option(None, "--layout", help="A host layout (TOML file or "
+                                      "name in models/layouts): several regions and process "
+                                      "groups; shows the host and each group."),
 ) -> None:
     """Compare every strategy for one scenario (default: 300 GiB SGA, 1500 processes)."""
+    if layout:
+        from ptcalc.cli.layout import compare_layout
+
+        compare_layout(layout, strategy, paging, fault_around, ram, fmt, units, decimal_units)
+        return
     from ptcalc.compute.scalar import scenario_rows
     from ptcalc.inputs.presets import DEFAULT_PRESET, load_preset
     from ptcalc.inputs.scenario import make_scenario, parse_strategies

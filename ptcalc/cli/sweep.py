@@ -174,7 +174,18 @@ def register(app: typer.Typer) -> None:
         paging: str = typer.Option("4", metavar="4|5", help="Paging levels: 4 or 5."),
         fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help=FORMAT_HELP),
         units: str = typer.Option("iec", metavar="UNITS", help=UNITS_HELP),
+        layout: str | None = typer.Option(None, "--layout", metavar="FILE|NAME",
+                                          help="A host layout: the most processes of "
+                                               "--group that fit --ram, others held."),
+        group: str | None = typer.Option(None, "--group", metavar="NAME",
+                                         help="With --layout: the group to grow "
+                                              "(default: the last)."),
     ) -> None:
+        if layout:
+            from ptcalc.cli.layout import plan_layout
+
+            plan_layout(layout, group, strategy, paging, ram, fmt, units, decimal_units)
+            return
         from ptcalc.compute.plan import plan as make_plan
         from ptcalc.present.tables import FORMATS, PLAN_COLUMNS, UNITS, not_applicable_notes, render
 
