@@ -241,6 +241,7 @@ def strategies(fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HE
         return
     for s in STRATEGIES:
         typer.echo(f"{s.name}\n  shares:   {s.shared}\n  rule:     {s.rule}\n"
+                   f"  layouts:  {s.layout_rule}\n"
                    f"  upstream: {s.upstream.summary()}\n"
                    + "".join(f"  source:   {what}: {address}\n" for what, address in s.sources))
 
