@@ -79,7 +79,7 @@ def _assert_restored(before: dict, report: dict) -> None:
 # --------------------------------------------------------------------------- matrix
 
 
-def test_matrix_covers_the_issue():
+def test_matrix_covers_every_linux_strategy_and_placement():
     cases = probe.default_matrix()
     assert len(cases) >= 20
     names = {c.name for c in cases}

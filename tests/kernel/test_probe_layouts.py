@@ -3,8 +3,8 @@ hugetlb), PMD sharing at +1 GiB and +2 MiB, THP with a file offset, independent 
 Bytes exact, faults within +-2 of the model (random sets: of the oracle run on the very pages
 drawn, and within 4 standard deviations of the model's expectation).
 
-Changes kernel state (huge page pool, a tmpfs mount; restored): opt in with
-PTCALC_KERNEL_TESTS=1, as root, under `flock /tmp/ptcalc-kernel.lock`."""
+Changes kernel state (huge page pool, a tmpfs mount; restored): opt in with --kernel or
+PTCALC_KERNEL_TESTS=1 (tests/conftest.py), as root, under `flock /tmp/ptcalc-kernel.lock`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("PTCALC_KERNEL_TESTS") != "1" or not sys.platform.startswith("linux")
-    or os.geteuid() != 0, reason="kernel-state test: set PTCALC_KERNEL_TESTS=1 and run as root")
+pytestmark = [pytest.mark.kernel, pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.geteuid() != 0,
+    reason="reserves huge pages and mounts tmpfs: needs Linux and root")]
 
 
 def test_layout_probe_cases_match_the_model():
