@@ -78,6 +78,5 @@ def plan_layout(text, group, strategy, paging, ram, fmt, units, decimal) -> None
     if layout.ram_bytes is None:
         raise InputError("plan --layout needs the host's RAM: give --ram or ram = \"...\" in "
                          "the layout")
-    group = group or layout.groups[-1].name
     rows = most_procs(layout, group, layout.ram_bytes, parse_strategies(strategy))
     typer.echo(render_plan(layout, rows, fmt, units))

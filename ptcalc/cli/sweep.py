@@ -151,7 +151,8 @@ def register(app: typer.Typer) -> None:
         layout: str | None = typer.Option(None, metavar="FILE",
                                           help="A host layout (models/layouts): its shared "
                                                "regions are the segments (and, without "
-                                               "--size, their sum the region)."),
+                                               "--size, their sum the region); with --group, "
+                                               "the host plan of that group."),
         shared_memory_size: str | None = typer.Option(None, metavar="SIZE",
                                                       help="PostgreSQL's whole segment "
                                                            "(postgres -C shared_memory_size), "
@@ -178,14 +179,11 @@ def register(app: typer.Typer) -> None:
         paging: str = typer.Option("4", metavar="4|5", help="Paging levels: 4 or 5."),
         fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help=FORMAT_HELP),
         units: str = typer.Option("iec", metavar="UNITS", help=UNITS_HELP),
-        layout: str | None = typer.Option(None, "--layout", metavar="FILE|NAME",
-                                          help="A host layout: the most processes of "
-                                               "--group that fit --ram, others held."),
         group: str | None = typer.Option(None, "--group", metavar="NAME",
-                                         help="With --layout: the group to grow "
-                                              "(default: the last)."),
+                                         help="With --layout: the most processes of this "
+                                              "group that fit --ram, the others held."),
     ) -> None:
-        if layout:
+        if layout and group:
             from ptcalc.cli.layout import plan_layout
 
             plan_layout(layout, group, strategy, paging, ram, fmt, units, decimal_units)
