@@ -32,14 +32,14 @@ def _choice(value: str, choices, what: str) -> str:
     return parse_choice(value, choices, what)
 
 
-def _scenario_title(scenario, ram=None) -> str:
+def _scenario_title(scenario, ram=None, paging_note: str = "") -> str:
     from ptcalc.units import format_size
 
     touched = f"{float(scenario.touched) * 100:.4g}%"
     text = (f"{format_size(scenario.size_bytes)} region at offset "
             f"{format_size(scenario.offset_bytes)}, {scenario.procs:,} processes, each touching "
             f"{touched} ({scenario.pattern}), {scenario.access} access, "
-            f"{scenario.paging_levels}-level paging")
+            f"{scenario.paging_levels}-level paging{paging_note}")
     if scenario.requested_size_bytes != scenario.size_bytes:
         text += f" (size rounded up to whole 4 KiB pages from {scenario.requested_size_bytes})"
     if ram:
@@ -113,7 +113,7 @@ def compare(
     rows = scenario_rows(scenario, parse_strategies(strategy))
     ram = (parse_size(chosen["ram"], what="ram", decimal=decimal_units) if chosen.get("ram")
            else None)
-    title = _scenario_title(scenario, ram)
+    title = _scenario_title(scenario, ram, options.paging_note(paging))
     if readings:
         title += " (" + "; ".join(readings) + ")"
     notes = not_applicable_notes(rows)
