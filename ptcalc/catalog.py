@@ -95,6 +95,11 @@ class Strategy:
         return "; ".join(f"{what} ({address})" for what, address in self.sources)
 
     @property
+    def layout_rule(self) -> str:
+        """How the rule extends to host layouts (several regions, groups, fork)."""
+        return LAYOUT_RULES.get(self.name, "")
+
+    @property
     def hugetlb_page_bytes(self) -> int | None:
         return LEAF_BYTES[self.hugetlb_page] if self.hugetlb_page else None
 
@@ -103,7 +108,8 @@ class Strategy:
         return {"name": self.name, "shared": self.shared, "rule": self.rule,
                 "source": self.source,
                 "sources": [{"what": what, "address": address} for what, address in self.sources],
-                "upstream": self.upstream.as_dict(), "leaf_sizes": list(self.leaf_sizes),
+                "upstream": self.upstream.as_dict(), "layouts": self.layout_rule,
+                "leaf_sizes": list(self.leaf_sizes),
                 "probe_backings": list(self.probe_backings)}
 
 
@@ -174,9 +180,9 @@ STRATEGIES: tuple[Strategy, ...] = (
         rule="a 2 MiB folio is PMD-mapped only where VA = file offset (mod 2 MiB) and the "
              "aligned 2 MiB lies inside the mapping; with the file mapped from offset 0 that is "
              "every full 2 MiB when the start is 2 MiB-aligned, else nothing; the rest uses "
-             "4 KiB PTEs. (A file mapped from an offset congruent to its address mod 2 MiB "
-             "still gets huge pages in the middle: not modelled, the region is mapped from "
-             "file offset 0.)",
+             "4 KiB PTEs. (A scenario maps the region from file offset 0; a layout's "
+             "file_offset models a file mapped from an offset congruent to its address mod "
+             "2 MiB, which gets huge pages in the middle.)",
         sources=(("include/linux/huge_mm.h thp_vma_suitable_order()",
                   kernel_file("include/linux/huge_mm.h")),
                  ("mm/shmem.c shmem_allowable_huge_orders()", kernel_file("mm/shmem.c")),
@@ -365,3 +371,41 @@ def strategy(name: str) -> Strategy:
     except KeyError:
         raise InputError(f"unknown strategy {name!r}; known: {', '.join(STRATEGY_NAMES)}") \
             from None
+
+
+# How each rule extends to a host layout (ptcalc.compute.host).  Common to all: one process's
+# tables are the union of its regions' per span; groups start in order, a later one finds the
+# page cache and shared tables the earlier ones left; private (MAP_PRIVATE anonymous) regions
+# use 4 KiB pages under every strategy, and fork copies their tables when the parent wrote
+# them (mm/memory.c vma_needs_copy()); shared regions are never copied at fork.
+LAYOUT_RULES = {
+    "private-4k": "per process the union of its regions' tables; a later process reads the "
+                  "pages already in the page cache one fault-around window at a time, the "
+                  "others one page at a time",
+    "thp-shmem": "a 2 MiB chunk is PMD-mapped where (address - file_offset) is 2 MiB-aligned "
+                 "and the aligned chunk lies in the VMA (thp_vma_suitable_order()): one fault "
+                 "per chunk per process; the rest as private-4k",
+    "hugetlb-2m": "one fault per touched huge page per process; the region's file_offset must "
+                  "be 2 MiB-aligned",
+    "hugetlb-2m-pmdshare": "a full 1 GiB slot's PMD table is shared by the processes whose "
+                           "(address - file_offset) is congruent mod 1 GiB "
+                           "(page_table_shareable(): same pmd_index), whatever their address "
+                           "mod 512 GiB; each congruence class has its own tables; linking an "
+                           "existing table costs one fault, pages no one of the class mapped "
+                           "one each; a forked child links again (nothing is copied)",
+    "hugetlb-1g": "one fault per touched 1 GiB page per process; file_offset 1 GiB-aligned",
+    "ptshare": "not in Linux; extended: one host mm per region holding the tables of every "
+               "page any process touched (at the first mapper's address); every process links "
+               "it once per 2 MiB slot it touches; a page no one touched yet faults once in "
+               "the host",
+    "file-pt": "not in Linux; extended as hugetlb PMD sharing: PMD tables of full 1 GiB slots "
+               "are shared by processes whose (address - file_offset) is congruent mod 1 GiB, "
+               "PTE tables of full 2 MiB slots by those congruent mod 2 MiB; pages not yet in "
+               "a shared table fault as in private-4k",
+    "mshare": "not in Linux; extended: each region is its own msharefs region on its own "
+              "512 GiB boundary with a host mm; a process links once per 512 GiB slot; a page "
+              "no one touched yet faults once in the host",
+    "threads": "not a kernel mechanism but a program design; extended: each group is one "
+               "process whose procs are threads (shared regions' tables once, each thread's "
+               "private regions its own); a group forked from another stays processes",
+}

@@ -85,8 +85,16 @@ def compare(
                                     "page tables charged to its memory cgroup)."),
     fmt: str = options.output_format(),
     units: str = options.units(),
+    layout: str | None = typer.Option(None, "--layout", help="A host layout (TOML file or "
+                                      "name in models/layouts): several regions and process "
+                                      "groups; shows the host and each group."),
 ) -> None:
     """Compare every strategy for one scenario (default: 300 GiB SGA, 1500 processes)."""
+    if layout:
+        from ptcalc.cli.layout import compare_layout
+
+        compare_layout(layout, strategy, paging, fault_around, ram, fmt, units, decimal_units)
+        return
     from ptcalc.compute.scalar import scenario_rows
     from ptcalc.inputs.presets import choose
     from ptcalc.inputs.scenario import make_scenario, parse_strategies
@@ -226,6 +234,7 @@ def strategies(fmt: str = options.output_format()) -> None:
         return
     for s in STRATEGIES:
         typer.echo(f"{s.name}\n  shares:   {s.shared}\n  rule:     {s.rule}\n"
+                   f"  layouts:  {s.layout_rule}\n"
                    f"  upstream: {s.upstream.summary()}\n"
                    + "".join(f"  source:   {what}: {address}\n" for what, address in s.sources))
 

@@ -136,7 +136,8 @@ def register(app: typer.Typer) -> None:
         layout: str | None = typer.Option(None, metavar="FILE",
                                           help="A host layout (models/layouts): its shared "
                                                "regions are the segments (and, without "
-                                               "--size, their sum the region)."),
+                                               "--size, their sum the region); with --group, "
+                                               "the host plan of that group."),
         shared_memory_size: str | None = typer.Option(None, metavar="SIZE",
                                                       help="PostgreSQL's whole segment "
                                                            "(postgres -C shared_memory_size), "
@@ -161,7 +162,15 @@ def register(app: typer.Typer) -> None:
         paging: str = options.paging(),
         fmt: str = options.output_format(metavar="FORMAT"),
         units: str = options.units(metavar="UNITS"),
+        group: str | None = typer.Option(None, "--group", metavar="NAME",
+                                         help="With --layout: the most processes of this "
+                                              "group that fit --ram, the others held."),
     ) -> None:
+        if layout and group:
+            from ptcalc.cli.layout import plan_layout
+
+            plan_layout(layout, group, strategy, paging, ram, fmt, units, decimal_units)
+            return
         from ptcalc.compute.plan import plan as make_plan
         from ptcalc.present.tables import FORMATS, PLAN_COLUMNS, UNITS, not_applicable_notes, render
 

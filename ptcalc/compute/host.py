@@ -217,8 +217,8 @@ def _run(layout: Layout, strategy: str):
     host_mm: dict = {}
     baseline = data_private = 0
     group_rows = []
-    one_mm = strategy == "threads"
     for grp in layout.groups:
+        one_mm = strategy == "threads" and not grp.forked_from   # fork makes processes
         pt, first, cow, written, updates = _process(layout, strategy, grp, state, levels)
         _apply(updates)
         _pt2, later, _c, _w, updates = _process(layout, strategy, grp, state, levels)
