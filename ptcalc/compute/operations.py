@@ -148,6 +148,12 @@ def _range_row(strategy: str, inputs: OperationInputs, steady: dict) -> list[dic
                        source=_PROPOSALS[strategy].split("(")[1].split(")")[0])]
     if strategy == "mshare":
         return _mshare_rows(inputs, base)
+    if strategy not in _RANGE_RULES:
+        from ptcalc.model.strategies import strategy_info
+
+        return [_blank(**base, applicable=False, source=strategy_info(strategy).source,
+                       reason=f"{_WHAT[operation]} is not modelled for {strategy} yet (its "
+                              "fork and exit rows follow its steady-state rule)")]
     rule, align, source = _RANGE_RULES[strategy]
     scenario = inputs.scenario
     if not steady["applicable"]:
