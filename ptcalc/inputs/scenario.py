@@ -14,12 +14,15 @@ from fractions import Fraction
 
 from ptcalc import paging
 from ptcalc.errors import InputError
-from ptcalc.units import UnitError, format_size, parse_count, parse_fraction, parse_size
+from ptcalc.units import UnitError, format_size, parse_count, parse_fraction, parse_size, shown
 
 ACCESSES = ("read", "write")
 PATTERNS = ("dense", "random")
 # PID_MAX_LIMIT on 64-bit (include/linux/threads.h): no host runs more processes.
 MAX_PROCS = 4 * 1024 * 1024
+# The smallest touched fraction: 1/2**44 (one page of 64 PiB) is ~5.7e-14; below ~1.1e-16,
+# 1 - t rounds to 1 in the float formulas of the random pattern (a division by zero).
+MIN_TOUCHED = Fraction(1, 10**15)
 DEFAULT_FAULT_AROUND = 65536      # mm/memory.c: fault_around_pages = 65536 >> PAGE_SHIFT
 
 
@@ -50,7 +53,7 @@ def parse_procs(value) -> int:
     try:
         procs = parse_count(value, what="procs")        # 1500, 1,500 or 1_500
     except UnitError:
-        raise InputError(f"procs {value!r} is not a whole number; use a count from 1 to "
+        raise InputError(f"procs {shown(value)} is not a whole number; use a count from 1 to "
                          f"{MAX_PROCS}") from None
     if not 1 <= procs <= MAX_PROCS:
         raise InputError(f"procs {procs} is out of range; use a count from 1 to {MAX_PROCS} "
@@ -71,6 +74,10 @@ def parse_touched(value) -> Fraction:
     if not 0 < fraction <= 1:
         raise InputError(f"touched {value!r} is out of range; use a fraction in (0, 1], "
                          "e.g. 0.25 or 25%")
+    if fraction < MIN_TOUCHED:
+        raise InputError(f"touched {value!r} is below 1e-15, less than one 4 KiB page of the "
+                         "largest region (64 PiB: 2**44 pages), and below what float "
+                         "arithmetic resolves (1 - t == 1); give at least 1e-15")
     return fraction
 
 
