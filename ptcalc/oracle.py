@@ -274,3 +274,11 @@ def _count(scenario, strategy, rules, levels, procs, shared, faults, pages):
     else:
         result["huge_pages"] = None
     return result
+
+
+def simulate_layout(layout, strategy: str, seed: int = 0) -> dict:
+    """A host layout (several regions, groups, addresses, fork), page by page: see
+    ptcalc.oracle_host."""
+    from ptcalc.oracle_host import simulate_layout as run
+
+    return run(layout, strategy, seed)

@@ -139,10 +139,25 @@ def register(app: typer.Typer) -> None:
         base_pt: str = typer.Option("0", metavar="BYTES",
                                     help="Each process's own page tables outside the "
                                          "region, in bytes (threads: counted once)."),
-        reserved: str | None = typer.Option(None, metavar="N|SIZE",
-                                            help="Huge pages reserved (a count of each "
-                                                 "hugetlb strategy's pages, or a size such as "
-                                                 "100GiB), when short of the region."),
+        reserved: str | None = typer.Option(None, metavar="2m=N|1g=N|N|SIZE|PCT",
+                                            help="Huge pages reserved: 2m=26214, 1g=300, a "
+                                                 "bare count of 2 MiB pages, a size (100GiB) "
+                                                 "or a fraction of the region (80%); beyond "
+                                                 "RAM is an error."),
+        segments: str | None = typer.Option(None, metavar="SIZES",
+                                            help="Shared memory segments (10GiB,2GiB) for "
+                                                 "Oracle's hugepages_settings.sh rule "
+                                                 "(default: one segment of --size)."),
+        shared_memory_size: str | None = typer.Option(None, metavar="SIZE",
+                                                      help="PostgreSQL's whole segment "
+                                                           "(postgres -C shared_memory_size), "
+                                                           "larger than shared_buffers."),
+        numa_nodes: int | None = typer.Option(None, min=1, max=1024, metavar="K",
+                                              help="Split the pool over K NUMA nodes "
+                                                   "(per-node sysfs and boot lines)."),
+        decimal_units: bool = typer.Option(False, "--decimal-units",
+                                           help="Read kB/MB/GB/TB as powers of 1000 "
+                                                "(default 1024, as databases write them)."),
         preset: str | None = typer.Option(None, metavar="NAME",
                                           help="Take unset options from a named "
                                                "workload (models/workloads)."),
@@ -175,16 +190,23 @@ def register(app: typer.Typer) -> None:
                                   reserved=reserved, offset=chosen["offset"],
                                   touched=chosen["touched"], access=chosen["access"],
                                   pattern=chosen["pattern"], strategies=strategy,
-                                  paging=paging)
+                                  paging=paging, segments=segments,
+                                  shared_memory_size=shared_memory_size,
+                                  decimal=decimal_units)
         if fmt in ("json", "csv"):
             typer.echo(render(rows, fmt))
             return
+        from ptcalc.present.settings import plan_notes, size_readings
+
         notes = not_applicable_notes(rows)
         if any(row.get("max_procs_capped") for row in rows):
             notes.append(">= 4,194,304: page tables never exhaust the budget below "
                          "PID_MAX_LIMIT")
-        typer.echo(render(rows, fmt, units, columns=PLAN_COLUMNS, title=_plan_title(summary, units),
-                          notes=notes))
+        notes += plan_notes(rows, summary, numa_nodes)
+        title = _plan_title(summary, units) + size_readings(
+            {"size": chosen["size"], "ram": chosen.get("ram"), "budget": budget},
+            decimal_units)
+        typer.echo(render(rows, fmt, units, columns=PLAN_COLUMNS, title=title, notes=notes))
 
     @app.command()
     def presets(fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT",

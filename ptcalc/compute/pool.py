@@ -100,9 +100,9 @@ def pool_rules(size_bytes: int, page_bytes: int, *, segments: list[int] | None =
                  "floor(segment / page) + 1 of the server's segment" if shared_memory_size
                  is not None else "of shared_buffers alone: under-reserves, the server's "
                  "segment is larger (postgres -C shared_memory_size_in_huge_pages)"),
-        PoolRule("autobase", "autobase role (shared_buffers + 1 GiB)", autobase,
-                 "(GB of shared_buffers + 1) GiB / page" if autobase is not None else
-                 "the role sets no pool below 8 GB of shared_buffers"),
+        PoolRule("autobase", "autobase role (shared_buffers + 1GB)", autobase,
+                 "(whole GB of shared_buffers + 1) x 1024^3 / page" if autobase is not None else
+                 "the role sets no pool below 8GB of shared_buffers (min_shared_buffers_gb)"),
     ]
     need = sum(ceil_pages(s, page_bytes) for s in
                ([shared_memory_size] if shared_memory_size is not None else segments))

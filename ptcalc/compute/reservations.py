@@ -67,7 +67,8 @@ class Reservation:
         return self.pages.get(page_bytes)
 
     def describe(self) -> str:
-        parts = [f"{count:,} x {format_size(page)}" for page, count in sorted(self.pages.items())]
+        parts = [f"{count:,} x {'1G' if page == HUGE_1G_BYTES else '2M'} pages"
+                 for page, count in sorted(self.pages.items())]
         return f"reserved {self.text} read as " + " and ".join(parts) + (
             " (vm.nr_hugepages counts default-size pages)" if self.kind == "bare" else "")
 
@@ -193,7 +194,10 @@ def _summed(layout: Layout, metric_rows, have: int) -> dict:
 
 
 def add_inputs(rows: list[dict], scenario: Scenario) -> list[dict]:
-    """The scenario as read (bytes, counts) on every row: JSON/CSV keep their context."""
+    """The scenario as read (bytes, counts) on every row, and every row with the same keys
+    (None where a verdict does not apply): JSON/CSV keep their context."""
+    keys = list(dict.fromkeys(key for row in rows for key in row))   # one header for CSV
+    rows = [{key: row.get(key) for key in keys} for row in rows]
     values = {"size_bytes": scenario.size_bytes,
               "requested_size_bytes": scenario.requested_size_bytes,
               "offset_bytes": scenario.offset_bytes, "procs": scenario.procs,

@@ -1,59 +1,116 @@
-"""`ptcalc formula`: one metric's expression, with its constants and inputs explained."""
+"""`ptcalc formula`: one metric as named steps in short symbols, with a legend.
+
+The steps come from ptcalc.model.presentation (named quantities such as "PTE tables", inputs
+as S, o, t, N, constants as sizes); this module lays them out as text (lines of at most
+WIDTH characters, broken at + and − outside brackets) or as LaTeX, one equation per line.
+"""
 
 from __future__ import annotations
 
-import sympy as sp
+import textwrap
 
-from ptcalc.model import symbols as S
-from ptcalc.units import format_size
-
-INPUT_MEANING = {
-    "offset_bytes": "start address of the region modulo 512 GiB",
-    "size_bytes": "region size, rounded up to whole 4 KiB pages",
-    "touched_bytes": "dense prefix each process touches: ceil(touched * size_bytes / 4096) * 4096",
-    "touched": "fraction of pages each process touches (random pattern: each page independently)",
-    "procs": "processes mapping the region",
-    "fault_around_bytes": "the kernel's fault_around_bytes (default 64 KiB)",
-    "read_access": "1 for read access, 0 for write",
-}
+WIDTH = 100
+_OPEN, _CLOSE = "(⌈⌊[{", ")⌉⌋]}"
+_BREAKS = ("   (0 unless ", " + ", " − ", "; ")
 
 
-def _latex_name(name: str) -> str:
-    return r"\mathrm{" + name.replace("_", r"\_") + "}"
+def _break_points(line: str) -> list[tuple[int, int]]:
+    """(position, bracket depth) of every place `line` may be broken (before the operator)."""
+    points, depth, i = [], 0, 0
+    while i < len(line):
+        char = line[i]
+        if char in _OPEN:
+            depth += 1
+        elif char in _CLOSE:
+            depth -= 1
+        else:
+            for token in _BREAKS:
+                if line.startswith(token, i):
+                    # "; " stays at the end of its line; the others start the next one
+                    at = i + len(token) if token == "; " else i
+                    points.append((at, depth if token != _BREAKS[0] else -1))
+                    break
+        i += 1
+    return points
 
 
-def _tlb_text(strategy, metric, latex, paging, cpu, virtualized, host_page) -> str:
+def wrap(line: str, width: int = WIDTH, indent: str = "      ") -> list[str]:
+    """`line` broken into lines of at most `width` characters where it can be: first at the
+    shallowest bracket depth, continuation lines indented."""
+    if len(line) <= width:
+        return [line]
+    points = _break_points(line)
+    lines = [line]
+    for depth in sorted({d for _, d in points}):
+        cuts = [p for p, d in points if d <= depth]
+        pieces, start = [], 0
+        for cut in cuts:
+            pieces.append(line[start:cut])
+            start = cut
+        pieces.append(line[start:])
+        lines, current = [], pieces[0]
+        for piece in pieces[1:]:
+            candidate = current + piece
+            if len(candidate) <= width or not current.strip():
+                current = candidate
+            else:
+                lines.append(current.rstrip())
+                current = indent + piece.lstrip()
+        lines.append(current.rstrip())
+        if all(len(text) <= width for text in lines):
+            return lines
+    return lines
+
+
+def render_text(form, header: str, width: int = WIDTH) -> str:
+    """The form as text: the header, each step wrapped, then the legend."""
+    lines = [header, ""]
+    for step in form.steps:
+        lines += wrap(f"  {step.name} = {step.text}", width)
+    if form.legend:
+        lines += ["", "where"]
+        for symbol, meaning in form.legend:
+            lines += textwrap.wrap(f"{symbol}: {meaning}", width, initial_indent="  ",
+                                   subsequent_indent="      ")
+    return "\n".join(lines)
+
+
+def latex_name(name: str) -> str:
+    return r"\mathrm{" + name.replace(" ", r"\ ").replace("_", r"\_") + "}"
+
+
+def render_latex(form) -> str:
+    """One LaTeX equation per step (mathtext-compatible), then the legend as comments."""
+    lines = [f"{latex_name(step.name)} = {step.latex}" for step in form.steps]
+    lines += [f"% {symbol}: {meaning}" for symbol, meaning in form.legend]
+    return "\n".join(lines)
+
+
+def formula_form(strategy: str, metric: str, *, paging=4, pattern: str = "dense", cpu=None,
+                 virtualized=False, host_page="4k"):
+    """The presentation form of one metric (validates the names like ptcalc.formula)."""
     from ptcalc.api import formula
-    from ptcalc.model import tlb
+    from ptcalc.inputs.scenario import parse_paging, parse_strategies
+    from ptcalc.model import presentation, tlb
 
-    expr = formula(strategy, metric, paging=paging, cpu=cpu, virtualized=virtualized,
-                   host_page=host_page)
-    if latex:
-        return f"{_latex_name(metric)} = {sp.latex(expr)}"
-    where = f", {cpu}" if cpu else ""
-    return f"{metric} [{strategy}{where}] =\n  {expr}\n\n" + tlb.metric_doc(metric).strip()
+    expr = formula(strategy, metric, paging=paging, pattern=pattern, cpu=cpu,
+                   virtualized=virtualized, host_page=host_page)
+    (name,) = parse_strategies([strategy])
+    if metric in tlb.METRIC_NAMES:
+        return presentation.tlb_form(name, metric, expr)
+    return presentation.form(name, metric, parse_paging(paging), pattern)
 
 
 def formula_text(strategy: str, metric: str, *, latex: bool = False, paging=4,
                  pattern: str = "dense", cpu=None, virtualized=False, host_page="4k") -> str:
-    from ptcalc.api import formula
     from ptcalc.model import tlb
 
-    if metric in tlb.METRIC_NAMES:
-        return _tlb_text(strategy, metric, latex, paging, cpu, virtualized, host_page)
-    expr = formula(strategy, metric, paging=paging, pattern=pattern)
-    names = {str(s) for s in getattr(expr, "free_symbols", ())}
-    constants = [(str(sym), value) for sym, value in S.CONSTANTS.items() if str(sym) in names]
-    inputs = [(name, meaning) for name, meaning in INPUT_MEANING.items() if name in names]
+    form = formula_form(strategy, metric, paging=paging, pattern=pattern, cpu=cpu,
+                        virtualized=virtualized, host_page=host_page)
     if latex:
-        lines = [f"{_latex_name(metric)} = {sp.latex(expr)}"]
-        lines += [f"{_latex_name(n)} = {v}" for n, v in constants]
-        return "\n".join(lines)
-    lines = [f"{metric} [{strategy}, {paging}-level, {pattern}] =", f"  {expr}", ""]
-    if constants:
-        lines.append("where")
-        lines += [f"  {n} = {v} ({format_size(v)})" for n, v in constants]
-    if inputs:
-        lines.append("inputs")
-        lines += [f"  {n}: {m}" for n, m in inputs]
-    return "\n".join(lines).rstrip()
+        return render_latex(form)
+    if metric in tlb.METRIC_NAMES:
+        where = f", {cpu}" if cpu else ""
+        text = render_text(form, f"{metric} [{strategy}{where}]")
+        return text + "\n\n" + tlb.metric_doc(metric).strip()
+    return render_text(form, f"{metric} [{form.strategy}, {form.levels}-level, {pattern}]")

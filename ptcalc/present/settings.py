@@ -44,6 +44,11 @@ def _kb(page_bytes: int) -> int:
     return page_bytes // 1024
 
 
+def page_name(page_bytes: int) -> str:
+    """A huge page size as the kernel's hugepagesz= writes it: 2M, 1G."""
+    return "1G" if page_bytes == 2**30 else f"{page_bytes // MiB}M"
+
+
 def pool_lines(page_bytes: int, pages: int, region_bytes: int, ram_bytes: int | None,
                numa_nodes: int | None = None) -> list[str]:
     """The settings for a pool of `pages` huge pages of `page_bytes`."""
@@ -54,9 +59,9 @@ def pool_lines(page_bytes: int, pages: int, region_bytes: int, ram_bytes: int | 
     lines = []
     if page_bytes == 2 * MiB:
         lines.append(f"sysctl -w vm.nr_hugepages={pages} (persist it in /etc/sysctl.d/; the "
-                     f"default 2 MiB size, also {sysfs}) [{KERNEL_DOC}]")
+                     f"default 2M size, also {sysfs}) [{KERNEL_DOC}]")
     else:
-        lines.append(f"kernel command line: hugepagesz=1G hugepages={pages} (1 GiB pages are "
+        lines.append(f"kernel command line: hugepagesz=1G hugepages={pages} (1G pages are "
                      f"reliably found only at boot; at run time {sysfs}) [{KERNEL_DOC}]")
     memlock_kb = -(-region_bytes // 1024)
     oracle = (f"; Oracle's guide: at least 90% of RAM = {ram_bytes * 9 // 10 // 1024} kB"
@@ -89,7 +94,7 @@ def pool_rule_lines(page_sizes, size_bytes: int, segments=None,
 
     lines = []
     for page in page_sizes:
-        lines.append(f"huge page pool in {format_size(page)} pages, as each tool sizes it:")
+        lines.append(f"huge page pool in {page_name(page)} pages, as each tool sizes it:")
         rules = pool_rules(size_bytes, page, segments=segments,
                            shared_memory_size=shared_memory_size)
         width = max(len(rule.label) for rule in rules)
@@ -217,5 +222,54 @@ def for_table(rows: list[dict]) -> list[dict]:
     return out
 
 
-__all__ = ["alert_log_lines", "for_table", "kubernetes_lines", "pool_lines", "pool_rule_lines",
-           "ram_note", "reservation_notes", "verdict_columns"]
+def size_readings(values: dict, decimal: bool = False) -> str:
+    """" (64GB read as 64 GiB; ...)" for the sizes among `values` a reader could take
+    otherwise, or "" (the title's suffix)."""
+    from ptcalc.units import UnitError, describe_size
+
+    readings = []
+    for value in values.values():
+        if value is None or str(value).strip().endswith("%"):
+            continue
+        try:
+            reading = describe_size(value, decimal=decimal)
+        except UnitError:
+            continue
+        if reading:
+            readings.append(reading)
+    return f" ({'; '.join(readings)})" if readings else ""
+
+
+def plan_notes(rows: list[dict], summary: dict, numa_nodes: int | None = None) -> list[str]:
+    """Under `ptcalc plan`'s table: the pool rules side by side, the settings around the
+    pool (per NUMA node with `numa_nodes`) and, for a short reservation, the alert log."""
+    pages_by_size = {}
+    for row in rows:
+        if row.get("huge_page_bytes") and row.get("pool_ptcalc") is not None:
+            pages_by_size.setdefault(row["huge_page_bytes"], row["pool_ptcalc"])
+    scenario = summary["scenario"]
+    notes = pool_rule_lines(list(pages_by_size), scenario.requested_size_bytes,
+                            summary.get("segments"), summary.get("shared_memory_size"))
+    for page, pages in pages_by_size.items():
+        notes.append(f"settings for {pages:,} pages of {page_name(page)}:")
+        notes += ["  " + line for line in pool_lines(page, pages, scenario.size_bytes,
+                                                     summary.get("ram_bytes"), numa_nodes)]
+    reservation = summary.get("reservation")
+    if reservation is not None:
+        notes.append(reservation.describe())
+        notes += reservation_notes(rows, scenario.requested_size_bytes)
+    return notes
+
+
+__all__ = [
+    "alert_log_lines",
+    "for_table",
+    "kubernetes_lines",
+    "plan_notes",
+    "pool_lines",
+    "pool_rule_lines",
+    "ram_note",
+    "reservation_notes",
+    "size_readings",
+    "verdict_columns",
+]
