@@ -20,6 +20,9 @@ def register(app: typer.Typer) -> None:
         case: list[str] | None = typer.Option(None, help="Matrix cases whose name contains "
                                               "this text (repeatable)."),
         fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+        restore: bool = typer.Option(False, "--restore", help="Only repair what a probe "
+                                     "killed before it could restore (SIGKILL, OOM) left: "
+                                     "huge page pools, mounts; then exit."),
     ) -> None:
         """Map real regions in child processes and compare VmPTE growth and minor faults
         with the model (bytes exactly, faults within +-2 per process).  Huge page
@@ -27,6 +30,17 @@ def register(app: typer.Typer) -> None:
         Exits 1 when a measurement differs from the model."""
         from ptcalc.inputs.scenario import parse_choice, parse_procs, parse_strategies
         from ptcalc.probe import run as kernel_probe
+
+        if restore:
+            try:
+                repaired = kernel_probe.restore_only()
+            except kernel_probe.ProbeBusy as error:
+                print(f"ptcalc: error: {error}", file=sys.stderr)
+                raise typer.Exit(1) from None
+            nothing = "nothing to repair: no probe was killed before restoring its settings"
+            for line in repaired or [nothing]:
+                typer.echo(f"ptcalc probe: {line}")
+            raise typer.Exit(0)
 
         fmt = parse_choice(fmt, ("table", "json"), "format")
         accesses = [parse_choice(a, ("read", "write"), "access") for a in access or ["write"]]
@@ -44,7 +58,13 @@ def register(app: typer.Typer) -> None:
 
                 raise InputError("no matrix case matches --strategy/--case; "
                                  "run `ptcalc probe` to see the case names")
-        report = kernel_probe.run_probe(
-            cases, progress=lambda text: print(text, file=sys.stderr, flush=True))
+        try:
+            report = kernel_probe.run_probe(
+                cases, progress=lambda text: print(text, file=sys.stderr, flush=True))
+        except kernel_probe.ProbeBusy as error:
+            print(f"ptcalc: error: {error}", file=sys.stderr)
+            raise typer.Exit(1) from None
+        for line in getattr(report, "repaired", ()):
+            print(f"ptcalc probe: {line}", file=sys.stderr)
         typer.echo(kernel_probe.render(report, fmt))
         raise typer.Exit(report.exit_code)

@@ -4,8 +4,11 @@ Huge page pools (``nr_hugepages`` of each size) and tmpfs/hugetlbfs mounts are c
 inside ``SystemGuard``, which records every huge page size's ``nr_hugepages`` and the mount
 table first, reserves only what the running case needs, refuses a case that would need more
 than half of MemAvailable, and restores everything on normal exit, on an exception, and on
-SIGINT/SIGTERM (its handlers raise, restoration runs in ``finally``; a second signal during
-restoration is ignored).
+SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGPIPE (its handlers raise, restoration runs in
+``finally``; a second signal during restoration is ignored).  Every change is written to a
+root-only journal first (ptcalc.probe.journal), so that a probe killed with SIGKILL is
+repaired by the next one; mounts are made nosuid,nodev,noexec in the root-only state
+directory, never under $TMPDIR.
 """
 
 from __future__ import annotations
@@ -25,15 +28,24 @@ class CaseSkipped(Exception):
 
 
 class ProbeInterrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM arrived; restoration runs while this propagates."""
+    """A terminating signal arrived; restoration runs while this propagates."""
 
     def __init__(self, signum: int):
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
 
 
+class ProbeBusy(RuntimeError):
+    """Another probe holds the lock for longer than the guard waits (the CLI: exit 1)."""
+
+
 HUGEPAGES_DIR = "/sys/kernel/mm/hugepages"
 MNT_DETACH = 2
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+# Handled like SIGTERM: a closed terminal or dropped ssh (HUP), Ctrl-\ (QUIT), and
+# `ptcalc probe | head` (PIPE) restore too.
+SIGNALS = tuple(getattr(signal, name) for name in
+                ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGPIPE") if hasattr(signal, name))
 
 
 def hugepage_counts() -> dict[int, int]:
@@ -83,8 +95,7 @@ class SystemGuard:
     ``foreign`` instead.
     """
 
-    LOCK_PATH = HUGEPAGES_DIR      # flock()ed: one ptcalc probe at a time per machine
-    LOCK_WAIT_SECONDS = 600.0
+    LOCK_WAIT_SECONDS = 120.0      # another probe's whole matrix takes about a minute
 
     def __init__(self, *, install_signal_handlers: bool = True):
         self.install_signal_handlers = install_signal_handlers
@@ -101,17 +112,25 @@ class SystemGuard:
         self._restoring = False
         self.restored = False
         self.problems: list[str] = []
+        self.repaired: list[str] = []        # what a killed earlier probe left, undone
+        self.journal = None
+        self._state_dir: str | None = None
 
     # -- lifecycle
     def __enter__(self) -> Self:
         self._lock()
+        try:
+            self._repair_and_journal()
+        except BaseException:
+            self._unlock()
+            raise
         self.saved_counts = hugepage_counts()
         self.saved_mounts = mount_table()
         self.expected = dict(self.saved_counts)
         self.added = dict.fromkeys(self.saved_counts, 0)
         if self.install_signal_handlers:
             try:
-                for signum in (signal.SIGINT, signal.SIGTERM):
+                for signum in SIGNALS:
                     self._old_handlers[signum] = signal.signal(signum, self._on_signal)
             except ValueError:          # not the main thread: finally-blocks still restore
                 self._old_handlers.clear()
@@ -126,14 +145,17 @@ class SystemGuard:
 
     def _lock(self) -> None:
         """Serialise probes: two at once would each restore the other's reservation.  The
-        lock is an flock on the sysfs huge page directory (no file is left behind); it is
-        skipped where that directory does not exist."""
+        lock is an flock on a file in the root-only state directory (no other user can hold
+        it); without root there is nothing to change and no lock is taken."""
         import fcntl
 
-        try:
-            fd = os.open(self.LOCK_PATH, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except OSError:
+        from ptcalc.probe import journal
+
+        if not self.is_root():
             return
+        self._state_dir = journal.state_dir()
+        path = os.path.join(self._state_dir, journal.LOCK)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         deadline = time.monotonic() + self.LOCK_WAIT_SECONDS
         while True:
             try:
@@ -141,13 +163,28 @@ class SystemGuard:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
+                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
                     os.close(fd)
-                    raise RuntimeError("another ptcalc probe has been running for "
-                                       f"{self.LOCK_WAIT_SECONDS:.0f} s") from None
+                    raise ProbeBusy(f"another ptcalc probe (pid {holder or '?'}) has held "
+                                    f"{path} for {self.LOCK_WAIT_SECONDS:.0f} s; wait for it "
+                                    "to finish or stop it") from None
                 time.sleep(0.1)
             except OSError:          # a filesystem without flock: run unserialised
                 break
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
+
+    def _repair_and_journal(self) -> None:
+        """Holding the lock: undo what a killed probe left (its journal), then journal this
+        run.  Before the baseline is read, so a leaked pool is never taken as the original."""
+        from ptcalc.probe import children, journal
+
+        if self._state_dir is None or self._lock_fd is None:
+            return
+        self.repaired = journal.repair(self._state_dir)
+        self.journal = journal.Journal(self._state_dir)
+        children.GROUP_HOOKS[:] = [self.journal.group, self.journal.group_gone]
 
     def _unlock(self) -> None:
         if self._lock_fd is not None:
@@ -187,11 +224,13 @@ class SystemGuard:
                               f"{fmt_bytes(page_bytes)}")
         self.check_memory(short * page_bytes, "the huge page reservation")
         path = _hp_path(page_bytes, "nr_hugepages")
-        # write and count as one step: SIGINT/SIGTERM wait until the pages are counted as
-        # ours, so an interrupt can neither leak them nor remove someone else's
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        # write and count as one step: signals wait until the pages are counted as ours,
+        # so an interrupt can neither leak them nor remove someone else's
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, set(SIGNALS))
         try:
             nr = self._sync(page_bytes)
+            if self.journal is not None:       # written down before the change
+                self.journal.hugepages(page_bytes, nr - self.added[page_bytes])
             try:
                 self._write(path, nr + short)
             finally:
@@ -212,11 +251,14 @@ class SystemGuard:
 
         if not self.is_root():
             raise CaseSkipped(f"needs root to mount {fstype} ({options})")
-        path = tempfile.mkdtemp(prefix=f"ptcalc-{fstype}-")
+        # in the root-only state directory: $TMPDIR may be any user's, or shared
+        path = tempfile.mkdtemp(prefix=f"ptcalc-{fstype}-", dir=self._state_dir)
         self.mounts.append(path)     # before mounting: a signal in between still cleans up
+        if self.journal is not None:
+            self.journal.mount(path)
         libc = _libc()
-        rc = libc.mount(fstype.encode(), path.encode(), fstype.encode(), 0,
-                        f"{options},mode=0700".encode())
+        rc = libc.mount(fstype.encode(), path.encode(), fstype.encode(),
+                        MS_NOSUID | MS_NODEV | MS_NOEXEC, f"{options},mode=0700".encode())
         if rc != 0:
             err = ctypes.get_errno()
             self._unmount_all()
@@ -254,7 +296,12 @@ class SystemGuard:
                 if value != self.expected.get(size, value):
                     self.foreign.append(f"nr_hugepages of {fmt_bytes(size)} changed from "
                                         f"{self.expected[size]} to {value} by another process")
+            if self.journal is not None and not self.journal.pending():
+                self.journal.close()             # all undone: nothing for the next run
         finally:
+            from ptcalc.probe import children
+
+            children.GROUP_HOOKS.clear()
             for signum, handler in self._old_handlers.items():
                 signal.signal(signum, handler)
             self._old_handlers.clear()
@@ -279,6 +326,9 @@ class SystemGuard:
                 os.rmdir(path)
             except OSError as exc:
                 self.problems.append(f"cannot remove {path}: {exc}")
+            else:
+                if self.journal is not None:
+                    self.journal.unmounted(path)
             self.mounts.pop()
 
     def _sync(self, page_bytes: int) -> int:
@@ -305,6 +355,8 @@ class SystemGuard:
             now = _read_int(path)
             if now != target:
                 self.problems.append(f"{path} is {now}, wanted {target}")
+            elif self.journal is not None:
+                self.journal.hugepages_restored(page_bytes)
             self.added[page_bytes] = 0
             self.expected[page_bytes] = now
 
