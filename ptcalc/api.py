@@ -20,13 +20,33 @@ def compare(size, procs, offset=0, touched=1.0, access="write", strategies=None,
     from ptcalc.compute.scalar import scenario_rows
 
     scenario = make_scenario(size, procs, offset, touched, access, pattern, paging, fault_around)
-    frame = pd.DataFrame(scenario_rows(scenario, parse_strategies(strategies)))
+    chosen_strategies = parse_strategies(strategies)
+    frame = _dtypes_of_evaluate(pd.DataFrame(scenario_rows(scenario, chosen_strategies)),
+                                scenario, chosen_strategies)
     if cpu is None and not virtualized:
         return frame
     from ptcalc.compute.tlb import add_tlb_to_frame, resolve
 
     chosen, _ = resolve(cpu)
-    return add_tlb_to_frame(frame, chosen, scenario.paging, virtualized, host_page, llc_bytes)
+    return add_tlb_to_frame(frame, chosen, scenario.paging_levels, virtualized, host_page,
+                            llc_bytes)
+
+
+def _dtypes_of_evaluate(frame, scenario, strategies):
+    """compare()'s columns in the dtypes evaluate() gives the same columns (categorical
+    names, nullable Int64/Float64 metrics), taken from evaluating the same scenario."""
+    import pandas as pd
+
+    from ptcalc.compute.frame import evaluate_frame
+
+    one = pd.DataFrame({"size_bytes": [scenario.size_bytes], "procs": [scenario.procs],
+                        "offset_bytes": [scenario.offset_bytes],
+                        "touched": [float(scenario.touched)], "access": [scenario.access]})
+    reference = evaluate_frame(one, strategies, pattern=scenario.pattern,
+                               paging=scenario.paging,
+                               fault_around=scenario.fault_around_bytes)
+    return frame.astype({name: reference[name].dtype for name in frame.columns
+                         if name in reference.columns})
 
 
 def evaluate(scenarios, strategies=None, *, pattern="dense", paging=4,
@@ -39,13 +59,17 @@ def evaluate(scenarios, strategies=None, *, pattern="dense", paging=4,
     metrics are nullable Int64 (NA where a strategy is not applicable), expected values under
     the random pattern and ratios Float64.  A dask DataFrame is evaluated partition by
     partition and returned as one (TLB metrics, cpu=, need a pandas frame)."""
-    from ptcalc.compute.frame import evaluate_frame
+    from ptcalc.compute.dask import is_dask
 
-    frame = evaluate_frame(scenarios, parse_strategies(strategies), pattern=pattern,
-                           paging=paging, fault_around=fault_around)
+    if is_dask(scenarios):       # partition by partition, each by the frame evaluator
+        from ptcalc.compute.dask import evaluate_dask as evaluate_columns
+    else:
+        from ptcalc.compute.frame import evaluate_frame as evaluate_columns
+    frame = evaluate_columns(scenarios, parse_strategies(strategies), pattern=pattern,
+                             paging=paging, fault_around=fault_around)
     if cpu is None and not virtualized:
         return frame
-    if type(frame).__module__.startswith("dask"):
+    if is_dask(frame):
         raise InputError("TLB metrics (cpu=, virtualized=) need a pandas DataFrame; call "
                          "ptcalc.evaluate on each computed partition instead")
     from ptcalc.compute.tlb import add_tlb_to_frame, resolve

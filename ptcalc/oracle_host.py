@@ -312,3 +312,21 @@ def _host_base(layout, region):
             if m.region == region:
                 return m.address_bytes
     return 0
+
+
+def two_process_faults(size: int, first, second, fault_around: int, second_reads=True):
+    """Faults of two processes on one shared 4 KiB region (file offset 0, at a 512 GiB
+    boundary): the first writes the region offsets `first`, then the second touches
+    `second`, page by page as in simulate_layout."""
+    from types import SimpleNamespace
+
+    region = SimpleNamespace(name="r", size_bytes=size, kind="shared", file_offset_bytes=0)
+    host = _Host()
+    host.fault_around = fault_around
+    counts = []
+    for offsets, read in ((first, False), (second, second_reads)):
+        mm = _Mm()
+        for rel in offsets:
+            _touch("private-4k", mm, 0, region, 0, rel, read, host, set())
+        counts.append(mm.faults)
+    return tuple(counts)

@@ -3,7 +3,7 @@
 Source: arch/x86/include/asm/pgtable_64_types.h (PMD_SHIFT 21, PUD_SHIFT 30, PGDIR_SHIFT 39
 with 4 levels; P4D_SHIFT 39 and PGDIR_SHIFT 48 with CONFIG_X86_5LEVEL; 512 entries per
 table) and include/linux/mm.h (a table page is PTRS_PER_* x 8 B = 4 KiB).  See
-shared/research/sharing-strategies.md section 0.
+docs/model.md section 1.
 
 This module holds every geometric constant; formulas and the simulator take them from here.
 """

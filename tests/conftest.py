@@ -1,6 +1,14 @@
-"""Shared helpers for the tests."""
+"""Shared helpers for the tests, and the switch for the opt-in tests.
+
+Tests marked ``kernel`` change kernel state (huge page pools, mounts, THP knobs: they run the
+live probe as root) and tests marked ``postgres`` start a PostgreSQL server.  Neither runs
+unless asked: ``pytest --kernel`` or ``PTCALC_KERNEL_TESTS=1 pytest`` (``.ci/run`` does).
+Run them under ``flock /tmp/ptcalc-kernel.lock`` on a shared machine.
+"""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -9,6 +17,33 @@ from ptcalc.inputs.scenario import make_scenario
 
 KiB, MiB, GiB = 2**10, 2**20, 2**30
 TABLE = 4096
+
+# marker -> what the test does, for the skip reason
+OPT_IN_MARKERS = {"kernel": "reserves huge pages and mounts tmpfs/hugetlbfs",
+                  "postgres": "starts a PostgreSQL server"}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--kernel", action="store_true", default=False,
+                     help="also run the tests marked kernel (they change huge page pools, "
+                          "mounts and THP knobs, and restore them) or postgres (they start "
+                          "PostgreSQL); same as PTCALC_KERNEL_TESTS=1")
+
+
+def kernel_tests_enabled(config) -> bool:
+    return bool(config.getoption("--kernel")) or os.environ.get("PTCALC_KERNEL_TESTS") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    if kernel_tests_enabled(config):
+        return
+    for item in items:
+        for name, what in OPT_IN_MARKERS.items():
+            if item.get_closest_marker(name):
+                item.add_marker(pytest.mark.skip(
+                    reason=f"opt-in {name} test ({what}): run with --kernel or "
+                           "PTCALC_KERNEL_TESTS=1"))
+                break
 
 
 def rows_by_strategy(**kwargs) -> dict:

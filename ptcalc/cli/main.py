@@ -39,7 +39,7 @@ def _scenario_title(scenario, ram=None) -> str:
     text = (f"{format_size(scenario.size_bytes)} region at offset "
             f"{format_size(scenario.offset_bytes)}, {scenario.procs:,} processes, each touching "
             f"{touched} ({scenario.pattern}), {scenario.access} access, "
-            f"{scenario.paging}-level paging")
+            f"{scenario.paging_levels}-level paging")
     if scenario.requested_size_bytes != scenario.size_bytes:
         text += f" (size rounded up to whole 4 KiB pages from {scenario.requested_size_bytes})"
     if ram:
@@ -125,7 +125,7 @@ def compare(
         parse_host_page(host_page)
         chosen_cpu, explanation = resolve(cpu)
         llc_bytes = parse_size(llc, what="llc") if llc else None
-        rows = add_tlb_to_rows(rows, chosen_cpu, scenario.paging, virtualized, host_page,
+        rows = add_tlb_to_rows(rows, chosen_cpu, scenario.paging_levels, virtualized, host_page,
                                llc_bytes)
         title += f"; TLB of {chosen_cpu.name}" + (" (virtualized)" if virtualized else "")
         if explanation:

@@ -23,6 +23,9 @@ def register(app: typer.Typer) -> None:
         restore: bool = typer.Option(False, "--restore", help="Only repair what a probe "
                                      "killed before it could restore (SIGKILL, OOM) left: "
                                      "huge page pools, mounts; then exit."),
+        layouts: bool = typer.Option(False, "--layouts", help="Run the host-layout cases "
+                                     "instead: fork, maps at other addresses, THP with a "
+                                     "file offset, independent random sets."),
     ) -> None:
         """Map real regions in child processes and compare VmPTE growth and minor faults
         with the model (bytes exactly, faults within +-2 per process).  Huge page
@@ -43,6 +46,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(0)
 
         fmt = parse_choice(fmt, ("table", "json"), "format")
+        if layouts:
+            _probe_layouts(fmt)
         accesses = [parse_choice(a, ("read", "write"), "access") for a in access or ["write"]]
         chosen = list(parse_strategies(strategy)) if strategy else None
         if size:
@@ -68,3 +73,21 @@ def register(app: typer.Typer) -> None:
             print(f"ptcalc probe: {line}", file=sys.stderr)
         typer.echo(kernel_probe.render(report, fmt))
         raise typer.Exit(report.exit_code)
+
+
+def _probe_layouts(fmt: str) -> None:
+    import json
+
+    from ptcalc.probe import layouts as layout_probe
+
+    cases, state = layout_probe.probe_layouts(
+        lambda text: print(text, file=sys.stderr, flush=True))
+    if fmt == "json":
+        typer.echo(json.dumps({"cases": [{"case": c.name, "status": c.status,
+                                          "reason": c.reason or None, "measured": c.measured,
+                                          "model": {k: c.model.get(k) for _, k, _ in c.checks}}
+                                         for c in cases], **state}, indent=2))
+    else:
+        typer.echo(layout_probe.render(cases))
+    bad = [c for c in cases if c.status in ("FAIL", "error")] or not state["restored"]
+    raise typer.Exit(1 if bad else 0)

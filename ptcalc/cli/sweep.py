@@ -148,6 +148,10 @@ def register(app: typer.Typer) -> None:
                                             help="Shared memory segments (10GiB,2GiB) for "
                                                  "Oracle's hugepages_settings.sh rule "
                                                  "(default: one segment of --size)."),
+        layout: str | None = typer.Option(None, metavar="FILE",
+                                          help="A host layout (models/layouts): its shared "
+                                               "regions are the segments (and, without "
+                                               "--size, their sum the region)."),
         shared_memory_size: str | None = typer.Option(None, metavar="SIZE",
                                                       help="PostgreSQL's whole segment "
                                                            "(postgres -C shared_memory_size), "
@@ -180,6 +184,8 @@ def register(app: typer.Typer) -> None:
 
         fmt = _choice(fmt, FORMATS, "format")
         units = _choice(units, UNITS, "units")
+        if layout is not None:
+            segments, size = _layout_segments(layout, segments, size, paging)
         base = _preset_values(preset, size)
         values = {"size": size, "ram": ram, "offset": offset, "touched": touched,
                   "access": access, "pattern": pattern}
@@ -235,6 +241,21 @@ def register(app: typer.Typer) -> None:
         typer.echo(render(rows, fmt, columns=columns, notes=notes))
 
 
+def _layout_segments(path, segments, size, paging):
+    """The shared regions of a layout file as the segments (their sizes in bytes), and the
+    region size: --size, else their sum."""
+    from ptcalc.inputs.layout import load_layout_file
+
+    if segments is not None:
+        raise _error("give --segments or --layout, not both")
+    loaded = load_layout_file(path, paging)
+    shared = [region.size_bytes for region in loaded.regions if region.kind == "shared"]
+    if not shared:
+        raise _error(f"layout {path!r} has no shared region; the huge page pool is for "
+                     "shared memory segments")
+    return shared, size if size is not None else sum(shared)
+
+
 def _plan_title(summary, units="iec") -> str:
     from functools import partial
 
@@ -254,7 +275,7 @@ def _plan_title(summary, units="iec") -> str:
         text += f", {format_size(summary['base_pt_bytes'])} of other page tables per process"
     text += (f"; offset {format_size(scenario.offset_bytes)}, each process touching "
              f"{float(scenario.touched) * 100:.4g}% ({scenario.pattern}), {scenario.access} "
-             f"access, {scenario.paging}-level paging")
+             f"access, {scenario.paging_levels}-level paging")
     return text
 
 

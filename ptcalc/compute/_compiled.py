@@ -1797,3 +1797,221 @@ CONDITIONS = {
     ('threads', 4): (not_applicable_threads_4, ()),
     ('threads', 5): (not_applicable_threads_5, ()),
 }
+
+
+TLB_CPU_METRICS = ('tlb_reach_l1_bytes', 'tlb_reach_l2_bytes', 'tlb_coverage', 'pt_walk_footprint_bytes', 'pt_walk_footprint_llc_ratio')
+
+
+def tlb_shape_0(touched_bytes, mapped_4k_bytes, mapped_2m_bytes, mapped_1g_bytes, leaf_page_bytes, pt_bytes_total, l1_array0, l1_array1, l1_array2, l2_array0, l2_array1, llc_bytes):
+    x0 = 1073741824*l1_array2
+    x1 = 4096*l1_array0
+    x2 = _n.minimum(mapped_4k_bytes, x1)
+    x3 = 2097152*l1_array1
+    x4 = x2 + _n.minimum(mapped_2m_bytes, x3)
+    x5 = (mapped_1g_bytes > 0)
+    x6 = (mapped_2m_bytes > 0)
+    x7 = (mapped_4k_bytes > 0)
+    x8 = (leaf_page_bytes == 1073741824)
+    x9 = (leaf_page_bytes == 2097152)
+    x10 = 1073741824*l2_array1
+    x11 = 2097152*l2_array0
+    x12 = _n.minimum(mapped_2m_bytes, x11)
+    x13 = 4096*l2_array0
+    x14 = x12 + _n.minimum(mapped_4k_bytes, x13 - 4096*_n.ceil_div(x12, 2097152))
+    return (
+        _n.where(x5, x0 + x4, _n.where(x6, x2 + x3, _n.where(x7, x1, _n.where(x8, x0, _n.where(x9, x3, x1))))),
+        _n.where(x5, x10 + x14, _n.where(x6, x11, _n.where(x7, x13, _n.where(x8, x10, _n.where(x9, x11, x13))))),
+        _n.where((touched_bytes == 0), 1, _n.minimum(1, _n.maximum(x14 + _n.minimum(mapped_1g_bytes, x10), x4 + _n.minimum(mapped_1g_bytes, x0))/touched_bytes)),
+        pt_bytes_total,
+        pt_bytes_total/llc_bytes,
+    )
+
+
+def tlb_shape_1(touched_bytes, mapped_4k_bytes, mapped_2m_bytes, mapped_1g_bytes, leaf_page_bytes, pt_bytes_total, l1_array0, l1_array1, l1_array2, l2_array0, l2_array1, llc_bytes):
+    x0 = 1073741824*l1_array2
+    x1 = 4096*l1_array0
+    x2 = _n.minimum(mapped_4k_bytes, x1)
+    x3 = 2097152*l1_array1
+    x4 = x2 + _n.minimum(mapped_2m_bytes, x3)
+    x5 = (mapped_1g_bytes > 0)
+    x6 = (mapped_2m_bytes > 0)
+    x7 = (mapped_4k_bytes > 0)
+    x8 = (leaf_page_bytes == 1073741824)
+    x9 = (leaf_page_bytes == 2097152)
+    x10 = 1073741824*l2_array1
+    x11 = 2097152*l2_array0
+    x12 = _n.minimum(mapped_2m_bytes, x11)
+    x13 = 4096*l2_array0
+    x14 = _n.minimum(mapped_4k_bytes, x13 - 4096*_n.ceil_div(x12, 2097152))
+    x15 = x12 + x14
+    x16 = 4096*l2_array1
+    x17 = x13 + x16
+    x18 = _n.minimum(mapped_1g_bytes, x10)
+    return (
+        _n.where(x5, x0 + x4, _n.where(x6, x2 + x3, _n.where(x7, x1, _n.where(x8, x0, _n.where(x9, x3, x1))))),
+        _n.where(x5, x10 + x15, _n.where(x6, x11 + _n.minimum(mapped_4k_bytes, x16), _n.where(x7, x17, _n.where(x8, x10, _n.where(x9, x11, x17))))),
+        _n.where((touched_bytes == 0), 1, _n.minimum(1, _n.maximum(x4 + _n.minimum(mapped_1g_bytes, x0), x15 + x18 + _n.minimum(mapped_4k_bytes - x14, x16 - 4096*_n.ceil_div(x18, 1073741824)))/touched_bytes)),
+        pt_bytes_total,
+        pt_bytes_total/llc_bytes,
+    )
+
+
+def tlb_shape_2(touched_bytes, mapped_4k_bytes, mapped_2m_bytes, mapped_1g_bytes, leaf_page_bytes, pt_bytes_total, l1_array0, l2_array0, llc_bytes):
+    x0 = 1073741824*l1_array0
+    x1 = (mapped_1g_bytes > 0)
+    x2 = 2097152*l1_array0
+    x3 = (mapped_2m_bytes > 0)
+    x4 = 4096*l1_array0
+    x5 = (mapped_4k_bytes > 0)
+    x6 = (leaf_page_bytes == 1073741824)
+    x7 = (leaf_page_bytes == 2097152)
+    x8 = 2097152*l2_array0
+    x9 = 4096*l2_array0
+    x10 = _n.minimum(mapped_1g_bytes, x0)
+    x11 = _n.ceil_div(x10, 1073741824)
+    x12 = _n.minimum(mapped_2m_bytes, -2097152*x11 + x2)
+    x13 = _n.minimum(mapped_1g_bytes, x8)
+    x14 = _n.ceil_div(x13, 2097152)
+    x15 = _n.minimum(mapped_2m_bytes, -2097152*x14 + x8)
+    return (
+        _n.where(x1, x0, _n.where(x3, x2, _n.where(x5, x4, _n.where(x6, x0, _n.where(x7, x2, x4))))),
+        _n.where(_n.logical_or(x1, x3), x8, _n.where(x5, x9, _n.where(_n.logical_or(x6, x7), x8, x9))),
+        _n.where((touched_bytes == 0), 1, _n.minimum(1, _n.maximum(x10 + x12 + _n.minimum(mapped_4k_bytes, 4096*l1_array0 - 4096*x11 - 4096*_n.ceil_div(x12, 2097152)), x13 + x15 + _n.minimum(mapped_4k_bytes, 4096*l2_array0 - 4096*x14 - 4096*_n.ceil_div(x15, 2097152)))/touched_bytes)),
+        pt_bytes_total,
+        pt_bytes_total/llc_bytes,
+    )
+
+
+def tlb_shape_3(touched_bytes, mapped_4k_bytes, mapped_2m_bytes, mapped_1g_bytes, leaf_page_bytes, pt_bytes_total, l1_array0, l2_array0, l2_array1, llc_bytes):
+    x0 = 1073741824*l1_array0
+    x1 = (mapped_1g_bytes > 0)
+    x2 = 2097152*l1_array0
+    x3 = (mapped_2m_bytes > 0)
+    x4 = 4096*l1_array0
+    x5 = (mapped_4k_bytes > 0)
+    x6 = (leaf_page_bytes == 1073741824)
+    x7 = (leaf_page_bytes == 2097152)
+    x8 = 1073741824*l2_array1
+    x9 = 2097152*l2_array0
+    x10 = _n.minimum(mapped_2m_bytes, x9)
+    x11 = 4096*l2_array0
+    x12 = x10 + _n.minimum(mapped_4k_bytes, x11 - 4096*_n.ceil_div(x10, 2097152))
+    x13 = _n.minimum(mapped_1g_bytes, x0)
+    x14 = _n.ceil_div(x13, 1073741824)
+    x15 = _n.minimum(mapped_2m_bytes, -2097152*x14 + x2)
+    return (
+        _n.where(x1, x0, _n.where(x3, x2, _n.where(x5, x4, _n.where(x6, x0, _n.where(x7, x2, x4))))),
+        _n.where(x1, x12 + x8, _n.where(x3, x9, _n.where(x5, x11, _n.where(x6, x8, _n.where(x7, x9, x11))))),
+        _n.where((touched_bytes == 0), 1, _n.minimum(1, _n.maximum(x12 + _n.minimum(mapped_1g_bytes, x8), x13 + x15 + _n.minimum(mapped_4k_bytes, 4096*l1_array0 - 4096*x14 - 4096*_n.ceil_div(x15, 2097152)))/touched_bytes)),
+        pt_bytes_total,
+        pt_bytes_total/llc_bytes,
+    )
+
+
+def walk_refs_4(touched_bytes, mapped_4k_bytes, mapped_2m_bytes, mapped_1g_bytes, leaf_page_bytes, pt_bytes_total):
+    return (
+        _n.where(_n.logical_and((mapped_1g_bytes <= mapped_4k_bytes), (mapped_2m_bytes <= mapped_4k_bytes), (mapped_4k_bytes > 0)), 4, _n.where(_n.logical_and((mapped_1g_bytes <= mapped_2m_bytes), (mapped_2m_bytes > 0), (mapped_2m_bytes > mapped_4k_bytes)), 3, _n.where(_n.logical_and((mapped_1g_bytes > 0), (mapped_1g_bytes > mapped_2m_bytes), (mapped_1g_bytes > mapped_4k_bytes)), 2, _n.where((leaf_page_bytes == 1073741824), 2, _n.where((leaf_page_bytes == 2097152), 3, 4))))),
+    )
+
+
+def walk_refs_4_4k_4(touched_bytes, mapped_4k_bytes, mapped_2m_bytes, mapped_1g_bytes, leaf_page_bytes, pt_bytes_total):
+    return (
+        5*(_n.where(_n.logical_and((mapped_1g_bytes <= mapped_4k_bytes), (mapped_2m_bytes <= mapped_4k_bytes), (mapped_4k_bytes > 0)), 4, _n.where(_n.logical_and((mapped_1g_bytes <= mapped_2m_bytes), (mapped_2m_bytes > 0), (mapped_2m_bytes > mapped_4k_bytes)), 3, _n.where(_n.logical_and((mapped_1g_bytes > 0), (mapped_1g_bytes > mapped_2m_bytes), (mapped_1g_bytes > mapped_4k_bytes)), 2, _n.where((leaf_page_bytes == 1073741824), 2, _n.where((leaf_page_bytes == 2097152), 3, 4))))) + 1) - 1,
+    )
+
+
+def walk_refs_4_4k_5(touched_bytes, mapped_4k_bytes, mapped_2m_bytes, mapped_1g_bytes, leaf_page_bytes, pt_bytes_total):
+    return (
+        6*(_n.where(_n.logical_and((mapped_1g_bytes <= mapped_4k_bytes), (mapped_2m_bytes <= mapped_4k_bytes), (mapped_4k_bytes > 0)), 4, _n.where(_n.logical_and((mapped_1g_bytes <= mapped_2m_bytes), (mapped_2m_bytes > 0), (mapped_2m_bytes > mapped_4k_bytes)), 3, _n.where(_n.logical_and((mapped_1g_bytes > 0), (mapped_1g_bytes > mapped_2m_bytes), (mapped_1g_bytes > mapped_4k_bytes)), 2, _n.where((leaf_page_bytes == 1073741824), 2, _n.where((leaf_page_bytes == 2097152), 3, 4))))) + 1) - 1,
+    )
+
+
+def walk_refs_4_2m_4(touched_bytes, mapped_4k_bytes, mapped_2m_bytes, mapped_1g_bytes, leaf_page_bytes, pt_bytes_total):
+    return (
+        4*(_n.where(_n.logical_and((mapped_1g_bytes <= mapped_4k_bytes), (mapped_2m_bytes <= mapped_4k_bytes), (mapped_4k_bytes > 0)), 4, _n.where(_n.logical_and((mapped_1g_bytes <= mapped_2m_bytes), (mapped_2m_bytes > 0), (mapped_2m_bytes > mapped_4k_bytes)), 3, _n.where(_n.logical_and((mapped_1g_bytes > 0), (mapped_1g_bytes > mapped_2m_bytes), (mapped_1g_bytes > mapped_4k_bytes)), 2, _n.where((leaf_page_bytes == 1073741824), 2, _n.where((leaf_page_bytes == 2097152), 3, 4))))) + 1) - 1,
+    )
+
+
+def walk_refs_4_2m_5(touched_bytes, mapped_4k_bytes, mapped_2m_bytes, mapped_1g_bytes, leaf_page_bytes, pt_bytes_total):
+    return (
+        5*(_n.where(_n.logical_and((mapped_1g_bytes <= mapped_4k_bytes), (mapped_2m_bytes <= mapped_4k_bytes), (mapped_4k_bytes > 0)), 4, _n.where(_n.logical_and((mapped_1g_bytes <= mapped_2m_bytes), (mapped_2m_bytes > 0), (mapped_2m_bytes > mapped_4k_bytes)), 3, _n.where(_n.logical_and((mapped_1g_bytes > 0), (mapped_1g_bytes > mapped_2m_bytes), (mapped_1g_bytes > mapped_4k_bytes)), 2, _n.where((leaf_page_bytes == 1073741824), 2, _n.where((leaf_page_bytes == 2097152), 3, 4))))) + 1) - 1,
+    )
+
+
+def walk_refs_4_1g_4(touched_bytes, mapped_4k_bytes, mapped_2m_bytes, mapped_1g_bytes, leaf_page_bytes, pt_bytes_total):
+    return (
+        3*(_n.where(_n.logical_and((mapped_1g_bytes <= mapped_4k_bytes), (mapped_2m_bytes <= mapped_4k_bytes), (mapped_4k_bytes > 0)), 4, _n.where(_n.logical_and((mapped_1g_bytes <= mapped_2m_bytes), (mapped_2m_bytes > 0), (mapped_2m_bytes > mapped_4k_bytes)), 3, _n.where(_n.logical_and((mapped_1g_bytes > 0), (mapped_1g_bytes > mapped_2m_bytes), (mapped_1g_bytes > mapped_4k_bytes)), 2, _n.where((leaf_page_bytes == 1073741824), 2, _n.where((leaf_page_bytes == 2097152), 3, 4))))) + 1) - 1,
+    )
+
+
+def walk_refs_4_1g_5(touched_bytes, mapped_4k_bytes, mapped_2m_bytes, mapped_1g_bytes, leaf_page_bytes, pt_bytes_total):
+    return (
+        4*(_n.where(_n.logical_and((mapped_1g_bytes <= mapped_4k_bytes), (mapped_2m_bytes <= mapped_4k_bytes), (mapped_4k_bytes > 0)), 4, _n.where(_n.logical_and((mapped_1g_bytes <= mapped_2m_bytes), (mapped_2m_bytes > 0), (mapped_2m_bytes > mapped_4k_bytes)), 3, _n.where(_n.logical_and((mapped_1g_bytes > 0), (mapped_1g_bytes > mapped_2m_bytes), (mapped_1g_bytes > mapped_4k_bytes)), 2, _n.where((leaf_page_bytes == 1073741824), 2, _n.where((leaf_page_bytes == 2097152), 3, 4))))) + 1) - 1,
+    )
+
+
+def walk_refs_5(touched_bytes, mapped_4k_bytes, mapped_2m_bytes, mapped_1g_bytes, leaf_page_bytes, pt_bytes_total):
+    return (
+        _n.where(_n.logical_and((mapped_1g_bytes <= mapped_4k_bytes), (mapped_2m_bytes <= mapped_4k_bytes), (mapped_4k_bytes > 0)), 5, _n.where(_n.logical_and((mapped_1g_bytes <= mapped_2m_bytes), (mapped_2m_bytes > 0), (mapped_2m_bytes > mapped_4k_bytes)), 4, _n.where(_n.logical_and((mapped_1g_bytes > 0), (mapped_1g_bytes > mapped_2m_bytes), (mapped_1g_bytes > mapped_4k_bytes)), 3, _n.where((leaf_page_bytes == 1073741824), 3, _n.where((leaf_page_bytes == 2097152), 4, 5))))),
+    )
+
+
+def walk_refs_5_4k_4(touched_bytes, mapped_4k_bytes, mapped_2m_bytes, mapped_1g_bytes, leaf_page_bytes, pt_bytes_total):
+    return (
+        5*(_n.where(_n.logical_and((mapped_1g_bytes <= mapped_4k_bytes), (mapped_2m_bytes <= mapped_4k_bytes), (mapped_4k_bytes > 0)), 5, _n.where(_n.logical_and((mapped_1g_bytes <= mapped_2m_bytes), (mapped_2m_bytes > 0), (mapped_2m_bytes > mapped_4k_bytes)), 4, _n.where(_n.logical_and((mapped_1g_bytes > 0), (mapped_1g_bytes > mapped_2m_bytes), (mapped_1g_bytes > mapped_4k_bytes)), 3, _n.where((leaf_page_bytes == 1073741824), 3, _n.where((leaf_page_bytes == 2097152), 4, 5))))) + 1) - 1,
+    )
+
+
+def walk_refs_5_4k_5(touched_bytes, mapped_4k_bytes, mapped_2m_bytes, mapped_1g_bytes, leaf_page_bytes, pt_bytes_total):
+    return (
+        6*(_n.where(_n.logical_and((mapped_1g_bytes <= mapped_4k_bytes), (mapped_2m_bytes <= mapped_4k_bytes), (mapped_4k_bytes > 0)), 5, _n.where(_n.logical_and((mapped_1g_bytes <= mapped_2m_bytes), (mapped_2m_bytes > 0), (mapped_2m_bytes > mapped_4k_bytes)), 4, _n.where(_n.logical_and((mapped_1g_bytes > 0), (mapped_1g_bytes > mapped_2m_bytes), (mapped_1g_bytes > mapped_4k_bytes)), 3, _n.where((leaf_page_bytes == 1073741824), 3, _n.where((leaf_page_bytes == 2097152), 4, 5))))) + 1) - 1,
+    )
+
+
+def walk_refs_5_2m_4(touched_bytes, mapped_4k_bytes, mapped_2m_bytes, mapped_1g_bytes, leaf_page_bytes, pt_bytes_total):
+    return (
+        4*(_n.where(_n.logical_and((mapped_1g_bytes <= mapped_4k_bytes), (mapped_2m_bytes <= mapped_4k_bytes), (mapped_4k_bytes > 0)), 5, _n.where(_n.logical_and((mapped_1g_bytes <= mapped_2m_bytes), (mapped_2m_bytes > 0), (mapped_2m_bytes > mapped_4k_bytes)), 4, _n.where(_n.logical_and((mapped_1g_bytes > 0), (mapped_1g_bytes > mapped_2m_bytes), (mapped_1g_bytes > mapped_4k_bytes)), 3, _n.where((leaf_page_bytes == 1073741824), 3, _n.where((leaf_page_bytes == 2097152), 4, 5))))) + 1) - 1,
+    )
+
+
+def walk_refs_5_2m_5(touched_bytes, mapped_4k_bytes, mapped_2m_bytes, mapped_1g_bytes, leaf_page_bytes, pt_bytes_total):
+    return (
+        5*(_n.where(_n.logical_and((mapped_1g_bytes <= mapped_4k_bytes), (mapped_2m_bytes <= mapped_4k_bytes), (mapped_4k_bytes > 0)), 5, _n.where(_n.logical_and((mapped_1g_bytes <= mapped_2m_bytes), (mapped_2m_bytes > 0), (mapped_2m_bytes > mapped_4k_bytes)), 4, _n.where(_n.logical_and((mapped_1g_bytes > 0), (mapped_1g_bytes > mapped_2m_bytes), (mapped_1g_bytes > mapped_4k_bytes)), 3, _n.where((leaf_page_bytes == 1073741824), 3, _n.where((leaf_page_bytes == 2097152), 4, 5))))) + 1) - 1,
+    )
+
+
+def walk_refs_5_1g_4(touched_bytes, mapped_4k_bytes, mapped_2m_bytes, mapped_1g_bytes, leaf_page_bytes, pt_bytes_total):
+    return (
+        3*(_n.where(_n.logical_and((mapped_1g_bytes <= mapped_4k_bytes), (mapped_2m_bytes <= mapped_4k_bytes), (mapped_4k_bytes > 0)), 5, _n.where(_n.logical_and((mapped_1g_bytes <= mapped_2m_bytes), (mapped_2m_bytes > 0), (mapped_2m_bytes > mapped_4k_bytes)), 4, _n.where(_n.logical_and((mapped_1g_bytes > 0), (mapped_1g_bytes > mapped_2m_bytes), (mapped_1g_bytes > mapped_4k_bytes)), 3, _n.where((leaf_page_bytes == 1073741824), 3, _n.where((leaf_page_bytes == 2097152), 4, 5))))) + 1) - 1,
+    )
+
+
+def walk_refs_5_1g_5(touched_bytes, mapped_4k_bytes, mapped_2m_bytes, mapped_1g_bytes, leaf_page_bytes, pt_bytes_total):
+    return (
+        4*(_n.where(_n.logical_and((mapped_1g_bytes <= mapped_4k_bytes), (mapped_2m_bytes <= mapped_4k_bytes), (mapped_4k_bytes > 0)), 5, _n.where(_n.logical_and((mapped_1g_bytes <= mapped_2m_bytes), (mapped_2m_bytes > 0), (mapped_2m_bytes > mapped_4k_bytes)), 4, _n.where(_n.logical_and((mapped_1g_bytes > 0), (mapped_1g_bytes > mapped_2m_bytes), (mapped_1g_bytes > mapped_4k_bytes)), 3, _n.where((leaf_page_bytes == 1073741824), 3, _n.where((leaf_page_bytes == 2097152), 4, 5))))) + 1) - 1,
+    )
+
+
+TLB_SHAPES = {
+    (((('4k', 4096),), (('2m', 2097152),), (('1g', 1073741824),)), ((('4k', 4096), ('2m', 2097152)), (('1g', 1073741824),))): tlb_shape_0,
+    (((('4k', 4096),), (('2m', 2097152),), (('1g', 1073741824),)), ((('4k', 4096), ('2m', 2097152)), (('4k', 4096), ('1g', 1073741824)))): tlb_shape_1,
+    (((('4k', 4096), ('2m', 2097152), ('1g', 1073741824)),), ((('4k', 4096), ('2m', 2097152), ('1g', 2097152)),)): tlb_shape_2,
+    (((('4k', 4096), ('2m', 2097152), ('1g', 1073741824)),), ((('4k', 4096), ('2m', 2097152)), (('1g', 1073741824),))): tlb_shape_3,
+}
+
+TLB_WALKS = {
+    (4, None, None): walk_refs_4,
+    (4, '4k', 4): walk_refs_4_4k_4,
+    (4, '4k', 5): walk_refs_4_4k_5,
+    (4, '2m', 4): walk_refs_4_2m_4,
+    (4, '2m', 5): walk_refs_4_2m_5,
+    (4, '1g', 4): walk_refs_4_1g_4,
+    (4, '1g', 5): walk_refs_4_1g_5,
+    (5, None, None): walk_refs_5,
+    (5, '4k', 4): walk_refs_5_4k_4,
+    (5, '4k', 5): walk_refs_5_4k_5,
+    (5, '2m', 4): walk_refs_5_2m_4,
+    (5, '2m', 5): walk_refs_5_2m_5,
+    (5, '1g', 4): walk_refs_5_1g_4,
+    (5, '1g', 5): walk_refs_5_1g_5,
+}

@@ -18,6 +18,11 @@ from __future__ import annotations
 from ptcalc.errors import InputError
 
 
+def is_dask(obj) -> bool:
+    """A dask collection?  (Checked by module name: dask need not be installed.)"""
+    return type(obj).__module__.split(".")[0] == "dask"
+
+
 def evaluate_dask(scenarios, strategies, *, pattern="dense", paging=4, fault_around=65536):
     """A dask DataFrame of results for a dask DataFrame of scenarios (lazy)."""
     import pandas as pd
@@ -69,13 +74,13 @@ def _evaluate_partition(part, strategies, pattern, levels, fault_around, reasons
 def all_reasons(strategies, levels) -> list[str]:
     """Every reason text the strategies can give (each combination of their conditions), in
     the order ptcalc.compute.frame assigns them."""
-    from ptcalc.compute import _compiled
+    from ptcalc.compute import formulas
 
     texts = []
     for strategy in strategies:
-        _, conditions = _compiled.CONDITIONS[(strategy, levels)]
+        conditions = formulas.reason_texts(strategy, levels)
         for bits in range(1, 1 << len(conditions)):
-            text = "; ".join(t for b, t in enumerate(conditions) if bits >> b & 1)
+            text = formulas.join_reasons(t for b, t in enumerate(conditions) if bits >> b & 1)
             if text not in texts:
                 texts.append(text)
     return texts

@@ -26,12 +26,12 @@ import numpy as np
 import pandas as pd
 
 from ptcalc import paging as geometry
-from ptcalc.compute import _compiled
-from ptcalc.compute.scalar import metric_names
+from ptcalc.compute import formulas
+from ptcalc.compute.formulas import metric_names
 from ptcalc.errors import InputError
+from ptcalc.inputs import rules
 from ptcalc.inputs.scenario import (
     ACCESSES,
-    MAX_PROCS,
     PATTERNS,
     parse_choice,
     parse_fault_around,
@@ -44,11 +44,6 @@ RESULT_COLUMNS = ("strategy", "applicable", "reason")
 _INT64_SAFE = 2**62
 # Scenarios per slice of the compiled formulas: 32 Ki x 8 B = 256 KiB per temporary array.
 CHUNK_ROWS = 1 << 15
-
-
-def is_dask(obj) -> bool:
-    """A dask collection?  (Checked by module name: dask need not be installed.)"""
-    return type(obj).__module__.split(".")[0] == "dask"
 
 
 # --- validation ----------------------------------------------------------------------------
@@ -84,32 +79,22 @@ def _validate(frame, levels):
     sizes = _int_column(frame, "size_bytes")
     procs = _int_column(frame, "procs")
     offsets = _int_column(frame, "offset_bytes", 0)
-    if (sizes <= 0).any():
-        raise InputError(f"column 'size_bytes' has {int(sizes[sizes <= 0][0])}; sizes must be "
-                         "positive byte counts")
-    bad = (procs < 1) | (procs > MAX_PROCS)
-    if bad.any():
-        raise InputError(f"column 'procs' has {int(procs[bad][0])}; use counts in "
-                         f"1..{MAX_PROCS}")
-    bad = (offsets < 0) | (offsets & (geometry.PAGE_BYTES - 1) != 0) | (
-        offsets >= geometry.TOP_ENTRY_SPAN)
-    if bad.any():
-        raise InputError(f"column 'offset_bytes' has {int(offsets[bad][0])}; offsets must be "
-                         "multiples of 4 KiB below 512 GiB")
-    user_space = geometry.paging_for(levels).user_space_bytes
-    if (sizes > user_space).any():
-        raise InputError(f"a region does not fit the user address space of {levels}-level paging")
-    sizes = -(-sizes // geometry.PAGE_BYTES) * geometry.PAGE_BYTES
-    if (offsets + sizes > user_space).any():
-        raise InputError(f"a region does not fit the user address space of {levels}-level paging")
+    rules.SIZE.check_column(sizes)
+    rules.PROCS.check_column(procs)
+    for rule in rules.OFFSET_RULES:
+        rule.check_column(offsets)
+    # Sizes near 2**63 would overflow when rounded up: check them before rounding.
+    rules.check_region_columns(sizes, np.zeros_like(offsets), levels)
+    sizes = rules.whole_pages(sizes)
+    rules.check_region_columns(sizes, offsets, levels)
     if "touched" in frame:
         if frame["touched"].isna().any():
             raise InputError("column 'touched' has missing values; use fractions in (0, 1]")
         touched = pd.to_numeric(frame["touched"], errors="coerce").to_numpy(dtype=float)
     else:
         touched = np.ones(len(frame))
-    if not ((touched > 0) & (touched <= 1)).all():
-        raise InputError("column 'touched' must hold fractions in (0, 1]")
+    rules.TOUCHED.check_column(touched)
+    rules.TOUCHED_RESOLVED.check_column(touched)
     return sizes, procs, offsets, touched
 
 
@@ -188,12 +173,8 @@ def evaluate_frame(scenarios, strategies, *, pattern="dense", paging=4,
                    fault_around=65536):
     """The long format: one row per scenario and strategy (strategy-major: all scenarios of
     the first strategy, then the next), scenario columns, strategy, applicable, reason and
-    the metrics.  A dask DataFrame is evaluated partition by partition (ptcalc.compute.dask)."""
-    if is_dask(scenarios):
-        from ptcalc.compute.dask import evaluate_dask
-
-        return evaluate_dask(scenarios, strategies, pattern=pattern, paging=paging,
-                             fault_around=fault_around)
+    the metrics.  (A dask DataFrame goes to ptcalc.compute.dask, which calls this function
+    partition by partition.)"""
     if not isinstance(scenarios, pd.DataFrame):
         raise InputError("scenarios must be a pandas DataFrame with columns size_bytes and "
                          f"procs, not {type(scenarios).__name__}")
@@ -224,25 +205,25 @@ def evaluate_frame(scenarios, strategies, *, pattern="dense", paging=4,
     with np.errstate(all="ignore"):
         for start in range(0, n, CHUNK_ROWS):
             stop = min(n, start + CHUNK_ROWS)
-            args = [_rows(inputs[name], start, stop) for name in _compiled.ARGUMENTS]
+            args = {name: _rows(value, start, stop) for name, value in inputs.items()}
             chunk_patterns = pattern_codes[start:stop]
             if len(kinds) > 1:
                 parts = {}
                 for kind in kinds:
                     where = np.flatnonzero(chunk_patterns == kind)
                     if where.size:
-                        parts[kind] = (where, [a[where] if isinstance(a, np.ndarray) else a
-                                               for a in args])
+                        parts[kind] = (where, {name: a[where] if isinstance(a, np.ndarray)
+                                               else a for name, a in args.items()})
             for i, plan in enumerate(plans):
                 base = i * n + start
                 if plan.texts:
-                    plan.bits[start:stop] = _reason_bits(plan.condition(*args), stop - start)
+                    plan.bits[start:stop] = _reason_bits(plan.condition(**args), stop - start)
                 if len(kinds) == 1:
-                    outputs.put(plan.functions[kinds[0]](*args),
+                    outputs.put(plan.functions[kinds[0]](**args),
                                 slice(base, base + stop - start))
                     continue
                 for kind, (where, part) in parts.items():
-                    outputs.put(plan.functions[kind](*part), base + where)
+                    outputs.put(plan.functions[kind](**part), base + where)
         for i, plan in enumerate(plans):
             block = slice(i * n, (i + 1) * n)
             if plan.texts:
@@ -285,10 +266,10 @@ def _probe_dtypes(plans, kinds, pattern_codes, inputs, names, wide) -> dict:
     dtypes = dict.fromkeys(names)
     for kind in kinds:
         row = int(np.flatnonzero(pattern_codes == kind)[0])
-        args = [_rows(inputs[name], row, row + 1) for name in _compiled.ARGUMENTS]
+        args = {name: _rows(value, row, row + 1) for name, value in inputs.items()}
         for plan in plans:
             with np.errstate(all="ignore"):
-                values = plan.functions[kind](*args)
+                values = plan.functions[kind](**args)
             for name, value in zip(names, values):
                 if value is None:
                     plan.missing.setdefault(name, []).append(kind)
@@ -304,10 +285,10 @@ class _StrategyPlan:
     """One strategy's compiled functions (on the fast column backend) and its state."""
 
     def __init__(self, strategy, levels, kinds, n):
-        condition, self.texts = _compiled.CONDITIONS[(strategy, levels)]
+        condition, self.texts = formulas.conditions_function(strategy, levels)
         self.condition = _on_columns(condition)
-        self.functions = {kind: _on_columns(_compiled.FUNCTIONS[(strategy, levels,
-                                                                 PATTERNS[kind])])
+        self.functions = {kind: _on_columns(formulas.metrics_function(strategy, levels,
+                                                                      PATTERNS[kind]))
                           for kind in kinds}
         self.bits = np.zeros(n, dtype=np.int8) if self.texts else None
         self.missing: dict[str, list[int]] = {}    # metric -> pattern codes lacking it
@@ -326,7 +307,7 @@ class _Reasons:
         present = np.flatnonzero(np.bincount(bits, minlength=1 << len(texts)))
         table = np.full(1 << len(texts), -1, dtype=np.int16)
         for combination in present[present > 0]:
-            text = "; ".join(t for b, t in enumerate(texts) if combination >> b & 1)
+            text = formulas.join_reasons(t for b, t in enumerate(texts) if combination >> b & 1)
             if text not in self.texts:
                 self.texts.append(text)
             table[combination] = self.texts.index(text)
@@ -417,7 +398,7 @@ _ON_COLUMNS: dict = {}
 
 
 def _on_columns(function):
-    """`function` (from ptcalc.compute._compiled) with its `_n` helpers bound to _BACKEND."""
+    """A generated function (ptcalc.compute.formulas) with its `_n` helpers bound to _BACKEND."""
     import types
 
     fast = _ON_COLUMNS.get(function)

@@ -282,7 +282,7 @@ def _random_single(layout: Layout, strategies) -> dict:
     grp, m = maps[0]
     region = layout.region(m.region)
     if (len(maps) > 1 or grp.forked_from or grp.baseline_pt_bytes or region.kind != "shared"
-            or region.file_offset_bytes or m.pages != "same"):
+            or region.file_offset_bytes):
         raise InputError("pattern = \"random\" is evaluated for a layout of one shared region "
                          "mapped by one group (expected values); use pattern = \"dense\" in "
                          "layouts with several maps, fork, baselines or independent pages")
@@ -290,6 +290,71 @@ def _random_single(layout: Layout, strategies) -> dict:
                         m.touched, m.touched_bytes, m.access, "random", layout.paging,
                         layout.fault_around_bytes, region.size_bytes)
     host = [{**row, **dict.fromkeys(HOST_EXTRA)} for row in scenario_rows(scenario, strategies)]
+    if m.pages == "independent":
+        host = [_independent(row, scenario) for row in host]
     groups = [{**dict.fromkeys(GROUP_KEYS), **{k: row.get(k) for k in GROUP_KEYS if k in row},
                "group": grp.name, "procs": grp.procs} for row in host]
     return {"host": host, "groups": groups}
+
+
+def _independent(row: dict, scenario) -> dict:
+    """Independent touched sets (each process its own random pages): modelled for
+    private-4k, where a later reader finds only part of its pages in the page cache."""
+    if row["strategy"] != BASELINE or not row["applicable"]:
+        reason = row["reason"] or ("independent touched sets are modelled for private-4k "
+                                   "only (4 KiB pages read through the page cache)")
+        return {**row, "applicable": False, "reason": reason,
+                **dict.fromkeys(k for k in row if k not in ("strategy", "applicable",
+                                                             "reason"))}
+    if scenario.access == "write" or scenario.offset_bytes % scenario.fault_around_bytes:
+        if scenario.access == "write":
+            return row                       # a later writer faults once per page anyway
+        return {**row, "applicable": False, "reason": "independent touched sets need a "
+                "start aligned to the fault-around window"}
+    later = [independent_read_faults(scenario.size_bytes, scenario.touched, k,
+                                     scenario.fault_around_bytes)[0]
+             for k in range(1, scenario.procs)]
+    first = row["faults_first"]
+    return {**row, "faults_next": later[0] if later else
+            independent_read_faults(scenario.size_bytes, scenario.touched, 1,
+                                    scenario.fault_around_bytes)[0],
+            "faults_total": first + sum(later)}
+
+
+def independent_read_faults(size_bytes: int, touched, earlier: int, fault_around: int,
+                            samples: int = 20000) -> tuple[float, float]:
+    """Expected read faults (and their standard deviation) of a process reading its own
+    random pages (each with probability f) of a fault-around-aligned shared region after
+    `earlier` processes touched their own independent sets.
+
+    A page is cached with probability c = 1 - (1-f)^earlier.  In a window of n pages the
+    first touched page faults (do_fault_around() maps the window's cached pages), every
+    other touched page that is not cached faults again (__do_fault), so a window takes
+    [T != 0] + |T \\ K| - [first touched page not cached], expected
+    c (1 - (1-f)^n) + n f (1 - c).  Windows are disjoint, so their faults are independent:
+    the variance is the sum of the windows', estimated here by simulating `samples` windows
+    with a fixed seed (a stated bound, not a measurement)."""
+    import math
+    import random
+
+    f = float(touched)
+    c = 1 - (1 - f) ** earlier
+    pages = size_bytes // g.PAGE_BYTES
+    n = fault_around // g.PAGE_BYTES
+    windows = [n] * (pages // n) + ([pages % n] if pages % n else [])
+    mean = sum(c * (1 - (1 - f) ** w) + w * f * (1 - c) for w in windows)
+    rng = random.Random(0)
+    values = []
+    for _ in range(samples):
+        faults, first = 0, True
+        for _page in range(n):
+            if rng.random() < f:
+                cached = rng.random() < c
+                if first:
+                    faults, first = faults + 1, False
+                elif not cached:
+                    faults += 1
+        values.append(faults)
+    average = sum(values) / samples
+    variance = sum((v - average) ** 2 for v in values) / (samples - 1)
+    return mean, math.sqrt(variance * len(windows))

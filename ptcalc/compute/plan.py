@@ -43,7 +43,7 @@ from fractions import Fraction
 
 from ptcalc import catalog
 from ptcalc import paging as geometry
-from ptcalc.compute import _compiled
+from ptcalc.compute import formulas
 from ptcalc.errors import InputError
 from ptcalc.inputs.scenario import DEFAULT_FAULT_AROUND, MAX_PROCS, Scenario, make_scenario
 from ptcalc.model.strategies import BASELINE, STRATEGY_NAMES
@@ -59,8 +59,6 @@ PLAN_KEYS = ("strategy", "fallback", "applicable", "reason", "max_procs", "max_p
              # the pool as each tool sizes it (compute/pool.py), on hugetlb rows
              "pool_plain_ceil", "pool_oracle_script", "pool_postgresql", "pool_autobase",
              "pool_ptcalc")
-
-_PROCS = _compiled.ARGUMENTS.index("procs")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,21 +78,19 @@ class Layout:
 def _pt_total(strategy: str, scenario: Scenario, procs: int):
     if scenario.size_bytes == 0:
         return 0
-    args = list(scenario.arguments())
-    args[_PROCS] = procs
-    function = _compiled.FUNCTIONS[(strategy, scenario.paging, scenario.pattern)]
-    names = _compiled.METRICS[scenario.paging]
-    return function(*args)[names.index("pt_bytes_total")]
+    inputs = {**scenario.formula_inputs(), "procs": procs}
+    return formulas.metrics(strategy, scenario.paging_levels, scenario.pattern,
+                            **inputs)["pt_bytes_total"]
 
 
 def _metric(strategy: str, scenario: Scenario, name: str):
-    function = _compiled.FUNCTIONS[(strategy, scenario.paging, scenario.pattern)]
-    return dict(zip(_compiled.METRICS[scenario.paging], function(*scenario.arguments())))[name]
+    return formulas.metrics(strategy, scenario.paging_levels, scenario.pattern,
+                            **scenario.formula_inputs())[name]
 
 
 def _reasons(strategy: str, scenario: Scenario) -> list[str]:
-    function, texts = _compiled.CONDITIONS[(strategy, scenario.paging)]
-    return [text for text, hit in zip(texts, function(*scenario.arguments())) if hit]
+    return [text for text, hit in formulas.conditions(strategy, scenario.paging_levels,
+                                                      **scenario.formula_inputs()) if hit]
 
 
 def largest_fitting(cost: Callable[[int], object], budget: int) -> int:
@@ -210,7 +206,7 @@ def plan(size, ram=None, budget=None, *, base_pt=0, reserved=None, offset=0, tou
             reasons = [r for part, s in layout.parts for r in _reasons(part, s)]
             row = dict.fromkeys(PLAN_KEYS)
             row.update(strategy=strategy, fallback=fallback, applicable=not reasons,
-                       reason="; ".join(dict.fromkeys(reasons)) or None,
+                       reason=formulas.join_reasons(reasons),
                        budget_bytes=budget_bytes)
             row.update(_huge_pages(strategy, scenario, reservation))
             row.update(_pool(strategy, scenario, segment_bytes, pg_segment))

@@ -14,15 +14,12 @@ from fractions import Fraction
 
 from ptcalc import paging
 from ptcalc.errors import InputError
-from ptcalc.units import UnitError, format_size, parse_count, parse_fraction, parse_size, shown
+from ptcalc.inputs import rules
+from ptcalc.inputs.rules import MAX_PROCS
+from ptcalc.units import UnitError, parse_count, parse_fraction, parse_size, shown
 
 ACCESSES = ("read", "write")
 PATTERNS = ("dense", "random")
-# PID_MAX_LIMIT on 64-bit (include/linux/threads.h): no host runs more processes.
-MAX_PROCS = 4 * 1024 * 1024
-# The smallest touched fraction: 1/2**44 (one page of 64 PiB) is ~5.7e-14; below ~1.1e-16,
-# 1 - t rounds to 1 in the float formulas of the random pattern (a division by zero).
-MIN_TOUCHED = Fraction(1, 10**15)
 DEFAULT_FAULT_AROUND = 65536      # mm/memory.c: fault_around_pages = 65536 >> PAGE_SHIFT
 
 
@@ -35,18 +32,21 @@ class Scenario:
     touched_bytes: int = 0    # dense prefix: ceil(touched * pages) whole pages
     access: str = "write"
     pattern: str = "dense"
-    paging: int = 4
+    paging_levels: int = 4
     fault_around_bytes: int = DEFAULT_FAULT_AROUND
     requested_size_bytes: int = 0   # what the user asked for, before rounding to pages
 
-    def arguments(self) -> tuple:
-        """Arguments of the generated formula functions, in _compiled.ARGUMENTS order."""
-        return (self.offset_bytes, self.size_bytes, self.touched_bytes, float(self.touched),
-                self.procs, self.fault_around_bytes, 1 if self.access == "read" else 0)
+    @property
+    def paging(self) -> int:
+        """The paging levels (the name of the --paging option and of the API argument)."""
+        return self.paging_levels
 
-
-def _wrap(error: Exception) -> InputError:
-    return InputError(str(error))
+    def formula_inputs(self) -> dict:
+        """The inputs of the generated formulas, by name (ptcalc.model.symbols.INPUTS)."""
+        return {"offset_bytes": self.offset_bytes, "size_bytes": self.size_bytes,
+                "touched_bytes": self.touched_bytes, "touched": float(self.touched),
+                "procs": self.procs, "fault_around_bytes": self.fault_around_bytes,
+                "read_access": 1 if self.access == "read" else 0}
 
 
 def parse_procs(value) -> int:
@@ -55,30 +55,18 @@ def parse_procs(value) -> int:
     except UnitError:
         raise InputError(f"procs {shown(value)} is not a whole number; use a count from 1 to "
                          f"{MAX_PROCS}") from None
-    if not 1 <= procs <= MAX_PROCS:
-        raise InputError(f"procs {procs} is out of range; use a count from 1 to {MAX_PROCS} "
-                         "(PID_MAX_LIMIT)")
-    return procs
+    return rules.PROCS.check(procs)
 
 
 def parse_touched(value) -> Fraction:
-    try:
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                raise InputError(f"touched {value!r} is not a number; use a fraction in (0, 1]")
-            fraction = Fraction(repr(value))
-        else:
-            fraction = parse_fraction(value)
-    except UnitError as error:
-        raise _wrap(error) from None
-    if not 0 < fraction <= 1:
-        raise InputError(f"touched {value!r} is out of range; use a fraction in (0, 1], "
-                         "e.g. 0.25 or 25%")
-    if fraction < MIN_TOUCHED:
-        raise InputError(f"touched {value!r} is below 1e-15, less than one 4 KiB page of the "
-                         "largest region (64 PiB: 2**44 pages), and below what float "
-                         "arithmetic resolves (1 - t == 1); give at least 1e-15")
-    return fraction
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InputError(f"touched {value!r} is not a number; use a fraction in (0, 1]")
+        fraction = Fraction(repr(value))
+    else:
+        fraction = parse_fraction(value)       # UnitError is an InputError
+    rules.TOUCHED.check(fraction, shown=repr(value))
+    return rules.TOUCHED_RESOLVED.check(fraction, shown=repr(value))
 
 
 def parse_choice(value, choices, what: str) -> str:
@@ -96,10 +84,7 @@ def parse_paging(value) -> int:
 
 
 def parse_fault_around(value) -> int:
-    try:
-        fault_around = parse_size(value, what="fault-around")
-    except UnitError as error:
-        raise _wrap(error) from None
+    fault_around = parse_size(value, what="fault-around")
     if (fault_around < paging.PAGE_BYTES or fault_around > paging.PTE_SPAN
             or fault_around & (fault_around - 1)):
         raise InputError(f"fault-around {value!r} is not accepted; use a power of two from 4KiB "
@@ -117,26 +102,13 @@ def touched_prefix_bytes(size_bytes: int, touched: Fraction) -> int:
 def make_scenario(size, procs, offset=0, touched=1.0, access="write", pattern="dense",
                   paging_levels=4, fault_around=DEFAULT_FAULT_AROUND) -> Scenario:
     """Validate user values (text or numbers) into a Scenario; InputError on bad input."""
-    try:
-        requested = parse_size(size, what="size")
-        offset_bytes = parse_size(offset, what="offset")
-    except UnitError as error:
-        raise _wrap(error) from None
-    if requested <= 0:
-        raise InputError(f"size {size!r} is empty; use a positive size such as 1GiB")
+    requested = rules.SIZE.check(parse_size(size, what="size"), shown=repr(size))
+    offset_bytes = parse_size(offset, what="offset")
+    for rule in rules.OFFSET_RULES:
+        rule.check(offset_bytes, shown=repr(offset))
     levels = parse_paging(paging_levels)
-    mode = paging.paging_for(levels)
-    if offset_bytes % paging.PAGE_BYTES:
-        raise InputError(f"offset {offset!r} is not a multiple of 4 KiB; round it to a page, "
-                         f"e.g. {offset_bytes // paging.PAGE_BYTES * paging.PAGE_BYTES}")
-    if offset_bytes >= paging.TOP_ENTRY_SPAN:
-        raise InputError(f"offset {offset!r} is not below 512 GiB; give the start address "
-                         "modulo 512 GiB")
-    size_bytes = -(-requested // paging.PAGE_BYTES) * paging.PAGE_BYTES
-    if offset_bytes + size_bytes > mode.user_space_bytes:
-        raise InputError(f"size {size!r} at offset {format_size(offset_bytes)} does not fit the "
-                         f"{format_size(mode.user_space_bytes)} user address space of "
-                         f"{levels}-level paging" + ("; try --paging 5" if levels == 4 else ""))
+    size_bytes = rules.whole_pages(requested)
+    rules.check_region(size_bytes, offset_bytes, levels, shown_size=repr(size))
     fraction = parse_touched(touched)
     return Scenario(
         size_bytes=size_bytes,
@@ -146,7 +118,7 @@ def make_scenario(size, procs, offset=0, touched=1.0, access="write", pattern="d
         touched_bytes=touched_prefix_bytes(size_bytes, fraction),
         access=parse_choice(access, ACCESSES, "access"),
         pattern=parse_choice(pattern, PATTERNS, "pattern"),
-        paging=levels,
+        paging_levels=levels,
         fault_around_bytes=parse_fault_around(fault_around),
         requested_size_bytes=requested,
     )
@@ -154,7 +126,7 @@ def make_scenario(size, procs, offset=0, touched=1.0, access="write", pattern="d
 
 def parse_strategies(names) -> tuple[str, ...]:
     """Validate strategy names (None: all), suggesting the nearest for a typo."""
-    from ptcalc.model.strategies import STRATEGY_NAMES
+    from ptcalc.catalog import STRATEGY_NAMES
 
     if not names:
         return STRATEGY_NAMES

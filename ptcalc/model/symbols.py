@@ -103,7 +103,7 @@ def align_down(x, span):
 def tables(start, length, span):
     """Slots of `span` bytes that [start, start+length) touches: ceil((s+L)/g) - floor(s/g).
 
-    DESIGN.md section 2; zero for an empty (or negative) range.
+    docs/model.md section 1; zero for an empty (or negative) range.
     """
     return sp.Piecewise(
         (CeilDiv(start + length, span) - FloorDiv(start, span), length > 0),

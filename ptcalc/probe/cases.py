@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ptcalc import catalog
 from ptcalc.errors import InputError
-from ptcalc.paging import PAGE_BYTES, PUD_SPAN
+from ptcalc.inputs import rules
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -56,12 +56,12 @@ class ProbeCase:
         if self.strategy in _BACKINGS and self.backing not in _BACKINGS[self.strategy]:
             raise InputError(f"backing {self.backing!r} cannot realise {self.strategy}; use "
                              f"{', '.join(_BACKINGS[self.strategy])}")
-        if self.size <= 0 or self.size % PAGE_BYTES:
-            raise InputError(f"size {self.size} must be a positive multiple of 4096")
-        if not 0 <= self.offset < PUD_SPAN or self.offset % PAGE_BYTES:
-            raise InputError(f"offset {self.offset} must be a multiple of 4096 below 512 GiB")
-        if self.procs < 1:
-            raise InputError(f"procs {self.procs} must be >= 1")
+        # The scenario domain rules (ptcalc.inputs.rules), plus whole pages: the probe maps
+        # exactly the bytes asked for.
+        for rule, value in ((rules.SIZE, self.size), (rules.SIZE_WHOLE_PAGES, self.size),
+                            *((rule, self.offset) for rule in rules.OFFSET_RULES),
+                            (rules.PROCS, self.procs)):
+            rule.check(value)
         if self.access not in ("read", "write"):
             raise InputError(f"access {self.access!r} must be read or write")
 

@@ -26,17 +26,10 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ptcalc import paging
 from ptcalc.errors import InputError
+from ptcalc.inputs import rules
 from ptcalc.inputs.scenario import ACCESSES, MAX_PROCS, PATTERNS, parse_choice, parse_strategies
-from ptcalc.units import (
-    ACCEPTED_SIZES,
-    UnitError,
-    format_size,
-    parse_fraction,
-    parse_size,
-    shown,
-)
+from ptcalc.units import format_size, parse_fraction, parse_size, shown
 
 RANGE_HELP = ("a value, a list A,B,C or a range START..STOP/STEP (STOP included when the "
               "steps land on it)")
@@ -172,10 +165,7 @@ def _parse_items(text, option: str, parse_one, default_step=None) -> tuple[Segme
 
 def _size_parser(option: str):
     def parse_one(text, step=False):
-        try:
-            return parse_size(text, what=f"--{option}" + (" step" if step else ""))
-        except UnitError as error:
-            raise InputError(str(error)) from None
+        return parse_size(text, what=f"--{option}" + (" step" if step else ""))
     return parse_one
 
 
@@ -189,18 +179,13 @@ def _procs_one(text, step=False):
 
 
 def _touched_one(text, step=False):
-    try:
-        return parse_fraction(text, what="--touched step" if step else "--touched")
-    except UnitError as error:
-        raise InputError(str(error)) from None
+    return parse_fraction(text, what="--touched step" if step else "--touched")
 
 
 def parse_size_axis(text, option: str = "size") -> Axis:
     """Region sizes: positive byte counts (rounded up to whole 4 KiB pages when evaluated)."""
     axis = Axis(option, _parse_items(text, option, _size_parser(option)))
-    if axis.minimum <= 0:
-        raise InputError(f"--{option} {text!r} holds an empty size; sizes must be positive "
-                         f"({ACCEPTED_SIZES})")
+    rules.SIZE.check(axis.minimum, where=f"--{option} {text!r} includes")
     return axis
 
 
@@ -208,31 +193,29 @@ def parse_offset_axis(text) -> Axis:
     """Start addresses modulo 512 GiB: multiples of 4 KiB below 512 GiB."""
     axis = Axis("offset", _parse_items(text, "offset", _size_parser("offset")))
     for segment in axis.segments:
-        for value in (segment.start, segment.step):
-            if value % paging.PAGE_BYTES:
-                raise InputError(f"--offset {text!r} has {format_size(value)} ({value} B), not "
-                                 "a multiple of 4 KiB; offsets and steps must be whole pages")
-    if axis.maximum >= paging.TOP_ENTRY_SPAN:
-        raise InputError(f"--offset {text!r} reaches {format_size(axis.maximum)}; offsets are "
-                         "start addresses modulo 512 GiB, below 512 GiB")
+        # The start and the step whole pages: every value is.
+        for value, what in ((segment.start, "includes"), (segment.step, "has the step")):
+            rules.OFFSET_PAGE.check(value, shown=f"{format_size(value)} ({value} B)",
+                                    where=f"--offset {text!r} {what}")
+    rules.OFFSET_RANGE.check(axis.maximum, shown=format_size(axis.maximum),
+                             where=f"--offset {text!r} includes")
     return axis
 
 
 def parse_procs_axis(text) -> Axis:
     axis = Axis("procs", _parse_items(text, "procs", _procs_one, default_step=1))
-    if axis.minimum < 1 or axis.maximum > MAX_PROCS:
-        bad = axis.minimum if axis.minimum < 1 else axis.maximum
-        raise InputError(f"--procs {text!r} includes {bad}; use counts from 1 to {MAX_PROCS} "
-                         "(PID_MAX_LIMIT)")
+    for extreme in (axis.minimum, axis.maximum):
+        rules.PROCS.check(extreme, where=f"--procs {text!r} includes")
     return axis
 
 
 def parse_touched_axis(text) -> Axis:
     axis = Axis("touched", _parse_items(text, "touched", _touched_one))
-    if axis.minimum <= 0 or axis.maximum > 1:
-        bad = axis.minimum if axis.minimum <= 0 else axis.maximum
-        raise InputError(f"--touched {text!r} includes {_show_fraction(bad)}; use fractions "
-                         "in (0, 1], e.g. 0.25 or 25%")
+    for extreme in (axis.minimum, axis.maximum):
+        rules.TOUCHED.check(extreme, shown=_show_fraction(extreme),
+                            where=f"--touched {text!r} includes")
+    rules.TOUCHED_RESOLVED.check(axis.minimum, shown=_show_fraction(axis.minimum),
+                                 where=f"--touched {text!r} includes")
     return axis
 
 

@@ -186,3 +186,32 @@ def test_kubernetes_limits():
     (small,) = rows_of("compare", "--size", "64GiB", "--procs", "800", "-s", "private-4k")
     expected = -(-(64 * GiB + small["pt_bytes_total"]) // MiB)
     assert f"private-4k: memory >= {expected}Mi" in out
+
+
+LAYOUT = """
+name = "sga-and-asm"
+[[regions]]
+name = "sga"
+size = "10GiB"
+kind = "shared"
+[[regions]]
+name = "asm"
+size = "2GiB"
+kind = "shared"
+[[groups]]
+name = "db"
+procs = 10
+maps = [{ region = "sga" }, { region = "asm" }]
+"""
+
+
+def test_layout_regions_are_the_oracle_scripts_segments(tmp_path):
+    # two shared regions 10 GiB + 2 GiB: the script counts each segment, 1 + (5120 + 1) +
+    # (1024 + 1) = 6147; plain ceil 5120 + 1024 = 6144; the region defaults to their sum
+    path = tmp_path / "layout.toml"
+    path.write_text(LAYOUT, encoding="utf-8")
+    (row,) = rows_of("plan", "--layout", str(path), "--ram", "64GiB", "-s", "hugetlb-2m")
+    assert row["pool_oracle_script"] == 6147 and row["pool_plain_ceil"] == 6144
+    assert row["huge_pages"] == 6144
+    code, _, err = run("plan", "--layout", str(path), "--segments", "1GiB", "--ram", "64GiB")
+    assert code == 2 and "not both" in err

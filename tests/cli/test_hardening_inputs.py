@@ -89,16 +89,17 @@ def test_edge_input_is_one_line(argv, fragment):
     assert fragment in one_error(argv)
 
 
-def test_sweep_touched_1e_19_is_exact():
-    # the dense prefix ceil(1e-19 x 262144 pages) = 1 page: numerator x pages fits int64,
-    # the denominator 10**19 does not (it overflowed)
+def test_sweep_touched_with_a_denominator_beyond_int64_is_exact():
+    # 1.2345678901234567e-15 is 12345678901234567 / 10**31: the exact dense prefix
+    # ceil(t x 262144 pages) = 1 page; the denominator overflowed int64 (as 1e-19's did)
     with time_bound(60):
         code, out, err = run_cli("sweep", "--size", "1GiB", "--procs", "2", "--touched",
-                                 "1e-19,1.2345678901234567e-15", "-s", "private-4k", "-f",
+                                 "1.2345678901234567e-15,1e-15", "-s", "private-4k", "-f",
                                  "json")
     assert code == 0, err
-    rows = json.loads(out)
-    assert [row["touched_bytes"] for row in rows] == [4096, 4096]
+    assert [row["touched_bytes"] for row in json.loads(out)] == [4096, 4096]
+    # below 1e-15: one line, in sweep as in compare
+    assert "below 1e-15" in one_error(["sweep", *SIZE, "--touched", "1e-19"])
 
 
 def test_64_pib_five_level_tlb_columns():

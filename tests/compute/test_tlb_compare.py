@@ -1,4 +1,4 @@
-"""TLB metrics through compare and the CLI (issue 4's figures, from models/cpus)."""
+"""TLB metrics through compare and the CLI (the reference figures, from models/cpus)."""
 
 import json
 import subprocess

@@ -30,8 +30,9 @@ def _pagemap_readable() -> bool:
         return False
 
 
-pytestmark = pytest.mark.skipif(not (sys.platform.startswith("linux") and _pagemap_readable()),
-                                reason="needs Linux with a readable /proc/self/pagemap")
+pytestmark = [pytest.mark.live,
+              pytest.mark.skipif(not (sys.platform.startswith("linux") and _pagemap_readable()),
+                                 reason="needs Linux with a readable /proc/self/pagemap")]
 
 TOKEN = "ptcalc-inspect-live-test"
 

@@ -198,7 +198,8 @@ def _report_table(result) -> str:
     return tabulate(rows, headers=["pid", "name", "VmPTE bytes", "predicted bytes", "diff %"])
 
 
-pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
+pytestmark = [pytest.mark.postgres, pytest.mark.slow,
+              pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")]
 
 
 def _free_huge_pages() -> int:

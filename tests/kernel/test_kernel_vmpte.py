@@ -1,4 +1,4 @@
-"""The live kernel (issue 2 item 8): a MAP_SHARED region mapped at a fixed address in real
+"""The live kernel: a MAP_SHARED region mapped at a fixed address in real
 child processes grows each process's VmPTE by exactly the model's pt_bytes_per_process.
 
 Kernel measurements, stated tolerance: bytes exact (0).  The region sits in an otherwise
@@ -18,7 +18,7 @@ KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 T = 4096  # one table page
 
 problem = kernel.platform_problem()
-pytestmark = pytest.mark.skipif(problem is not None, reason=problem or "")
+pytestmark = [pytest.mark.live, pytest.mark.skipif(problem is not None, reason=problem or "")]
 
 # (id, offset, size, hand-derived VmPTE growth per process)
 PLACEMENTS = [

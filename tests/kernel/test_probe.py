@@ -32,6 +32,8 @@ live = pytest.mark.skipif(kernel.platform_problem() is not None,
                           reason=kernel.platform_problem() or "")
 root = pytest.mark.skipif(os.geteuid() != 0,
                           reason="huge page reservations and mounts need root")
+# Runs that reserve huge pages or mount tmpfs/hugetlbfs (as root): opt-in (tests/conftest.py).
+changes_kernel = pytest.mark.kernel
 
 
 def _state() -> dict:
@@ -77,7 +79,7 @@ def _assert_restored(before: dict, report: dict) -> None:
 # --------------------------------------------------------------------------- matrix
 
 
-def test_matrix_covers_the_issue():
+def test_matrix_covers_every_linux_strategy_and_placement():
     cases = probe.default_matrix()
     assert len(cases) >= 20
     names = {c.name for c in cases}
@@ -98,6 +100,8 @@ def test_matrix_covers_the_issue():
     assert any(c.offset % (2 * MiB) for c in cases)                       # unaligned ones
 
 
+@changes_kernel
+@pytest.mark.slow
 @live
 def test_matrix_runs_and_agrees_with_the_model():
     before = _state()
@@ -147,6 +151,7 @@ def test_mismatch_gives_nonzero_exit():
     assert " !" in probe.render(report)
 
 
+@changes_kernel
 @live
 def test_user_scenario_and_not_applicable_strategies():
     cases = probe.user_cases("5MiB", "1MiB", 3, "read")
@@ -161,6 +166,7 @@ def test_user_scenario_and_not_applicable_strategies():
     assert report.exit_code == 0
 
 
+@changes_kernel
 @live
 @root
 def test_hugetlb_size_not_a_multiple_of_the_page():
@@ -215,6 +221,7 @@ def _wait_until(pred, timeout: float) -> bool:
     return False
 
 
+@changes_kernel
 @live
 @root
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -251,6 +258,7 @@ def test_signal_in_the_middle_of_a_hugetlb_case_restores_everything(signum, code
     assert not children._group_members(proc.pid)
 
 
+@changes_kernel
 def test_guard_restores_after_an_exception():
     before = _state()
     guard = probe_guard.SystemGuard(install_signal_handlers=False)
@@ -266,6 +274,7 @@ def test_guard_restores_after_an_exception():
         assert _state() == before
 
 
+@changes_kernel
 def test_guard_keeps_another_processes_change():
     """A pool change made by someone else while the guard runs is reported, not undone;
     the guard removes only the pages it added itself."""

@@ -12,6 +12,8 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ptcalc.compute import _compiled, formulas
+from ptcalc.compute import tlb as tlb_columns
 from ptcalc.cpus.load import cpu_names, load_cpu
 from ptcalc.errors import InputError
 from ptcalc.model import tlb
@@ -33,7 +35,7 @@ def row(strategy, touched, m4k=0, m2m=0, m1g=0, leaf=None, pt=0):
 
 def metrics(cpu, *rows, **options):
     frame = pd.DataFrame(list(rows))
-    return tlb.tlb_metrics(frame, cpu, **options)
+    return tlb_columns.tlb_metrics(frame, cpu, **options)
 
 
 def one(cpu, strategy, touched=300 * GiB, **options):
@@ -41,7 +43,7 @@ def one(cpu, strategy, touched=300 * GiB, **options):
 
 
 # ---------------------------------------------------------------------------------------------
-# Done-when figures (issue 4)
+# Reference figures, derived by hand
 
 
 def test_skylake_sp_private_4k_reach():
@@ -204,7 +206,7 @@ def test_result_is_row_aligned_typed_and_complete():
                          + [row("thp-shmem", 3 * GiB, m4k=4 * MiB, m2m=3 * GiB - 4 * MiB)],
                          index=[f"r{i}" for i in range(len(tlb.STRATEGY_PAGE_SIZES))])
     for name in cpu_names():
-        result = tlb.tlb_metrics(frame, load_cpu(name))
+        result = tlb_columns.tlb_metrics(frame, load_cpu(name))
         assert list(result.columns) == list(tlb.METRIC_NAMES)
         assert list(result.index) == list(frame.index)
         for column in ("tlb_reach_l1_bytes", "tlb_reach_l2_bytes", "walk_refs",
@@ -221,8 +223,8 @@ def test_huge_values_stay_exact():
 
 def test_missing_columns_and_bad_options():
     with pytest.raises(ValueError, match="pt_bytes_total"):
-        tlb.tlb_metrics(pd.DataFrame([row("private-4k", GiB)]).drop(columns="pt_bytes_total"),
-                        "skylake-sp")
+        tlb_columns.tlb_metrics(
+            pd.DataFrame([row("private-4k", GiB)]).drop(columns="pt_bytes_total"), "skylake-sp")
     with pytest.raises(InputError, match="unknown CPU"):
         one("pentium", "private-4k")
     with pytest.raises(InputError, match="4 KiB, 2 MiB or 1 GiB"):
@@ -233,9 +235,25 @@ def test_missing_columns_and_bad_options():
         tlb.tlb_expression("walk_refs", strategy="private-8k")
 
 
-def test_compiled_once_per_cpu_and_options():
-    cpu = load_cpu("zen4")
-    assert tlb._compiled(cpu, 4, False, 4096, None) is tlb._compiled(cpu, 4, False, 4096, None)
+def test_every_shipped_cpu_uses_generated_code():
+    # codegen compiled one function per TLB shape of models/cpus: no CPU file needs sympy.
+    for name in cpu_names():
+        function = formulas.tlb_function(load_cpu(name))
+        assert function in _compiled.TLB_SHAPES.values(), name
+
+
+def test_a_cpu_of_a_new_shape_is_compiled_with_the_same_printer():
+    import dataclasses
+
+    cpu = load_cpu("skylake-sp")
+    # The L1 arrays in reverse order: a shape no shipped file has.
+    l1 = dataclasses.replace(cpu.l1_dtlb, arrays=cpu.l1_dtlb.arrays[::-1])
+    odd = dataclasses.replace(cpu, l1_dtlb=l1)
+    function = formulas.tlb_function(odd)
+    assert function not in _compiled.TLB_SHAPES.values()
+    assert formulas.tlb_function(odd) is function           # compiled once
+    mixed = row("thp-shmem", 3 * GiB, m4k=4 * MiB, m2m=3 * GiB - 4 * MiB)
+    assert (metrics(odd, mixed).iloc[0].to_dict() == metrics(cpu, mixed).iloc[0].to_dict())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,7 +325,7 @@ def test_coverage_matches_page_by_page_placement(cpu_name, pages_4k, pages_2m, p
     frame = pd.DataFrame([{"strategy": "mix", "touched_bytes": touched, "mapped_4k_bytes": m4k,
                            "mapped_2m_bytes": m2m, "mapped_1g_bytes": m1g,
                            "leaf_page_bytes": 4096, "pt_bytes_total": 0}])
-    result = tlb.tlb_metrics(frame, cpu).iloc[0]
+    result = tlb_columns.tlb_metrics(frame, cpu).iloc[0]
     pages = {"4k": pages_4k, "2m": pages_2m, "1g": pages_1g}
     covered = max(brute_cover(cpu.l1_dtlb, pages), brute_cover(cpu.l2_tlb, pages))
     expected = 1.0 if touched == 0 else min(1.0, covered / touched)
