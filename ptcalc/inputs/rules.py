@@ -86,7 +86,7 @@ TOUCHED = Rule("touched", "touched", "is out of range",
 TOUCHED_RESOLVED = Rule("touched", "touched", "is below 1e-15",
                         "less than one 4 KiB page of the largest region and below what the "
                         "float formulas resolve (1 - t == 1); give at least 1e-15",
-                        lambda v: v < 1e-15)
+                        lambda v: v < 1e-15 * (1 - 1e-12))   # 1e-15 itself is fine
 
 #: In the order they are checked.
 OFFSET_RULES = (OFFSET_RANGE, OFFSET_PAGE)
