@@ -11,12 +11,13 @@ _LAZY = {
     "compare": ("ptcalc.api", "compare"),
     "evaluate": ("ptcalc.api", "evaluate"),
     "formula": ("ptcalc.api", "formula"),
+    "operations": ("ptcalc.api_operations", "operations"),
     "STRATEGIES": ("ptcalc.model.strategies", "STRATEGY_NAMES"),
     "InputError": ("ptcalc.errors", "InputError"),
     "plot": ("ptcalc.present.plots", None),  # the module itself
 }
 
-__all__ = ["STRATEGIES", "InputError", "compare", "evaluate", "formula", "plot"]
+__all__ = ["STRATEGIES", "InputError", "compare", "evaluate", "formula", "operations", "plot"]
 
 
 def __getattr__(name: str):

@@ -11,6 +11,8 @@ import sys
 
 import typer
 
+from ptcalc.cli import options
+
 app = typer.Typer(
     name="ptcalc",
     help="Page-table cost of sharing memory between processes on x86-64 Linux: page-table "
@@ -22,8 +24,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-FORMAT_HELP = "Output format: table, markdown, csv or json."
-UNITS_HELP = "Units in tables: iec (GiB), si (GB) or bytes."
 
 
 def _choice(value: str, choices, what: str) -> str:
@@ -49,22 +49,21 @@ def _scenario_title(scenario, ram=None) -> str:
 
 @app.command()
 def compare(
-    preset: str | None = typer.Option(None, help="Start from a named workload (models/"
-                                         "workloads); other options override its values."),
-    size: str | None = typer.Option(None, help="Region size: 4096, 4KiB, 1.5GiB, 2M, 10GB."),
-    procs: str | None = typer.Option(None, help="Processes mapping the region."),
-    offset: str | None = typer.Option(None, help="Start address modulo 512 GiB "
-                                         "(a multiple of 4 KiB; 0 = best aligned)."),
-    touched: str | None = typer.Option(None, help="Fraction each process touches, in (0, 1]."),
-    pattern: str | None = typer.Option(None, help="dense (a prefix) or random (each page "
-                                          "with probability TOUCHED; expected values)."),
-    access: str | None = typer.Option(None, help="read or write (decides the fault counts)."),
+    preset: str | None = options.preset(help="Start from a named workload (models/"
+                                        "workloads); other options override its values."),
+    size: str | None = options.scenario_value("Region size: 4096, 4KiB, 1.5GiB, 2M, 10GB."),
+    procs: str | None = options.scenario_value("Processes mapping the region."),
+    offset: str | None = options.scenario_value("Start address modulo 512 GiB "
+                                                "(a multiple of 4 KiB; 0 = best aligned)."),
+    touched: str | None = options.scenario_value("Fraction each process touches, in (0, 1]."),
+    pattern: str | None = options.scenario_value("dense (a prefix) or random (each page "
+                                                 "with probability TOUCHED; expected values)."),
+    access: str | None = options.scenario_value("read or write (decides the fault counts)."),
     ram: str | None = typer.Option(None, help="Host RAM: say which strategies do not fit "
                                    "(region + page tables > RAM); `ptcalc plan` gives limits."),
-    strategy: list[str] | None = typer.Option(None, "--strategy", "-s",
-                                                 help="Only these strategies (repeatable)."),
-    paging: str = typer.Option("4", help="Paging levels: 4 or 5."),
-    fault_around: str = typer.Option("64KiB", help="The kernel's fault_around_bytes."),
+    strategy: list[str] | None = options.strategy(),
+    paging: str = options.paging(),
+    fault_around: str = options.fault_around(),
     cpu: str | None = typer.Option(None, help="Add TLB reach and page-walk metrics for this "
                                       "CPU (see `ptcalc cpus`; 'host' detects this machine's; "
                                       "'default' is skylake-sp)."),
@@ -84,27 +83,21 @@ def compare(
     kubernetes: bool = typer.Option(False, "--kubernetes", help="Add the pod's "
                                     "resources.limits (hugepages-2Mi/1Gi, memory with the "
                                     "page tables charged to its memory cgroup)."),
-    fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP),
-    units: str = typer.Option("iec", help=UNITS_HELP),
+    fmt: str = options.output_format(),
+    units: str = options.units(),
 ) -> None:
     """Compare every strategy for one scenario (default: 300 GiB SGA, 1500 processes)."""
     from ptcalc.compute.scalar import scenario_rows
-    from ptcalc.inputs.presets import DEFAULT_PRESET, load_preset
+    from ptcalc.inputs.presets import choose
     from ptcalc.inputs.scenario import make_scenario, parse_strategies
     from ptcalc.present.tables import FORMATS, UNITS, not_applicable_notes, render
     from ptcalc.units import parse_size
 
     fmt = _choice(fmt, FORMATS, "format")
     units = _choice(units, UNITS, "units")
-    chosen = {"offset": "0", "touched": "1", "access": "write", "pattern": "dense"}
-    if preset or (size is None and procs is None):
-        chosen.update(load_preset(preset or DEFAULT_PRESET).values)
-    given = {"size": size, "procs": procs, "offset": offset, "touched": touched,
-             "access": access, "pattern": pattern, "ram": ram}
-    chosen.update({k: v for k, v in given.items() if v is not None})
-    for key in ("size", "procs"):
-        if key not in chosen:
-            raise _input_error(f"--{key} is missing; give --size and --procs, or --preset NAME")
+    chosen = choose(preset, {"size": size, "procs": procs, "offset": offset,
+                             "touched": touched, "access": access, "pattern": pattern,
+                             "ram": ram}).values
     readings = _readings(chosen, ("size", "ram"), decimal_units)
     size_bytes = parse_size(chosen["size"], what="size", decimal=decimal_units)
     scenario = make_scenario(size_bytes, chosen["procs"], chosen["offset"], chosen["touched"],
@@ -186,7 +179,7 @@ def formula(
     strategy: str = typer.Argument(..., help="A strategy name (see `ptcalc strategies`)."),
     metric: str = typer.Argument(..., help="A metric, e.g. pt_bytes_total or faults_next."),
     latex: bool = typer.Option(False, "--latex", help="Print LaTeX instead of plain text."),
-    paging: str = typer.Option("4", help="Paging levels: 4 or 5."),
+    paging: str = options.paging(),
     pattern: str = typer.Option("dense", help="dense or random."),
     cpu: str | None = typer.Option(None, help="For TLB metrics: fill in this CPU's entries "
                                    "(default: show the entry counts as symbols)."),
@@ -201,7 +194,7 @@ def formula(
 
 
 @app.command()
-def cpus(fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP)) -> None:
+def cpus(fmt: str = options.output_format()) -> None:
     """List the CPUs with TLB data (models/cpus), one line each."""
     from ptcalc.cpus import load as cpu_data
     from ptcalc.present.tables import FORMATS, render
@@ -218,7 +211,7 @@ def cpus(fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP)) -
 
 
 @app.command()
-def strategies(fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP)) -> None:
+def strategies(fmt: str = options.output_format()) -> None:
     """List the strategies: what each shares, its rule, its sources and upstream status."""
     from ptcalc.catalog import STRATEGIES
     from ptcalc.inputs.scenario import parse_choice
@@ -240,16 +233,10 @@ def strategies(fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HE
                    + "".join(f"  source:   {what}: {address}\n" for what, address in s.sources))
 
 
-def _input_error(message: str):
-    from ptcalc.errors import InputError
-
-    return InputError(message)
-
-
 # Modules that add commands: each defines register(app) and imports only typer and the
 # standard library at module level (start-up stays fast).
 COMMAND_MODULES = ("ptcalc.cli.probe", "ptcalc.cli.report", "ptcalc.cli.inspect",
-                   "ptcalc.cli.sweep")
+                   "ptcalc.cli.sweep", "ptcalc.cli.op")
 
 
 _registered: list[str] = []

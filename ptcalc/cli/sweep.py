@@ -10,8 +10,9 @@ import sys
 
 import typer
 
-FORMAT_HELP = "Output format: table, markdown, csv or json."
-UNITS_HELP = "Units in tables: iec (GiB), si (GB) or bytes."
+from ptcalc.cli import options
+from ptcalc.cli.options import FORMAT_HELP
+
 RANGE_HELP = ("a value, a list A,B,C or a range START..STOP/STEP (STOP included when the "
               "steps land on it).")
 
@@ -48,16 +49,6 @@ def _choice(value, choices, what):
     return parse_choice(value, choices, what)
 
 
-def _preset_values(preset, *given) -> dict:
-    """The preset's values: the named one, or the default one when none of `given` is set."""
-    from ptcalc.inputs.presets import DEFAULT_PRESET, load_preset
-
-    if preset is None and any(value is not None for value in given):
-        return {}
-    return {key: str(value) for key, value in load_preset(preset or DEFAULT_PRESET)
-            .values.items()}
-
-
 def _records(frame) -> list[dict]:
     """DataFrame rows as dicts of plain Python values (None for NA)."""
     import pandas as pd
@@ -83,21 +74,18 @@ def register(app: typer.Typer) -> None:
                                           help="read, write or read,write."),
         pattern: str | None = typer.Option(None, metavar="LIST",
                                            help="dense, random or dense,random."),
-        strategy: list[str] | None = typer.Option(None, "--strategy", "-s", metavar="NAMES",
+        strategy: list[str] | None = options.strategy(metavar="NAMES",
                                                   help="Only these strategies (repeatable, "
                                                        "or a comma list)."),
-        preset: str | None = typer.Option(None, metavar="NAME",
-                                          help="Take unset options from a named "
-                                               "workload (models/workloads)."),
-        paging: str = typer.Option("4", metavar="4|5", help="Paging levels: 4 or 5."),
-        fault_around: str = typer.Option("64KiB", metavar="SIZE",
-                                         help="The kernel's fault_around_bytes."),
+        preset: str | None = options.preset(metavar="NAME"),
+        paging: str = options.paging(metavar="4|5"),
+        fault_around: str = options.fault_around(metavar="SIZE"),
         output: str | None = typer.Option(None, "--output", "-o", metavar="FILE",
                                           help="Write FILE (.csv, .json, .jsonl, .parquet) "
                                                "instead of stdout."),
-        fmt: str | None = typer.Option(None, "--format", "-f", metavar="FORMAT",
-                                       help=FORMAT_HELP + " (stdout; default table)"),
-        units: str = typer.Option("iec", metavar="UNITS", help=UNITS_HELP),
+        fmt: str | None = options.output_format(None, metavar="FORMAT",
+                                                 help=FORMAT_HELP + " (stdout; default table)"),
+        units: str = options.units(metavar="UNITS"),
         progress: bool | None = typer.Option(None, "--progress/--no-progress",
                                              help="Progress bar on stderr (default: when "
                                                   "stderr is a terminal)."),
@@ -108,16 +96,12 @@ def register(app: typer.Typer) -> None:
         units = _choice(units, UNITS, "units")
         if fmt is not None:
             fmt = _choice(fmt, FORMATS, "format")
-        base = _preset_values(preset, size, procs)
-        values = {"size": size, "procs": procs, "offset": offset, "touched": touched,
-                  "access": access, "pattern": pattern}
-        chosen = {"offset": "0", "touched": "1", "access": "write", "pattern": "dense",
-                  **{k: v for k, v in base.items() if k in values},
-                  **{k: v for k, v in values.items() if v is not None}}
-        for key in ("size", "procs"):
-            if key not in chosen:
-                raise _error(f"--{key} is missing; give --size and --procs, or --preset NAME")
+        from ptcalc.inputs.presets import choose
         from ptcalc.sweep.run import make_sweep
+
+        chosen = choose(preset, {"size": size, "procs": procs, "offset": offset,
+                                 "touched": touched, "access": access, "pattern": pattern},
+                        as_text=True).values
 
         spec = make_sweep(chosen["size"], chosen["procs"], chosen["offset"], chosen["touched"],
                           chosen["access"], chosen["pattern"], strategy, paging, fault_around)
@@ -162,9 +146,7 @@ def register(app: typer.Typer) -> None:
         decimal_units: bool = typer.Option(False, "--decimal-units",
                                            help="Read kB/MB/GB/TB as powers of 1000 "
                                                 "(default 1024, as databases write them)."),
-        preset: str | None = typer.Option(None, metavar="NAME",
-                                          help="Take unset options from a named "
-                                               "workload (models/workloads)."),
+        preset: str | None = options.preset(metavar="NAME"),
         offset: str | None = typer.Option(None, metavar="SIZE",
                                           help="Start address modulo 512 GiB."),
         touched: str | None = typer.Option(None, metavar="FRACTION",
@@ -173,11 +155,11 @@ def register(app: typer.Typer) -> None:
         access: str | None = typer.Option(None, metavar="ACCESS", help="read or write."),
         pattern: str | None = typer.Option(None, metavar="PATTERN",
                                            help="dense or random (expected values)."),
-        strategy: list[str] | None = typer.Option(None, "--strategy", "-s", metavar="NAMES",
+        strategy: list[str] | None = options.strategy(metavar="NAMES",
                                                   help="Only these strategies (repeatable)."),
-        paging: str = typer.Option("4", metavar="4|5", help="Paging levels: 4 or 5."),
-        fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help=FORMAT_HELP),
-        units: str = typer.Option("iec", metavar="UNITS", help=UNITS_HELP),
+        paging: str = options.paging(metavar="4|5"),
+        fmt: str = options.output_format(metavar="FORMAT"),
+        units: str = options.units(metavar="UNITS"),
     ) -> None:
         from ptcalc.compute.plan import plan as make_plan
         from ptcalc.present.tables import FORMATS, PLAN_COLUMNS, UNITS, not_applicable_notes, render
@@ -186,12 +168,11 @@ def register(app: typer.Typer) -> None:
         units = _choice(units, UNITS, "units")
         if layout is not None:
             segments, size = _layout_segments(layout, segments, size, paging)
-        base = _preset_values(preset, size)
-        values = {"size": size, "ram": ram, "offset": offset, "touched": touched,
-                  "access": access, "pattern": pattern}
-        chosen = {"offset": "0", "touched": "1", "access": "write", "pattern": "dense",
-                  **{k: v for k, v in base.items() if k in values},
-                  **{k: v for k, v in values.items() if v is not None}}
+        from ptcalc.inputs.presets import choose
+
+        chosen = choose(preset, {"size": size, "ram": ram, "offset": offset,
+                                 "touched": touched, "access": access, "pattern": pattern},
+                        default_unless=("size",), required=("size",), as_text=True).values
         rows, summary = make_plan(chosen["size"], chosen.get("ram"), budget, base_pt=base_pt,
                                   reserved=reserved, offset=chosen["offset"],
                                   touched=chosen["touched"], access=chosen["access"],
@@ -215,8 +196,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(render(rows, fmt, units, columns=PLAN_COLUMNS, title=title, notes=notes))
 
     @app.command()
-    def presets(fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT",
-                                    help=FORMAT_HELP)) -> None:
+    def presets(fmt: str = options.output_format(metavar="FORMAT")) -> None:
         """List the named workloads (models/workloads): values and the source of each."""
         from ptcalc.inputs.presets import all_presets
         from ptcalc.present.tables import FORMATS, render

@@ -93,6 +93,13 @@ def _reasons(strategy: str, scenario: Scenario) -> list[str]:
                                                       **scenario.formula_inputs()) if hit]
 
 
+def marginal_pt_bytes(cost: Callable[[int], object]):
+    """The marginal physical bytes per added process, cost(2) - cost(1): the PageTables
+    growth (shared tables once) plus --base-pt that one more process brings.  Not VmPTE:
+    compare's pt_bytes_per_process is what each process is charged."""
+    return cost(2) - cost(1)
+
+
 def largest_fitting(cost: Callable[[int], object], budget: int) -> int:
     """The largest p in 0..MAX_PROCS with cost(p) <= budget, cost non-decreasing, exact."""
     if cost(1) > budget:
@@ -217,7 +224,8 @@ def plan(size, ram=None, budget=None, *, base_pt=0, reserved=None, offset=0, tou
             most = largest_fitting(cost, budget_bytes)
             row.update(max_procs=most, max_procs_capped=most == MAX_PROCS,
                        pt_bytes_at_max=cost(most) if most else None,
-                       bytes_per_process=cost(2) - cost(1),
+                       # The marginal physical bytes per added process: g(2) - g(1).
+                       bytes_per_process=marginal_pt_bytes(cost),
                        break_even_procs=first_no_worse(cost, baseline_cost))
             rows.append(row)
     summary = {"size_bytes": scenario.size_bytes, "ram_bytes": ram_bytes,

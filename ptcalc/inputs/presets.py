@@ -18,6 +18,10 @@ from ptcalc.errors import InputError
 SCENARIO_KEYS = ("size", "procs", "ram", "offset", "touched", "access", "pattern")
 TOP_KEYS = ("description", "scenario", "sources")
 DEFAULT_PRESET = "oracle-sga-300g"
+#: Scenario values when neither the command line nor a preset gives them (the defaults of
+#: ptcalc.compare and make_scenario too).
+SCENARIO_DEFAULTS = {"offset": "0", "touched": "1", "access": "write", "pattern": "dense"}
+GIVEN = "given on the command line"
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,7 @@ def _check_values(path, scenario: dict) -> None:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise InputError(f"{path}: key scenario.{key} must be a string or a number, not "
                              f"{type(value).__name__}")
-    defaults = {"size": 4096, "procs": 1, "offset": 0, "touched": 1, "access": "write",
-                "pattern": "dense"}
+    defaults = {"size": 4096, "procs": 1, **SCENARIO_DEFAULTS}
     checks = [(key, {**defaults, key: scenario[key]}) for key in SCENARIO_KEYS
               if key != "ram" and key in scenario]
     checks.append(("size", {**defaults, **{k: v for k, v in scenario.items() if k != "ram"}}))
@@ -109,6 +112,43 @@ def _check_values(path, scenario: dict) -> None:
         if ram < size:
             raise InputError(f"{path}: key scenario.ram: {scenario['ram']!r} is smaller than "
                              f"scenario.size {scenario['size']!r}")
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """Scenario values after the one merge of defaults, a preset and the command line."""
+
+    preset: Preset | None
+    values: dict          # key -> value (text when as_text)
+    sources: dict         # key -> where the value comes from (preset values and given ones)
+
+
+def choose(preset: str | None, given: dict, *, default_unless=("size", "procs"),
+           required=("size", "procs"), as_text: bool = False) -> Chosen:
+    """Defaults, then the preset's values, then the values given (those not None).
+
+    `given` holds every option the command takes (None when not given); the preset supplies
+    only those keys.  Without a named preset, the default one is used when none of
+    `default_unless` is given.  A key of `required` still missing is an InputError.
+    """
+    loaded = None
+    if preset or all(given.get(key) is None for key in default_unless):
+        loaded = load_preset(preset or DEFAULT_PRESET)
+    values = {key: value for key, value in SCENARIO_DEFAULTS.items() if key in given}
+    if loaded:
+        values.update({k: v for k, v in loaded.values.items() if k in given})
+    values.update({k: v for k, v in given.items() if v is not None})
+    if as_text:
+        values = {k: str(v) for k, v in values.items()}
+    missing = [key for key in required if key not in values]
+    if missing:
+        options = [f"--{key}" for key in required]
+        listed = ", ".join(options[:-1]) + " and " + options[-1] if len(options) > 1 \
+            else options[0]
+        raise InputError(f"--{missing[0]} is missing; give {listed}, or --preset NAME")
+    sources = {k: v for k, v in (loaded.sources if loaded else {}).items() if k in given}
+    sources.update({key: GIVEN for key, value in given.items() if value is not None})
+    return Chosen(loaded, values, sources)
 
 
 def all_presets() -> list[Preset]:

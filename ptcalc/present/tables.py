@@ -49,7 +49,8 @@ PLAN_COLUMNS = (
     ("strategy", "strategy", "text"),
     ("fallback", "fallback", "text"),
     ("max_procs", "max procs", "maxprocs"),
-    ("bytes_per_process", "PT per process", "size"),
+    # Not compare's VmPTE (pt_bytes_per_process): the physical bytes one more process adds.
+    ("bytes_per_process", "PT added per process", "size"),
     ("pt_bytes_at_max", "PT at max", "size"),
     ("break_even_procs", "break-even", "count"),
     ("huge_pages", "huge pages", "count"),

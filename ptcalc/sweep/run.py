@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ptcalc import paging as geometry
 from ptcalc.errors import InputError
+from ptcalc.inputs import rules
 from ptcalc.inputs.scenario import DEFAULT_FAULT_AROUND, parse_fault_around, parse_paging
 from ptcalc.sweep.axes import (
     Axis,
@@ -72,13 +72,11 @@ def make_sweep(size, procs, offset="0", touched="1", access="write", pattern="de
         pattern=parse_choice_axis(pattern, "pattern"), procs=parse_procs_axis(procs),
         strategies=parse_strategy_axis(strategies), paging=levels,
         fault_around=parse_fault_around(fault_around))
-    user_space = geometry.paging_for(levels).user_space_bytes
-    largest = -(-sweep.size.maximum // geometry.PAGE_BYTES) * geometry.PAGE_BYTES
-    if largest + sweep.offset.maximum > user_space:
-        raise InputError(f"--size {format_size(sweep.size.maximum)} at --offset "
-                         f"{format_size(sweep.offset.maximum)} does not fit the "
-                         f"{format_size(user_space)} user address space of {levels}-level "
-                         "paging" + ("; try --paging 5" if levels == 4 else ""))
+    if rules.region_overflows(rules.whole_pages(sweep.size.maximum), sweep.offset.maximum,
+                              levels):
+        raise InputError(rules.fits_message(
+            levels, where=f"--size {format_size(sweep.size.maximum)} at --offset "
+                          f"{format_size(sweep.offset.maximum)}"))
     if sweep.scenarios > MAX_SCENARIOS:
         raise InputError(f"the sweep has {sweep.scenarios:,} scenarios "
                          f"({' x '.join(str(len(a)) for a in sweep.axes)}); at most "

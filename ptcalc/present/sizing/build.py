@@ -50,23 +50,10 @@ def _size(value, what: str) -> int:
 
 def _resolve_inputs(preset, overrides: dict):
     """(preset or None, chosen values as text, sources) like `ptcalc compare`."""
-    from ptcalc.inputs.presets import DEFAULT_PRESET, load_preset
+    from ptcalc.inputs.presets import choose
 
-    chosen = {"offset": "0", "touched": "1", "access": "write", "pattern": "dense"}
-    loaded = None
-    if preset or (overrides.get("size") is None and overrides.get("procs") is None):
-        loaded = load_preset(preset or DEFAULT_PRESET)
-        chosen.update({k: str(v) for k, v in loaded.values.items()})
-    chosen.update({k: str(v) for k, v in overrides.items() if v is not None})
-    for key in ("size", "procs", "ram"):
-        if key not in chosen:
-            raise InputError(f"--{key} is missing; give --size, --procs and --ram, or "
-                             "--preset NAME")
-    sources = dict(loaded.sources) if loaded else {}
-    for key, value in overrides.items():
-        if value is not None:
-            sources[key] = "given on the command line"
-    return loaded, chosen, sources
+    chosen = choose(preset, overrides, required=("size", "procs", "ram"), as_text=True)
+    return chosen.preset, chosen.values, chosen.sources
 
 
 def build_report(preset: str | None = None, *, size=None, procs=None, ram=None, offset=None,
