@@ -106,8 +106,10 @@ def compare(
     ram = (parse_size(chosen["ram"], what="ram", decimal=decimal_units)
            if chosen.get("ram") is not None else None)
     if ram == 0:
-        raise _input_error(f"ram {chosen['ram']!r} is empty; give the host's RAM, e.g. 64GiB "
-                           "(or leave --ram out)")
+        from ptcalc.errors import InputError
+
+        raise InputError(f"ram {chosen['ram']!r} is empty; give the host's RAM, e.g. 64GiB "
+                         "(or leave --ram out)")
     title = _scenario_title(scenario, ram)
     if readings:
         title += " (" + "; ".join(readings) + ")"

@@ -104,7 +104,7 @@ def test_mutated_snapshots_never_trace_back(tmp_path):
               suppress_health_check=list(HealthCheck))
     @given(mutated_snapshots())
     def fuzz(example):
-        name, text, gzipped = example
+        _, text, gzipped = example
         path = tmp_path / ("x.snap.gz" if gzipped else "x.snap")
         data = text.encode("utf-8", errors="surrogatepass")
         path.write_bytes(gzip.compress(data) if gzipped else data)
