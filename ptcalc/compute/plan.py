@@ -55,10 +55,13 @@ FALLBACKS = ("none", "mixed", "whole")
 
 PLAN_KEYS = ("strategy", "fallback", "applicable", "reason", "max_procs", "max_procs_capped",
              "budget_bytes", "pt_bytes_at_max", "bytes_per_process", "break_even_procs",
-             "huge_page_bytes", "huge_pages", "huge_pages_reserved", "reserve",
+             "huge_page_bytes", "huge_pages", "huge_pages_reserved", "huge_pages_short",
+             "reserve",
              # the pool as each tool sizes it (compute/pool.py), on hugetlb rows
              "pool_plain_ceil", "pool_oracle_script", "pool_postgresql", "pool_autobase",
-             "pool_ptcalc")
+             "pool_ptcalc",
+             # the inputs as read, in bytes (JSON/CSV keep their context)
+             "size_bytes", "requested_size_bytes", "ram_bytes", "base_pt_bytes")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -214,7 +217,9 @@ def plan(size, ram=None, budget=None, *, base_pt=0, reserved=None, offset=0, tou
             row = dict.fromkeys(PLAN_KEYS)
             row.update(strategy=strategy, fallback=fallback, applicable=not reasons,
                        reason=formulas.join_reasons(reasons),
-                       budget_bytes=budget_bytes)
+                       budget_bytes=budget_bytes, size_bytes=scenario.size_bytes,
+                       requested_size_bytes=scenario.requested_size_bytes,
+                       ram_bytes=ram_bytes, base_pt_bytes=base)
             row.update(_huge_pages(strategy, scenario, reservation))
             row.update(_pool(strategy, scenario, segment_bytes, pg_segment))
             if reasons:
@@ -279,8 +284,9 @@ def _huge_pages(strategy: str, scenario: Scenario, reservation) -> dict:
         hint = f"sysctl vm.nr_hugepages={needed}"
     else:
         hint = f"kernel command line: hugepagesz=1G hugepages={needed}"
+    short = max(0, needed - have) if have is not None else None
     return {"huge_page_bytes": page, "huge_pages": needed, "huge_pages_reserved": have,
-            "reserve": hint}
+            "huge_pages_short": short, "reserve": hint}
 
 
 def _items(values) -> list:

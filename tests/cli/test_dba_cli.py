@@ -215,3 +215,13 @@ def test_layout_regions_are_the_oracle_scripts_segments(tmp_path):
     assert row["huge_pages"] == 6144
     code, _, err = run("plan", "--layout", str(path), "--segments", "1GiB", "--ram", "64GiB")
     assert code == 2 and "not both" in err
+
+
+def test_plan_json_carries_inputs_and_the_shortfall():
+    # 1202 MiB in 2 MiB pages: 601 needed, 512 reserved -> 89 short (both fallback rows)
+    rows = rows_of("plan", "--size", "1202MB", "--ram", "4GB", "--reserved", "512",
+                   "-s", "hugetlb-2m")
+    assert {r["fallback"] for r in rows} == {"mixed", "whole"}
+    for row in rows:
+        assert row["huge_pages_short"] == 89 and row["huge_pages_reserved"] == 512
+        assert row["size_bytes"] == 1202 * MiB and row["ram_bytes"] == 4 * GiB
