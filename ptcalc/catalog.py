@@ -95,6 +95,11 @@ class Strategy:
         return "; ".join(f"{what} ({address})" for what, address in self.sources)
 
     @property
+    def layout_rule(self) -> str:
+        """How the rule extends to host layouts (several regions, groups, fork)."""
+        return LAYOUT_RULES.get(self.name, "")
+
+    @property
     def hugetlb_page_bytes(self) -> int | None:
         return LEAF_BYTES[self.hugetlb_page] if self.hugetlb_page else None
 
@@ -103,7 +108,8 @@ class Strategy:
         return {"name": self.name, "shared": self.shared, "rule": self.rule,
                 "source": self.source,
                 "sources": [{"what": what, "address": address} for what, address in self.sources],
-                "upstream": self.upstream.as_dict(), "leaf_sizes": list(self.leaf_sizes),
+                "upstream": self.upstream.as_dict(), "layouts": self.layout_rule,
+                "leaf_sizes": list(self.leaf_sizes),
                 "probe_backings": list(self.probe_backings)}
 
 
@@ -112,6 +118,46 @@ _HUGETLB_DOC = "https://docs.kernel.org/admin-guide/mm/hugetlbpage.html"
 _PTSHARE_RFC = "cover.1670287695.git.khalid.aziz@oracle.com"
 _FILE_PT_PROPOSAL = "397f3cb2-1351-afcf-cd87-e8f9fb482059@redhat.com"
 _MSHARE_V3 = "20250820010415.699353-1-anthony.yznaga@oracle.com"
+_PUD_THP_RFC = "20260202005451.774496-1-usamaarif642@gmail.com"
+_PTSHARE_2026 = ("https://github.com/Kalesh-Singh/linux/blob/"
+                 "00158c3ee2dae9c83e6060e917d1c242f23e8eac/mm/ptshare.c")
+_FAULTAROUND_PATCH = "20250923110310.689126-5-kirill@shutemov.name"
+#: shmem multi-size THP folio sizes (strategy suffix, KiB, plot colour).
+_MTHP_SIZES = (("8k", 8, "#fdd0a2"), ("16k", 16, "#fdae6b"), ("32k", 32, "#fd8d3c"),
+               ("64k", 64, "#f16913"), ("128k", 128, "#d94801"), ("256k", 256, "#a63603"),
+               ("512k", 512, "#7f2704"), ("1m", 1024, "#4a1486"))
+
+
+def _mthp(name: str, kib: int, colour: str) -> Strategy:
+    """The record of shmem mTHP with folios of `kib` KiB (formulas: model/strategies/folios.py)."""
+    return Strategy(
+        name=f"thp-shmem-{name}",
+        shared=f"nothing ({kib} KiB folios stay PTE-mapped: the tables of 4 KiB pages)",
+        rule=f"shared anonymous memory with hugepages-{kib}kB/shmem_enabled on: a {kib} KiB "
+             f"folio is used where VA = file offset (mod {kib} KiB) and the aligned folio lies "
+             "inside the mapping (a start not so aligned gets 4 KiB pages throughout); page "
+             "tables as for 4 KiB pages; a fault maps the whole folio (first toucher and later "
+             "writers: one fault per folio); a later reader's fault-around maps cached folios "
+             "whole, so one fault per folio when it is at least fault_around_bytes, else one "
+             "per window (kernels without whole-folio fault-around: one per window always). "
+             "TLB: 4 KiB entries (AMD PTE coalescing is not in the CPU data)",
+        sources=(("mm/shmem.c shmem_allowable_huge_orders(), shmem_suitable_orders()",
+                  kernel_file("mm/shmem.c")),
+                 ("mm/memory.c finish_fault(): maps the whole large folio",
+                  kernel_file("mm/memory.c")),
+                 (("commit e7a2ab7b3bb5 'mm: shmem: add mTHP support for anonymous shmem' "
+                   "(Baolin Wang, Linux 6.11)"),
+                  "https://github.com/torvalds/linux/commit/e7a2ab7b3bb5"),
+                 (("Kiryl Shutsemau, 'mm/filemap: Map entire large folio faultaround' (in the "
+                   "6.18 kernel the probe measured)"), lore(_FAULTAROUND_PATCH)),
+                 ("Documentation/admin-guide/mm/transhuge.rst",
+                  "https://docs.kernel.org/admin-guide/mm/transhuge.html")),
+        leaf_sizes=("4k",),
+        upstream=Upstream("mainline", since="6.11",
+                          note="per-size hugepages-<size>kB/shmem_enabled"),
+        probe_backings=("mthp",),
+        plot_style=(colour, ":", "v"),
+    )
 
 # In the order results are shown.
 STRATEGIES: tuple[Strategy, ...] = (
@@ -134,9 +180,9 @@ STRATEGIES: tuple[Strategy, ...] = (
         rule="a 2 MiB folio is PMD-mapped only where VA = file offset (mod 2 MiB) and the "
              "aligned 2 MiB lies inside the mapping; with the file mapped from offset 0 that is "
              "every full 2 MiB when the start is 2 MiB-aligned, else nothing; the rest uses "
-             "4 KiB PTEs. (A file mapped from an offset congruent to its address mod 2 MiB "
-             "still gets huge pages in the middle: not modelled, the region is mapped from "
-             "file offset 0.)",
+             "4 KiB PTEs. (A scenario maps the region from file offset 0; a layout's "
+             "file_offset models a file mapped from an offset congruent to its address mod "
+             "2 MiB, which gets huge pages in the middle.)",
         sources=(("include/linux/huge_mm.h thp_vma_suitable_order()",
                   kernel_file("include/linux/huge_mm.h")),
                  ("mm/shmem.c shmem_allowable_huge_orders()", kernel_file("mm/shmem.c")),
@@ -147,6 +193,26 @@ STRATEGIES: tuple[Strategy, ...] = (
                           note="huge pages on tmpfs/shmem: https://kernelnewbies.org/Linux_4.8"),
         probe_backings=("thp",),
         plot_style=("#ff7f0e", "--", "v"),
+    ),
+    *(_mthp(name, kib, colour) for name, kib, colour in _MTHP_SIZES),
+    Strategy(
+        name="thp-shmem-1g",
+        shared="nothing (PUD-mapped 1 GiB folios need no PMD or PTE table)",
+        rule="proposal: where the start is 1 GiB-aligned (VA = file offset mod 1 GiB) every "
+             "whole GiB is one PUD-mapped shmem folio: no PMD or PTE table, one fault per GiB "
+             "per process; the rest follows thp-shmem (2 MiB PMD-mapped where aligned, then "
+             "4 KiB). Not counted: the page-table deposit a splittable PUD THP would keep "
+             "(1 PMD + 512 PTE tables, about 2 MiB per folio), whose need is disputed in review",
+        sources=(("Usama Arif, RFC: 1 GiB THP, 2026-02", lore(_PUD_THP_RFC)),
+                 ("David Hildenbrand: start with shared memory, a shmem mount option",
+                  lore("ee5bd77f-87ad-4640-a974-304b488e4c64@kernel.org")),
+                 (("LWN, 'Scaling transparent huge pages to 1GB' (LSF/MM/BPF 2026): the "
+                   "deposit and a first version on shared memory only"),
+                  "https://lwn.net/Articles/1071716/")),
+        leaf_sizes=("4k", "2m", "1g"),
+        upstream=Upstream("rfc", posted="2026-02", posting=lore(_PUD_THP_RFC),
+                          note="shared memory first, suggested at LSF/MM/BPF 2026"),
+        plot_style=("#e377c2", "--", "D"),
     ),
     Strategy(
         name="hugetlb-2m",
@@ -198,10 +264,13 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         name="ptshare",
         shared="PTE tables, held by a host mm",
-        rule="start and size 2 MiB-aligned, same VA in every process; the host mm holds the "
-             "PTE tables (and its own PMD and PUD tables); each process keeps private PMD and "
-             "PUD tables whose entries point at the host's PTE tables, and is charged only "
-             "those; a process takes one link fault per 2 MiB slot, the first also one per page",
+        rule="the 2022-23 MAP_SHARED_PT RFC: start and size 2 MiB-aligned, same VA in every "
+             "process; the host mm holds the PTE tables (and its own PMD and PUD tables); each "
+             "process keeps private PMD and PUD tables whose entries point at the host's PTE "
+             "tables, and is charged only those; a process takes one link fault per 2 MiB "
+             "slot, the first also one per page. (ptshare-2026 is the 2026 code, which charges "
+             "every sharer; a downstream CONFIG_PAGETABLE_SHARE of this lineage charges the "
+             "guest's RSS instead of VmPTE: not modelled)",
         sources=(("MAP_SHARED_PT RFC, 2022-12", lore(_PTSHARE_RFC)),
                  ("RFC v2, 2023-04: set_pmd(guest, host)",
                   lore("cover.1682453344.git.khalid.aziz@oracle.com"))),
@@ -210,6 +279,32 @@ STRATEGIES: tuple[Strategy, ...] = (
                           posting=lore(_PTSHARE_RFC),
                           note="MAP_SHARED_PT, RFC v2 2023-04"),
         plot_style=("#9467bd", "--", "P"),
+    ),
+    Strategy(
+        name="ptshare-2026",
+        shared="PTE tables, held by a shadow mm; every sharer charged",
+        rule="mm/ptshare.c (2026): file mappings only, MAP_SHARED when writable and also "
+             "read-only MAP_PRIVATE, MAP_FIXED, address and length 2 MiB-aligned (else not "
+             "applicable), sharers are the creator and its fork children. A fault is handled "
+             "in a shadow mm that holds the PTE tables (and its own PMD and PUD tables) and "
+             "splices the shadow PTE table into the process's PMD entry in the same fault, "
+             "with mm_inc_nr_ptes(): every sharer's VmPTE is charged each PTE table, as "
+             "hugetlb charges a shared PMD table, while PageTables counts it once. The first "
+             "toucher takes one fault per page, a later process one per 2 MiB slot. Same "
+             "physical bytes as ptshare (the 2023 RFC, which charges only PMD and PUD tables). "
+             "The closest existing code to file-pt: it shares PTE tables only (file-pt also "
+             "PMD tables of whole 1 GiB slots), refuses unaligned mappings instead of keeping "
+             "partial slots private, and charges like file-pt. Not modelled: a write GUP "
+             "unshares a VMA by copying its tables; an invalidation flushes every CPU "
+             "(on_each_cpu IPI)",
+        sources=((("mm/ptshare.c ptshare_validate_mmap(), ptshare_handle_mm_fault() "
+                   "(Kalesh Singh, Google, 2026)"), _PTSHARE_2026),
+                 ("Kalesh Singh on linux-mm, 2026-02-20: the Android Zygote use case",
+                  lore("CAC_TJvcaJdEzK8n9BK0qgEXdzjzXtbA_Zk-ybfmG8kjNExVCzw@mail.gmail.com"))),
+        leaf_sizes=("4k",),
+        upstream=Upstream("prototype", posting=_PTSHARE_2026,
+                          note="code in a public kernel tree, not posted to the lists"),
+        plot_style=("#9467bd", ":", "p"),
     ),
     Strategy(
         name="file-pt",
@@ -276,3 +371,41 @@ def strategy(name: str) -> Strategy:
     except KeyError:
         raise InputError(f"unknown strategy {name!r}; known: {', '.join(STRATEGY_NAMES)}") \
             from None
+
+
+# How each rule extends to a host layout (ptcalc.compute.host).  Common to all: one process's
+# tables are the union of its regions' per span; groups start in order, a later one finds the
+# page cache and shared tables the earlier ones left; private (MAP_PRIVATE anonymous) regions
+# use 4 KiB pages under every strategy, and fork copies their tables when the parent wrote
+# them (mm/memory.c vma_needs_copy()); shared regions are never copied at fork.
+LAYOUT_RULES = {
+    "private-4k": "per process the union of its regions' tables; a later process reads the "
+                  "pages already in the page cache one fault-around window at a time, the "
+                  "others one page at a time",
+    "thp-shmem": "a 2 MiB chunk is PMD-mapped where (address - file_offset) is 2 MiB-aligned "
+                 "and the aligned chunk lies in the VMA (thp_vma_suitable_order()): one fault "
+                 "per chunk per process; the rest as private-4k",
+    "hugetlb-2m": "one fault per touched huge page per process; the region's file_offset must "
+                  "be 2 MiB-aligned",
+    "hugetlb-2m-pmdshare": "a full 1 GiB slot's PMD table is shared by the processes whose "
+                           "(address - file_offset) is congruent mod 1 GiB "
+                           "(page_table_shareable(): same pmd_index), whatever their address "
+                           "mod 512 GiB; each congruence class has its own tables; linking an "
+                           "existing table costs one fault, pages no one of the class mapped "
+                           "one each; a forked child links again (nothing is copied)",
+    "hugetlb-1g": "one fault per touched 1 GiB page per process; file_offset 1 GiB-aligned",
+    "ptshare": "not in Linux; extended: one host mm per region holding the tables of every "
+               "page any process touched (at the first mapper's address); every process links "
+               "it once per 2 MiB slot it touches; a page no one touched yet faults once in "
+               "the host",
+    "file-pt": "not in Linux; extended as hugetlb PMD sharing: PMD tables of full 1 GiB slots "
+               "are shared by processes whose (address - file_offset) is congruent mod 1 GiB, "
+               "PTE tables of full 2 MiB slots by those congruent mod 2 MiB; pages not yet in "
+               "a shared table fault as in private-4k",
+    "mshare": "not in Linux; extended: each region is its own msharefs region on its own "
+              "512 GiB boundary with a host mm; a process links once per 512 GiB slot; a page "
+              "no one touched yet faults once in the host",
+    "threads": "not a kernel mechanism but a program design; extended: each group is one "
+               "process whose procs are threads (shared regions' tables once, each thread's "
+               "private regions its own); a group forked from another stays processes",
+}

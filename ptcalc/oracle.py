@@ -20,6 +20,10 @@ from ptcalc.inputs.scenario import Scenario
 
 VMPTE_LEVELS = ("pte", "pmd", "pud")     # VmPTE has no P4D counter (mm/memory.c __p4d_alloc)
 LEAF_LEVEL = {g.PAGE_BYTES: "pte", g.HUGE_2M_BYTES: "pmd", g.HUGE_1G_BYTES: "pud"}
+# shmem multi-size THP: PTE-mapped folios of 8 KiB .. 1 MiB.
+MTHP_FOLIO_BYTES = {f"thp-shmem-{name}": kib * 1024 for name, kib in (
+    ("8k", 8), ("16k", 16), ("32k", 32), ("64k", 64), ("128k", 128), ("256k", 256),
+    ("512k", 512), ("1m", 1024))}
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class Rules:
     host: bool = False            # shared tables live in a host mm (ptshare, mshare)
     links_charged: bool = False   # linking a shared table charges the linker's VmPTE
     one_mm: bool = False          # threads
+    folio_of: object = None       # callable(addr) -> bytes of the PTE-mapped folio (mTHP)
+    splice_in_fault: bool = False  # the fault that populates a host table also links it
 
 
 @dataclass
@@ -64,7 +70,8 @@ def _not_applicable(strategy: str, s: Scenario) -> str | None:
         return "offset not 2 MiB-aligned"
     if strategy == "hugetlb-1g" and s.offset_bytes % g.HUGE_1G_BYTES:
         return "offset not 1 GiB-aligned"
-    if strategy == "ptshare" and (s.offset_bytes % g.PTE_SPAN or s.size_bytes % g.PTE_SPAN):
+    if strategy in ("ptshare", "ptshare-2026") and (s.offset_bytes % g.PTE_SPAN
+                                                    or s.size_bytes % g.PTE_SPAN):
         return "not 2 MiB-aligned"
     return None
 
@@ -85,15 +92,24 @@ def _rules(strategy: str, s: Scenario, start: int) -> Rules:
     small = lambda addr: g.PAGE_BYTES  # noqa: E731
     if strategy in ("private-4k", "threads"):
         return Rules(small, never, one_mm=strategy == "threads")
+    def huge_fits(addr, size):
+        # file offset 0 at vma_start: a folio of `size` can be used iff VA = file offset
+        # mod size and the whole aligned chunk lies inside the VMA (thp_vma_suitable_order).
+        chunk = addr // size * size
+        return vma_start % size == 0 and vma_start <= chunk and chunk + size <= vma_end
+
+    def thp_leaf(addr):
+        return g.HUGE_2M_BYTES if huge_fits(addr, g.HUGE_2M_BYTES) else g.PAGE_BYTES
+
     if strategy == "thp-shmem":
-        def leaf(addr):
-            chunk = addr // g.HUGE_2M_BYTES * g.HUGE_2M_BYTES
-            # file offset 0 at vma_start: PMD-mappable iff VA = file offset mod 2 MiB and
-            # the whole aligned chunk lies inside the VMA.
-            congruent = vma_start % g.HUGE_2M_BYTES == 0
-            fits = vma_start <= chunk and chunk + g.HUGE_2M_BYTES <= vma_end
-            return g.HUGE_2M_BYTES if congruent and fits else g.PAGE_BYTES
-        return Rules(leaf, never)
+        return Rules(thp_leaf, never)
+    if strategy == "thp-shmem-1g":
+        return Rules(lambda addr: g.HUGE_1G_BYTES if huge_fits(addr, g.HUGE_1G_BYTES)
+                     else thp_leaf(addr), never)
+    if strategy in MTHP_FOLIO_BYTES:
+        folio = MTHP_FOLIO_BYTES[strategy]
+        return Rules(small, never,
+                     folio_of=lambda addr: folio if huge_fits(addr, folio) else g.PAGE_BYTES)
     if strategy == "hugetlb-2m":
         return Rules(lambda addr: g.HUGE_2M_BYTES, never)
     if strategy == "hugetlb-2m-pmdshare":
@@ -103,6 +119,9 @@ def _rules(strategy: str, s: Scenario, start: int) -> Rules:
         return Rules(lambda addr: g.HUGE_1G_BYTES, never)
     if strategy == "ptshare":
         return Rules(small, lambda level, tid: level == "pte", host=True)
+    if strategy == "ptshare-2026":
+        return Rules(small, lambda level, tid: level == "pte", host=True, links_charged=True,
+                     splice_in_fault=True)
     if strategy == "mshare":
         return Rules(small, lambda level, tid: level == "pud", host=True)
     if strategy == "file-pt":
@@ -169,7 +188,7 @@ def _access(proc, leaf, key, rules, vma, read, fault_around, cache, shared):
             if leaf in proc.mapped:
                 return
             proc.faults += 1
-            _fault_private(proc, leaf, read, vma, fault_around, cache)
+            _fault_private(proc, leaf, read, vma, fault_around, cache, rules.folio_of)
             continue
         if key not in proc.linked:
             if key in shared:
@@ -183,6 +202,8 @@ def _access(proc, leaf, key, rules, vma, read, fault_around, cache, shared):
             proc.faults += 1                           # host fault: populates the host tables
             shared[key] = {leaf}
             cache.add(leaf)
+            if rules.splice_in_fault:                  # ... and links them in the same fault
+                proc.linked.add(key)
             continue
         if leaf in shared[key]:
             return
@@ -192,14 +213,26 @@ def _access(proc, leaf, key, rules, vma, read, fault_around, cache, shared):
     raise AssertionError("access did not complete")
 
 
-def _fault_private(proc, leaf, read, vma, fault_around, cache):
+def _folio_pages(leaf, folio_of):
+    """The 4 KiB leaves of the folio holding `leaf` (just `leaf` without large folios)."""
+    size, base = leaf
+    folio = folio_of(base) if folio_of and size == g.PAGE_BYTES else size
+    if folio == size:
+        return [leaf]
+    first = base - base % folio
+    return [(g.PAGE_BYTES, first + i) for i in range(0, folio, g.PAGE_BYTES)]
+
+
+def _fault_private(proc, leaf, read, vma, fault_around, cache, folio_of=None):
     size, base = leaf
     if size != g.PAGE_BYTES or not read:
-        proc.mapped.add(leaf)
-        cache.add(leaf)
+        for page in _folio_pages(leaf, folio_of):    # finish_fault maps the whole folio
+            proc.mapped.add(page)
+            cache.add(page)
         return
     # do_fault_around(): window of nr_pages, aligned down, clamped to the VMA start and to
-    # the PTE table and VMA end (mm/memory.c).
+    # the PTE table and VMA end (mm/memory.c); every cached folio met is mapped whole
+    # (mm/filemap.c filemap_map_folio_range).
     nr_pages = fault_around // g.PAGE_BYTES
     pte_off = (base % g.PTE_SPAN) // g.PAGE_BYTES
     vma_off = (base - vma[0]) // g.PAGE_BYTES
@@ -210,10 +243,11 @@ def _fault_private(proc, leaf, read, vma, fault_around, cache):
     for index in range(from_pte, to_pte + 1):
         other = (g.PAGE_BYTES, table_base + index * g.PAGE_BYTES)
         if other in cache:
-            proc.mapped.add(other)
+            proc.mapped.update(_folio_pages(other, folio_of))
     if leaf not in proc.mapped:        # not in the page cache yet: __do_fault reads it
-        cache.add(leaf)
-        proc.mapped.add(leaf)
+        for page in _folio_pages(leaf, folio_of):
+            cache.add(page)
+            proc.mapped.add(page)
 
 
 def _count(scenario, strategy, rules, levels, procs, shared, faults, pages):

@@ -199,9 +199,9 @@ def simulate_layout(layout, strategy: str, seed: int = 0) -> dict:
     host.fault_around = layout.fault_around_bytes
     rng = _random.Random(seed)
     regions = {r.name: r for r in layout.regions}
-    one_mm = strategy == "threads"
     parents, procs_of, groups = {}, {}, []
     for grp in layout.groups:
+        one_mm = strategy == "threads" and not grp.forked_from
         fixed = {m.region: _pages(m, regions[m.region], rng) for m in grp.maps}
         mms, faults = [], []
         for index in range(grp.procs):
@@ -298,7 +298,8 @@ def _count(layout, strategy, levels, host, groups) -> dict:
         tables = {(lv, (base + off) // SPAN[lv]) for off in pages for lv in levels}
         for level, _ in tables:
             physical[level] += 1
-    baseline = sum((1 if strategy == "threads" else grp.procs) * grp.baseline_pt_bytes
+    baseline = sum((1 if strategy == "threads" and not grp.forked_from else grp.procs)
+                   * grp.baseline_pt_bytes
                    for grp, _, _ in groups)
     result = {f"{level}_table_bytes": physical[level] * g.TABLE_BYTES for level in levels}
     result["pt_bytes_total"] = sum(result.values()) + baseline

@@ -95,7 +95,7 @@ def tables_spanned(start, length, span):
 
     The closed form ceil((s+L)/g) - floor(s/g), and 0 for an empty range.  The same shape
     counts page-table pages, huge pages and fault-around windows.  Numeric twin of the
-    sympy expression `ptcalc.model.symbols.tables_expr`; both are checked against each other.
+    sympy expression `ptcalc.model.symbols.tables`.
     """
     count = ceil_div(start + length, span) - floor_div(start, span)
     try:

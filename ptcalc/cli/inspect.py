@@ -54,6 +54,10 @@ def register(app: typer.Typer) -> None:
         save: str | None = typer.Option(
             None, "--save", metavar="DIR", help="Also write a snapshot of each live process "
             "to DIR/PID.snap (for --maps elsewhere)."),
+        save_layout: str | None = typer.Option(
+            None, "--save-layout", metavar="FILE", help="Write the layout inspect inferred "
+            "(shared objects, groups of identical processes, measured baselines) for "
+            "`ptcalc compare --layout FILE`."),
     ) -> None:
         from ptcalc.inputs.scenario import parse_choice
         from ptcalc.inspect.render import FORMATS
@@ -72,6 +76,13 @@ def register(app: typer.Typer) -> None:
                     if p.layout.source.startswith("/proc/")]
             for path in save_snapshots(live, save, result.warnings):
                 print(f"ptcalc: saved {path}", file=sys.stderr)
+        if save_layout:
+            from ptcalc.inspect.save_layout import layout_text
+            from ptcalc.present.files import atomic_write
+
+            text, _doc = layout_text(result)
+            atomic_write(save_layout, text.encode())
+            print(f"ptcalc: saved layout {save_layout}", file=sys.stderr)
         for warning in result.warnings:
             print(f"ptcalc: warning: {warning}", file=sys.stderr)
         typer.echo(render(result, fmt, units, detail))

@@ -32,14 +32,14 @@ def _choice(value: str, choices, what: str) -> str:
     return parse_choice(value, choices, what)
 
 
-def _scenario_title(scenario, ram=None) -> str:
+def _scenario_title(scenario, ram=None, paging_note: str = "") -> str:
     from ptcalc.units import format_size
 
     touched = f"{float(scenario.touched) * 100:.4g}%"
     text = (f"{format_size(scenario.size_bytes)} region at offset "
             f"{format_size(scenario.offset_bytes)}, {scenario.procs:,} processes, each touching "
             f"{touched} ({scenario.pattern}), {scenario.access} access, "
-            f"{scenario.paging_levels}-level paging")
+            f"{scenario.paging_levels}-level paging{paging_note}")
     if scenario.requested_size_bytes != scenario.size_bytes:
         text += f" (size rounded up to whole 4 KiB pages from {scenario.requested_size_bytes})"
     if ram:
@@ -85,8 +85,16 @@ def compare(
                                     "page tables charged to its memory cgroup)."),
     fmt: str = options.output_format(),
     units: str = options.units(),
+    layout: str | None = typer.Option(None, "--layout", help="A host layout (TOML file or "
+                                      "name in models/layouts): several regions and process "
+                                      "groups; shows the host and each group."),
 ) -> None:
     """Compare every strategy for one scenario (default: 300 GiB SGA, 1500 processes)."""
+    if layout:
+        from ptcalc.cli.layout import compare_layout
+
+        compare_layout(layout, strategy, paging, fault_around, ram, fmt, units, decimal_units)
+        return
     from ptcalc.compute.scalar import scenario_rows
     from ptcalc.inputs.presets import choose
     from ptcalc.inputs.scenario import make_scenario, parse_strategies
@@ -110,7 +118,7 @@ def compare(
 
         raise InputError(f"ram {chosen['ram']!r} is empty; give the host's RAM, e.g. 64GiB "
                          "(or leave --ram out)")
-    title = _scenario_title(scenario, ram)
+    title = _scenario_title(scenario, ram, options.paging_note(paging))
     if readings:
         title += " (" + "; ".join(readings) + ")"
     notes = not_applicable_notes(rows)
@@ -231,6 +239,7 @@ def strategies(fmt: str = options.output_format()) -> None:
         return
     for s in STRATEGIES:
         typer.echo(f"{s.name}\n  shares:   {s.shared}\n  rule:     {s.rule}\n"
+                   f"  layouts:  {s.layout_rule}\n"
                    f"  upstream: {s.upstream.summary()}\n"
                    + "".join(f"  source:   {what}: {address}\n" for what, address in s.sources))
 

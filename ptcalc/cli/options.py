@@ -32,9 +32,21 @@ def strategy(**extra):
                         **{"help": "Only these strategies (repeatable).", **extra})
 
 
+PAGING_HELP = ("Paging levels: 4, 5, or auto (this host's: 5 where /proc/cpuinfo shows la57, "
+               "which Linux >= 6.16 uses whenever the CPU has it).")
+
+
 def paging(**extra):
-    """--paging: 4 or 5 levels."""
-    return typer.Option("4", **{"help": "Paging levels: 4 or 5.", **extra})
+    """--paging: 4 or 5 levels, or auto (the default: this host's, said in the title)."""
+    return typer.Option("auto", **{"help": PAGING_HELP, "metavar": "4|5|auto", **extra})
+
+
+def paging_note(value) -> str:
+    """' (auto: why)' for titles when the levels were detected on this host, '' when given."""
+    from ptcalc.inputs.host_paging import choose_paging
+
+    reason = choose_paging(value).reason
+    return f" ({reason})" if reason else ""
 
 
 def fault_around(**extra):

@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
                                                   help="Only these strategies (repeatable, "
                                                        "or a comma list)."),
         preset: str | None = options.preset(metavar="NAME"),
-        paging: str = options.paging(metavar="4|5"),
+        paging: str = options.paging(),
         fault_around: str = options.fault_around(metavar="SIZE"),
         output: str | None = typer.Option(None, "--output", "-o", metavar="FILE",
                                           help="Write FILE (.csv, .json, .jsonl, .parquet) "
@@ -108,7 +108,8 @@ def register(app: typer.Typer) -> None:
         if output is not None:
             _sweep_to_file(spec, output, fmt, progress, chunk_rows)
         else:
-            _sweep_to_stdout(spec, fmt or "table", units, progress, chunk_rows)
+            _sweep_to_stdout(spec, fmt or "table", units, progress, chunk_rows,
+                             options.paging_note(paging))
 
     @app.command(help=PLAN_HELP)
     def plan(
@@ -135,7 +136,8 @@ def register(app: typer.Typer) -> None:
         layout: str | None = typer.Option(None, metavar="FILE",
                                           help="A host layout (models/layouts): its shared "
                                                "regions are the segments (and, without "
-                                               "--size, their sum the region)."),
+                                               "--size, their sum the region); with --group, "
+                                               "the host plan of that group."),
         shared_memory_size: str | None = typer.Option(None, metavar="SIZE",
                                                       help="PostgreSQL's whole segment "
                                                            "(postgres -C shared_memory_size), "
@@ -157,10 +159,18 @@ def register(app: typer.Typer) -> None:
                                            help="dense or random (expected values)."),
         strategy: list[str] | None = options.strategy(metavar="NAMES",
                                                   help="Only these strategies (repeatable)."),
-        paging: str = options.paging(metavar="4|5"),
+        paging: str = options.paging(),
         fmt: str = options.output_format(metavar="FORMAT"),
         units: str = options.units(metavar="UNITS"),
+        group: str | None = typer.Option(None, "--group", metavar="NAME",
+                                         help="With --layout: the most processes of this "
+                                              "group that fit --ram, the others held."),
     ) -> None:
+        if layout and group:
+            from ptcalc.cli.layout import plan_layout
+
+            plan_layout(layout, group, strategy, paging, ram, fmt, units, decimal_units)
+            return
         from ptcalc.compute.plan import plan as make_plan
         from ptcalc.present.tables import FORMATS, PLAN_COLUMNS, UNITS, not_applicable_notes, render
 
@@ -190,7 +200,7 @@ def register(app: typer.Typer) -> None:
             notes.append(">= 4,194,304: page tables never exhaust the budget below "
                          "PID_MAX_LIMIT")
         notes += plan_notes(rows, summary, numa_nodes)
-        title = _plan_title(summary, units) + size_readings(
+        title = _plan_title(summary, units, options.paging_note(paging)) + size_readings(
             {"size": chosen["size"], "ram": chosen.get("ram"), "budget": budget},
             decimal_units)
         typer.echo(render(rows, fmt, units, columns=PLAN_COLUMNS, title=title, notes=notes))
@@ -236,7 +246,7 @@ def _layout_segments(path, segments, size, paging):
     return shared, size if size is not None else sum(shared)
 
 
-def _plan_title(summary, units="iec") -> str:
+def _plan_title(summary, units="iec", paging_note: str = "") -> str:
     from functools import partial
 
     from ptcalc.units import format_size
@@ -255,7 +265,7 @@ def _plan_title(summary, units="iec") -> str:
         text += f", {format_size(summary['base_pt_bytes'])} of other page tables per process"
     text += (f"; offset {format_size(scenario.offset_bytes)}, each process touching "
              f"{float(scenario.touched) * 100:.4g}% ({scenario.pattern}), {scenario.access} "
-             f"access, {scenario.paging_levels}-level paging")
+             f"access, {scenario.paging_levels}-level paging{paging_note}")
     return text
 
 
@@ -284,7 +294,7 @@ def _sweep_to_file(spec, output, fmt, progress, chunk_rows) -> None:
                f"strategies) to {output}")
 
 
-def _sweep_to_stdout(spec, fmt, units, progress, chunk_rows) -> None:
+def _sweep_to_stdout(spec, fmt, units, progress, chunk_rows, paging_note="") -> None:
     from ptcalc.sweep.run import TABLE_ROW_LIMIT, run_sweep
     from ptcalc.sweep.writers import open_writer
 
@@ -311,6 +321,6 @@ def _sweep_to_stdout(spec, fmt, units, progress, chunk_rows) -> None:
     run_sweep(spec, collected, _progress(spec, progress), chunk_rows)
     title = (f"{spec.scenarios:,} scenarios ({' x '.join(str(len(a)) for a in spec.axes)}: "
              f"size, offset, touched, access, pattern, procs) x {len(spec.strategies)} "
-             f"strategies, {spec.paging}-level paging")
+             f"strategies, {spec.paging}-level paging{paging_note}")
     typer.echo(render(collected.rows, fmt, units, columns=SWEEP_COLUMNS, title=title,
                       notes=not_applicable_notes(collected.rows)))

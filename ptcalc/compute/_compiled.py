@@ -411,6 +411,2210 @@ def metrics_thp_shmem_5_random(offset_bytes, size_bytes, touched_bytes, touched,
     )
 
 
+def metrics_thp_shmem_8k_4_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = offset_bytes + touched_bytes
+    x1 = _n.floor_div(offset_bytes, 2097152)
+    x2 = (touched_bytes > 0)
+    x3 = 4096*_n.where(x2, -x1 + _n.ceil_div(x0, 2097152), 0)
+    x4 = 4096*_n.where(x2, _n.ceil_div(x0, 1073741824) - _n.floor_div(offset_bytes, 1073741824), 0)
+    x5 = 4096*_n.where(x2, _n.ceil_div(x0, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x6 = procs*x3
+    x7 = procs*x4
+    x8 = procs*x5
+    x9 = 8192*_n.floor_div(size_bytes, 8192)
+    x10 = (offset_bytes % 8192 == 0)
+    x11 = _n.where(x10, x9, 0)
+    x12 = _n.floor_div(_n.maximum(0, touched_bytes - x11), 4096)
+    x13 = offset_bytes + x11
+    x14 = offset_bytes + x9
+    x15 = _n.where(_n.where(x10, (offset_bytes - _n.where((x0 <= x14), x0, x14) < 0), False), _n.ceil_div(_n.minimum(x0, x13), 8192) - _n.floor_div(offset_bytes, 8192), 0)
+    x16 = x12 + x15
+    x17 = _n.ceil_div(x0, fault_around_bytes)
+    x18 = _n.minimum(fault_around_bytes + offset_bytes, 2097152*x1 + 2097152)
+    x19 = (x0 - x18 > 0)
+    x20 = (offset_bytes < x0)
+    x21 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 8192), x15 + _n.where(_n.where(x10, (x0 > x14), x20), _n.where(_n.where(x10, (x0 - _n.where((fault_around_bytes + x14 <= 2097152*_n.floor_div(x14, 2097152) + 2097152), fault_around_bytes + x14, 2097152*_n.floor_div(x14, 2097152) + 2097152) > 0), x19), x17 - _n.floor_div(_n.minimum(fault_around_bytes + x13, 2097152*_n.floor_div(x13, 2097152) + 2097152), fault_around_bytes), 0) + 1, 0), _n.where(x20, _n.where(x19, x17 - _n.floor_div(x18, fault_around_bytes), 0) + 1, 0)), x16)
+    return (
+        4096,
+        x3 + x4 + x5,
+        x6 + x7 + x8,
+        x6,
+        x7,
+        x8,
+        0,
+        None,
+        x16,
+        x21,
+        x16 + x21*(procs - 1),
+        touched_bytes,
+        4096*x12 + 8192*x15,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_8k_4_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = 1 - touched
+    x1 = ((1/4096))*size_bytes
+    x2 = 1 - x0**x1
+    x3 = offset_bytes + size_bytes
+    x4 = _n.ceil_div(x3, 2097152)
+    x5 = _n.floor_div(offset_bytes, 2097152)
+    x6 = ((1/4096))*offset_bytes
+    x7 = x1 + x6
+    x8 = 4096*_n.where((x4 - x5 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 2097152*x5 + 2097152)) - x0**_n.maximum(0, -512*x4 + x7 + 512) + (1 - x0**512)*(x4 - x5 - 2) + 2)
+    x9 = _n.ceil_div(x3, 1073741824)
+    x10 = _n.floor_div(offset_bytes, 1073741824)
+    x11 = 4096*_n.where((x10 - x9 == -1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 1073741824*x10 + 1073741824)) - x0**_n.maximum(0, x7 - 262144*x9 + 262144) + (1 - x0**262144)*(-x10 + x9 - 2) + 2)
+    x12 = _n.ceil_div(x3, 549755813888)
+    x13 = _n.floor_div(offset_bytes, 549755813888)
+    x14 = 4096*_n.where((x12 - x13 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 549755813888*x13 + 549755813888)) - x0**_n.maximum(0, -134217728*x12 + x7 + 134217728) + (1 - x0**134217728)*(x12 - x13 - 2) + 2)
+    x15 = procs*x8
+    x16 = procs*x11
+    x17 = procs*x14
+    x18 = _n.floor_div(size_bytes, 8192)
+    x19 = 8192*x18
+    x20 = (offset_bytes % 8192 == 0)
+    x21 = _n.where(x20, x19, 0)
+    x22 = touched*_n.maximum(0, size_bytes - x21)
+    x23 = ((1/4096))*x21
+    x24 = _n.floor_div(offset_bytes, 8192)
+    x25 = -x24
+    x26 = offset_bytes + x19
+    x27 = offset_bytes + x21
+    x28 = _n.ceil_div(x27, 8192)
+    x29 = x23 + x6
+    x30 = _n.where(_n.where(x20, (x18 <= 0), True), 0, _n.where(_n.where(x20, (x25 + _n.ceil_div(x26, 8192) == 1), (x25 + _n.ceil_div(offset_bytes, 8192) == 1)), 1 - x0**_n.maximum(0, x23), -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x27, 8192*x24 + 8192)) - x0**_n.maximum(0, -2*x28 + x29 + 2) + (1 - x0**2)*(-x24 + x28 - 2) + 2))
+    x31 = ((1/4096))*x22 + x30
+    x32 = _n.ceil_div(x3, fault_around_bytes)
+    x33 = _n.floor_div(x26, fault_around_bytes)
+    x34 = _n.floor_div(offset_bytes, fault_around_bytes)
+    x35 = (x32 - x34 == 1)
+    x36 = _n.floor_div(x27, fault_around_bytes)
+    x37 = fault_around_bytes*x36
+    x38 = x0**_n.maximum(0, -x29 + ((1/4096))*_n.minimum(x3, fault_around_bytes + x37))
+    x39 = ((1/4096))*fault_around_bytes
+    x40 = 1 - x0**x39
+    x41 = 2 - x32
+    x42 = x0**_n.maximum(0, -x39*(x32 - 1) + x7) - 2
+    x43 = fault_around_bytes + x27
+    x44 = 2*fault_around_bytes
+    x45 = fault_around_bytes*x33 + fault_around_bytes
+    x46 = fault_around_bytes*x34
+    x47 = fault_around_bytes + x46
+    x48 = _n.logical_and((x3 > x47), (offset_bytes % fault_around_bytes != 0), (x47 % 2097152 != 0))
+    x49 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x47))
+    x50 = fault_around_bytes + offset_bytes
+    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 8192), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (x26 % fault_around_bytes != 0), (x45 % 2097152 != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
+    return (
+        4096,
+        x11 + x14 + x8,
+        x15 + x16 + x17,
+        x15,
+        x16,
+        x17,
+        0,
+        None,
+        x31,
+        x51,
+        x31 + x51*(procs - 1),
+        size_bytes*touched,
+        x22 + 8192*x30,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_8k_5_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = offset_bytes + touched_bytes
+    x1 = _n.floor_div(offset_bytes, 2097152)
+    x2 = (touched_bytes > 0)
+    x3 = 4096*_n.where(x2, -x1 + _n.ceil_div(x0, 2097152), 0)
+    x4 = 4096*_n.where(x2, _n.ceil_div(x0, 1073741824) - _n.floor_div(offset_bytes, 1073741824), 0)
+    x5 = 4096*_n.where(x2, _n.ceil_div(x0, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x6 = procs*x3
+    x7 = procs*x4
+    x8 = procs*x5
+    x9 = 4096*procs*_n.where(x2, _n.ceil_div(x0, 281474976710656) - _n.floor_div(offset_bytes, 281474976710656), 0)
+    x10 = 8192*_n.floor_div(size_bytes, 8192)
+    x11 = (offset_bytes % 8192 == 0)
+    x12 = _n.where(x11, x10, 0)
+    x13 = _n.floor_div(_n.maximum(0, touched_bytes - x12), 4096)
+    x14 = offset_bytes + x12
+    x15 = offset_bytes + x10
+    x16 = _n.where(_n.where(x11, (offset_bytes - _n.where((x0 <= x15), x0, x15) < 0), False), _n.ceil_div(_n.minimum(x0, x14), 8192) - _n.floor_div(offset_bytes, 8192), 0)
+    x17 = x13 + x16
+    x18 = _n.ceil_div(x0, fault_around_bytes)
+    x19 = _n.minimum(fault_around_bytes + offset_bytes, 2097152*x1 + 2097152)
+    x20 = (x0 - x19 > 0)
+    x21 = (offset_bytes < x0)
+    x22 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 8192), x16 + _n.where(_n.where(x11, (x0 > x15), x21), _n.where(_n.where(x11, (x0 - _n.where((fault_around_bytes + x15 <= 2097152*_n.floor_div(x15, 2097152) + 2097152), fault_around_bytes + x15, 2097152*_n.floor_div(x15, 2097152) + 2097152) > 0), x20), x18 - _n.floor_div(_n.minimum(fault_around_bytes + x14, 2097152*_n.floor_div(x14, 2097152) + 2097152), fault_around_bytes), 0) + 1, 0), _n.where(x21, _n.where(x20, x18 - _n.floor_div(x19, fault_around_bytes), 0) + 1, 0)), x17)
+    return (
+        4096,
+        x3 + x4 + x5,
+        x6 + x7 + x8 + x9,
+        x6,
+        x7,
+        x8,
+        x9,
+        0,
+        None,
+        x17,
+        x22,
+        x17 + x22*(procs - 1),
+        touched_bytes,
+        4096*x13 + 8192*x16,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_8k_5_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = 1 - touched
+    x1 = ((1/4096))*size_bytes
+    x2 = 1 - x0**x1
+    x3 = offset_bytes + size_bytes
+    x4 = _n.ceil_div(x3, 2097152)
+    x5 = _n.floor_div(offset_bytes, 2097152)
+    x6 = ((1/4096))*offset_bytes
+    x7 = x1 + x6
+    x8 = 4096*_n.where((x4 - x5 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 2097152*x5 + 2097152)) - x0**_n.maximum(0, -512*x4 + x7 + 512) + (1 - x0**512)*(x4 - x5 - 2) + 2)
+    x9 = _n.ceil_div(x3, 1073741824)
+    x10 = _n.floor_div(offset_bytes, 1073741824)
+    x11 = 4096*_n.where((x10 - x9 == -1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 1073741824*x10 + 1073741824)) - x0**_n.maximum(0, x7 - 262144*x9 + 262144) + (1 - x0**262144)*(-x10 + x9 - 2) + 2)
+    x12 = _n.ceil_div(x3, 549755813888)
+    x13 = _n.floor_div(offset_bytes, 549755813888)
+    x14 = 4096*_n.where((x12 - x13 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 549755813888*x13 + 549755813888)) - x0**_n.maximum(0, -134217728*x12 + x7 + 134217728) + (1 - x0**134217728)*(x12 - x13 - 2) + 2)
+    x15 = procs*x8
+    x16 = procs*x11
+    x17 = procs*x14
+    x18 = _n.ceil_div(x3, 281474976710656)
+    x19 = _n.floor_div(offset_bytes, 281474976710656)
+    x20 = 4096*procs*_n.where((x18 - x19 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 281474976710656*x19 + 281474976710656)) - x0**_n.maximum(0, -68719476736*x18 + x7 + 68719476736) + (1 - x0**68719476736)*(x18 - x19 - 2) + 2)
+    x21 = _n.floor_div(size_bytes, 8192)
+    x22 = 8192*x21
+    x23 = (offset_bytes % 8192 == 0)
+    x24 = _n.where(x23, x22, 0)
+    x25 = touched*_n.maximum(0, size_bytes - x24)
+    x26 = ((1/4096))*x24
+    x27 = _n.floor_div(offset_bytes, 8192)
+    x28 = -x27
+    x29 = offset_bytes + x22
+    x30 = offset_bytes + x24
+    x31 = _n.ceil_div(x30, 8192)
+    x32 = x26 + x6
+    x33 = _n.where(_n.where(x23, (x21 <= 0), True), 0, _n.where(_n.where(x23, (x28 + _n.ceil_div(x29, 8192) == 1), (x28 + _n.ceil_div(offset_bytes, 8192) == 1)), 1 - x0**_n.maximum(0, x26), -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x30, 8192*x27 + 8192)) - x0**_n.maximum(0, -2*x31 + x32 + 2) + (1 - x0**2)*(-x27 + x31 - 2) + 2))
+    x34 = ((1/4096))*x25 + x33
+    x35 = _n.ceil_div(x3, fault_around_bytes)
+    x36 = _n.floor_div(x29, fault_around_bytes)
+    x37 = _n.floor_div(offset_bytes, fault_around_bytes)
+    x38 = (x35 - x37 == 1)
+    x39 = _n.floor_div(x30, fault_around_bytes)
+    x40 = fault_around_bytes*x39
+    x41 = x0**_n.maximum(0, -x32 + ((1/4096))*_n.minimum(x3, fault_around_bytes + x40))
+    x42 = ((1/4096))*fault_around_bytes
+    x43 = 1 - x0**x42
+    x44 = 2 - x35
+    x45 = x0**_n.maximum(0, -x42*(x35 - 1) + x7) - 2
+    x46 = fault_around_bytes + x30
+    x47 = 2*fault_around_bytes
+    x48 = fault_around_bytes*x36 + fault_around_bytes
+    x49 = fault_around_bytes*x37
+    x50 = fault_around_bytes + x49
+    x51 = _n.logical_and((x3 > x50), (offset_bytes % fault_around_bytes != 0), (x50 % 2097152 != 0))
+    x52 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x50))
+    x53 = fault_around_bytes + offset_bytes
+    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 8192), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (x29 % fault_around_bytes != 0), (x48 % 2097152 != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
+    return (
+        4096,
+        x11 + x14 + x8,
+        x15 + x16 + x17 + x20,
+        x15,
+        x16,
+        x17,
+        x20,
+        0,
+        None,
+        x34,
+        x54,
+        x34 + x54*(procs - 1),
+        size_bytes*touched,
+        x25 + 8192*x33,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_16k_4_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = offset_bytes + touched_bytes
+    x1 = _n.floor_div(offset_bytes, 2097152)
+    x2 = (touched_bytes > 0)
+    x3 = 4096*_n.where(x2, -x1 + _n.ceil_div(x0, 2097152), 0)
+    x4 = 4096*_n.where(x2, _n.ceil_div(x0, 1073741824) - _n.floor_div(offset_bytes, 1073741824), 0)
+    x5 = 4096*_n.where(x2, _n.ceil_div(x0, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x6 = procs*x3
+    x7 = procs*x4
+    x8 = procs*x5
+    x9 = 16384*_n.floor_div(size_bytes, 16384)
+    x10 = (offset_bytes % 16384 == 0)
+    x11 = _n.where(x10, x9, 0)
+    x12 = _n.floor_div(_n.maximum(0, touched_bytes - x11), 4096)
+    x13 = offset_bytes + x11
+    x14 = offset_bytes + x9
+    x15 = _n.where(_n.where(x10, (offset_bytes - _n.where((x0 <= x14), x0, x14) < 0), False), _n.ceil_div(_n.minimum(x0, x13), 16384) - _n.floor_div(offset_bytes, 16384), 0)
+    x16 = x12 + x15
+    x17 = _n.ceil_div(x0, fault_around_bytes)
+    x18 = _n.minimum(fault_around_bytes + offset_bytes, 2097152*x1 + 2097152)
+    x19 = (x0 - x18 > 0)
+    x20 = (offset_bytes < x0)
+    x21 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 16384), x15 + _n.where(_n.where(x10, (x0 > x14), x20), _n.where(_n.where(x10, (x0 - _n.where((fault_around_bytes + x14 <= 2097152*_n.floor_div(x14, 2097152) + 2097152), fault_around_bytes + x14, 2097152*_n.floor_div(x14, 2097152) + 2097152) > 0), x19), x17 - _n.floor_div(_n.minimum(fault_around_bytes + x13, 2097152*_n.floor_div(x13, 2097152) + 2097152), fault_around_bytes), 0) + 1, 0), _n.where(x20, _n.where(x19, x17 - _n.floor_div(x18, fault_around_bytes), 0) + 1, 0)), x16)
+    return (
+        4096,
+        x3 + x4 + x5,
+        x6 + x7 + x8,
+        x6,
+        x7,
+        x8,
+        0,
+        None,
+        x16,
+        x21,
+        x16 + x21*(procs - 1),
+        touched_bytes,
+        4096*x12 + 16384*x15,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_16k_4_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = 1 - touched
+    x1 = ((1/4096))*size_bytes
+    x2 = 1 - x0**x1
+    x3 = offset_bytes + size_bytes
+    x4 = _n.ceil_div(x3, 2097152)
+    x5 = _n.floor_div(offset_bytes, 2097152)
+    x6 = ((1/4096))*offset_bytes
+    x7 = x1 + x6
+    x8 = 4096*_n.where((x4 - x5 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 2097152*x5 + 2097152)) - x0**_n.maximum(0, -512*x4 + x7 + 512) + (1 - x0**512)*(x4 - x5 - 2) + 2)
+    x9 = _n.ceil_div(x3, 1073741824)
+    x10 = _n.floor_div(offset_bytes, 1073741824)
+    x11 = 4096*_n.where((x10 - x9 == -1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 1073741824*x10 + 1073741824)) - x0**_n.maximum(0, x7 - 262144*x9 + 262144) + (1 - x0**262144)*(-x10 + x9 - 2) + 2)
+    x12 = _n.ceil_div(x3, 549755813888)
+    x13 = _n.floor_div(offset_bytes, 549755813888)
+    x14 = 4096*_n.where((x12 - x13 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 549755813888*x13 + 549755813888)) - x0**_n.maximum(0, -134217728*x12 + x7 + 134217728) + (1 - x0**134217728)*(x12 - x13 - 2) + 2)
+    x15 = procs*x8
+    x16 = procs*x11
+    x17 = procs*x14
+    x18 = _n.floor_div(size_bytes, 16384)
+    x19 = 16384*x18
+    x20 = (offset_bytes % 16384 == 0)
+    x21 = _n.where(x20, x19, 0)
+    x22 = touched*_n.maximum(0, size_bytes - x21)
+    x23 = ((1/4096))*x21
+    x24 = _n.floor_div(offset_bytes, 16384)
+    x25 = -x24
+    x26 = offset_bytes + x19
+    x27 = offset_bytes + x21
+    x28 = _n.ceil_div(x27, 16384)
+    x29 = x23 + x6
+    x30 = _n.where(_n.where(x20, (x18 <= 0), True), 0, _n.where(_n.where(x20, (x25 + _n.ceil_div(x26, 16384) == 1), (x25 + _n.ceil_div(offset_bytes, 16384) == 1)), 1 - x0**_n.maximum(0, x23), -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x27, 16384*x24 + 16384)) - x0**_n.maximum(0, -4*x28 + x29 + 4) + (1 - x0**4)*(-x24 + x28 - 2) + 2))
+    x31 = ((1/4096))*x22 + x30
+    x32 = _n.ceil_div(x3, fault_around_bytes)
+    x33 = _n.floor_div(x26, fault_around_bytes)
+    x34 = _n.floor_div(offset_bytes, fault_around_bytes)
+    x35 = (x32 - x34 == 1)
+    x36 = _n.floor_div(x27, fault_around_bytes)
+    x37 = fault_around_bytes*x36
+    x38 = x0**_n.maximum(0, -x29 + ((1/4096))*_n.minimum(x3, fault_around_bytes + x37))
+    x39 = ((1/4096))*fault_around_bytes
+    x40 = 1 - x0**x39
+    x41 = 2 - x32
+    x42 = x0**_n.maximum(0, -x39*(x32 - 1) + x7) - 2
+    x43 = fault_around_bytes + x27
+    x44 = 2*fault_around_bytes
+    x45 = fault_around_bytes*x33 + fault_around_bytes
+    x46 = fault_around_bytes*x34
+    x47 = fault_around_bytes + x46
+    x48 = _n.logical_and((x3 > x47), (offset_bytes % fault_around_bytes != 0), (x47 % 2097152 != 0))
+    x49 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x47))
+    x50 = fault_around_bytes + offset_bytes
+    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 16384), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (x26 % fault_around_bytes != 0), (x45 % 2097152 != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
+    return (
+        4096,
+        x11 + x14 + x8,
+        x15 + x16 + x17,
+        x15,
+        x16,
+        x17,
+        0,
+        None,
+        x31,
+        x51,
+        x31 + x51*(procs - 1),
+        size_bytes*touched,
+        x22 + 16384*x30,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_16k_5_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = offset_bytes + touched_bytes
+    x1 = _n.floor_div(offset_bytes, 2097152)
+    x2 = (touched_bytes > 0)
+    x3 = 4096*_n.where(x2, -x1 + _n.ceil_div(x0, 2097152), 0)
+    x4 = 4096*_n.where(x2, _n.ceil_div(x0, 1073741824) - _n.floor_div(offset_bytes, 1073741824), 0)
+    x5 = 4096*_n.where(x2, _n.ceil_div(x0, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x6 = procs*x3
+    x7 = procs*x4
+    x8 = procs*x5
+    x9 = 4096*procs*_n.where(x2, _n.ceil_div(x0, 281474976710656) - _n.floor_div(offset_bytes, 281474976710656), 0)
+    x10 = 16384*_n.floor_div(size_bytes, 16384)
+    x11 = (offset_bytes % 16384 == 0)
+    x12 = _n.where(x11, x10, 0)
+    x13 = _n.floor_div(_n.maximum(0, touched_bytes - x12), 4096)
+    x14 = offset_bytes + x12
+    x15 = offset_bytes + x10
+    x16 = _n.where(_n.where(x11, (offset_bytes - _n.where((x0 <= x15), x0, x15) < 0), False), _n.ceil_div(_n.minimum(x0, x14), 16384) - _n.floor_div(offset_bytes, 16384), 0)
+    x17 = x13 + x16
+    x18 = _n.ceil_div(x0, fault_around_bytes)
+    x19 = _n.minimum(fault_around_bytes + offset_bytes, 2097152*x1 + 2097152)
+    x20 = (x0 - x19 > 0)
+    x21 = (offset_bytes < x0)
+    x22 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 16384), x16 + _n.where(_n.where(x11, (x0 > x15), x21), _n.where(_n.where(x11, (x0 - _n.where((fault_around_bytes + x15 <= 2097152*_n.floor_div(x15, 2097152) + 2097152), fault_around_bytes + x15, 2097152*_n.floor_div(x15, 2097152) + 2097152) > 0), x20), x18 - _n.floor_div(_n.minimum(fault_around_bytes + x14, 2097152*_n.floor_div(x14, 2097152) + 2097152), fault_around_bytes), 0) + 1, 0), _n.where(x21, _n.where(x20, x18 - _n.floor_div(x19, fault_around_bytes), 0) + 1, 0)), x17)
+    return (
+        4096,
+        x3 + x4 + x5,
+        x6 + x7 + x8 + x9,
+        x6,
+        x7,
+        x8,
+        x9,
+        0,
+        None,
+        x17,
+        x22,
+        x17 + x22*(procs - 1),
+        touched_bytes,
+        4096*x13 + 16384*x16,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_16k_5_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = 1 - touched
+    x1 = ((1/4096))*size_bytes
+    x2 = 1 - x0**x1
+    x3 = offset_bytes + size_bytes
+    x4 = _n.ceil_div(x3, 2097152)
+    x5 = _n.floor_div(offset_bytes, 2097152)
+    x6 = ((1/4096))*offset_bytes
+    x7 = x1 + x6
+    x8 = 4096*_n.where((x4 - x5 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 2097152*x5 + 2097152)) - x0**_n.maximum(0, -512*x4 + x7 + 512) + (1 - x0**512)*(x4 - x5 - 2) + 2)
+    x9 = _n.ceil_div(x3, 1073741824)
+    x10 = _n.floor_div(offset_bytes, 1073741824)
+    x11 = 4096*_n.where((x10 - x9 == -1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 1073741824*x10 + 1073741824)) - x0**_n.maximum(0, x7 - 262144*x9 + 262144) + (1 - x0**262144)*(-x10 + x9 - 2) + 2)
+    x12 = _n.ceil_div(x3, 549755813888)
+    x13 = _n.floor_div(offset_bytes, 549755813888)
+    x14 = 4096*_n.where((x12 - x13 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 549755813888*x13 + 549755813888)) - x0**_n.maximum(0, -134217728*x12 + x7 + 134217728) + (1 - x0**134217728)*(x12 - x13 - 2) + 2)
+    x15 = procs*x8
+    x16 = procs*x11
+    x17 = procs*x14
+    x18 = _n.ceil_div(x3, 281474976710656)
+    x19 = _n.floor_div(offset_bytes, 281474976710656)
+    x20 = 4096*procs*_n.where((x18 - x19 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 281474976710656*x19 + 281474976710656)) - x0**_n.maximum(0, -68719476736*x18 + x7 + 68719476736) + (1 - x0**68719476736)*(x18 - x19 - 2) + 2)
+    x21 = _n.floor_div(size_bytes, 16384)
+    x22 = 16384*x21
+    x23 = (offset_bytes % 16384 == 0)
+    x24 = _n.where(x23, x22, 0)
+    x25 = touched*_n.maximum(0, size_bytes - x24)
+    x26 = ((1/4096))*x24
+    x27 = _n.floor_div(offset_bytes, 16384)
+    x28 = -x27
+    x29 = offset_bytes + x22
+    x30 = offset_bytes + x24
+    x31 = _n.ceil_div(x30, 16384)
+    x32 = x26 + x6
+    x33 = _n.where(_n.where(x23, (x21 <= 0), True), 0, _n.where(_n.where(x23, (x28 + _n.ceil_div(x29, 16384) == 1), (x28 + _n.ceil_div(offset_bytes, 16384) == 1)), 1 - x0**_n.maximum(0, x26), -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x30, 16384*x27 + 16384)) - x0**_n.maximum(0, -4*x31 + x32 + 4) + (1 - x0**4)*(-x27 + x31 - 2) + 2))
+    x34 = ((1/4096))*x25 + x33
+    x35 = _n.ceil_div(x3, fault_around_bytes)
+    x36 = _n.floor_div(x29, fault_around_bytes)
+    x37 = _n.floor_div(offset_bytes, fault_around_bytes)
+    x38 = (x35 - x37 == 1)
+    x39 = _n.floor_div(x30, fault_around_bytes)
+    x40 = fault_around_bytes*x39
+    x41 = x0**_n.maximum(0, -x32 + ((1/4096))*_n.minimum(x3, fault_around_bytes + x40))
+    x42 = ((1/4096))*fault_around_bytes
+    x43 = 1 - x0**x42
+    x44 = 2 - x35
+    x45 = x0**_n.maximum(0, -x42*(x35 - 1) + x7) - 2
+    x46 = fault_around_bytes + x30
+    x47 = 2*fault_around_bytes
+    x48 = fault_around_bytes*x36 + fault_around_bytes
+    x49 = fault_around_bytes*x37
+    x50 = fault_around_bytes + x49
+    x51 = _n.logical_and((x3 > x50), (offset_bytes % fault_around_bytes != 0), (x50 % 2097152 != 0))
+    x52 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x50))
+    x53 = fault_around_bytes + offset_bytes
+    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 16384), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (x29 % fault_around_bytes != 0), (x48 % 2097152 != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
+    return (
+        4096,
+        x11 + x14 + x8,
+        x15 + x16 + x17 + x20,
+        x15,
+        x16,
+        x17,
+        x20,
+        0,
+        None,
+        x34,
+        x54,
+        x34 + x54*(procs - 1),
+        size_bytes*touched,
+        x25 + 16384*x33,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_32k_4_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = offset_bytes + touched_bytes
+    x1 = _n.floor_div(offset_bytes, 2097152)
+    x2 = (touched_bytes > 0)
+    x3 = 4096*_n.where(x2, -x1 + _n.ceil_div(x0, 2097152), 0)
+    x4 = 4096*_n.where(x2, _n.ceil_div(x0, 1073741824) - _n.floor_div(offset_bytes, 1073741824), 0)
+    x5 = 4096*_n.where(x2, _n.ceil_div(x0, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x6 = procs*x3
+    x7 = procs*x4
+    x8 = procs*x5
+    x9 = 32768*_n.floor_div(size_bytes, 32768)
+    x10 = (offset_bytes % 32768 == 0)
+    x11 = _n.where(x10, x9, 0)
+    x12 = _n.floor_div(_n.maximum(0, touched_bytes - x11), 4096)
+    x13 = offset_bytes + x11
+    x14 = offset_bytes + x9
+    x15 = _n.where(_n.where(x10, (offset_bytes - _n.where((x0 <= x14), x0, x14) < 0), False), _n.ceil_div(_n.minimum(x0, x13), 32768) - _n.floor_div(offset_bytes, 32768), 0)
+    x16 = x12 + x15
+    x17 = _n.ceil_div(x0, fault_around_bytes)
+    x18 = _n.minimum(fault_around_bytes + offset_bytes, 2097152*x1 + 2097152)
+    x19 = (x0 - x18 > 0)
+    x20 = (offset_bytes < x0)
+    x21 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 32768), x15 + _n.where(_n.where(x10, (x0 > x14), x20), _n.where(_n.where(x10, (x0 - _n.where((fault_around_bytes + x14 <= 2097152*_n.floor_div(x14, 2097152) + 2097152), fault_around_bytes + x14, 2097152*_n.floor_div(x14, 2097152) + 2097152) > 0), x19), x17 - _n.floor_div(_n.minimum(fault_around_bytes + x13, 2097152*_n.floor_div(x13, 2097152) + 2097152), fault_around_bytes), 0) + 1, 0), _n.where(x20, _n.where(x19, x17 - _n.floor_div(x18, fault_around_bytes), 0) + 1, 0)), x16)
+    return (
+        4096,
+        x3 + x4 + x5,
+        x6 + x7 + x8,
+        x6,
+        x7,
+        x8,
+        0,
+        None,
+        x16,
+        x21,
+        x16 + x21*(procs - 1),
+        touched_bytes,
+        4096*x12 + 32768*x15,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_32k_4_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = 1 - touched
+    x1 = ((1/4096))*size_bytes
+    x2 = 1 - x0**x1
+    x3 = offset_bytes + size_bytes
+    x4 = _n.ceil_div(x3, 2097152)
+    x5 = _n.floor_div(offset_bytes, 2097152)
+    x6 = ((1/4096))*offset_bytes
+    x7 = x1 + x6
+    x8 = 4096*_n.where((x4 - x5 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 2097152*x5 + 2097152)) - x0**_n.maximum(0, -512*x4 + x7 + 512) + (1 - x0**512)*(x4 - x5 - 2) + 2)
+    x9 = _n.ceil_div(x3, 1073741824)
+    x10 = _n.floor_div(offset_bytes, 1073741824)
+    x11 = 4096*_n.where((x10 - x9 == -1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 1073741824*x10 + 1073741824)) - x0**_n.maximum(0, x7 - 262144*x9 + 262144) + (1 - x0**262144)*(-x10 + x9 - 2) + 2)
+    x12 = _n.ceil_div(x3, 549755813888)
+    x13 = _n.floor_div(offset_bytes, 549755813888)
+    x14 = 4096*_n.where((x12 - x13 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 549755813888*x13 + 549755813888)) - x0**_n.maximum(0, -134217728*x12 + x7 + 134217728) + (1 - x0**134217728)*(x12 - x13 - 2) + 2)
+    x15 = procs*x8
+    x16 = procs*x11
+    x17 = procs*x14
+    x18 = _n.floor_div(size_bytes, 32768)
+    x19 = 32768*x18
+    x20 = (offset_bytes % 32768 == 0)
+    x21 = _n.where(x20, x19, 0)
+    x22 = touched*_n.maximum(0, size_bytes - x21)
+    x23 = ((1/4096))*x21
+    x24 = _n.floor_div(offset_bytes, 32768)
+    x25 = -x24
+    x26 = offset_bytes + x19
+    x27 = offset_bytes + x21
+    x28 = _n.ceil_div(x27, 32768)
+    x29 = x23 + x6
+    x30 = _n.where(_n.where(x20, (x18 <= 0), True), 0, _n.where(_n.where(x20, (x25 + _n.ceil_div(x26, 32768) == 1), (x25 + _n.ceil_div(offset_bytes, 32768) == 1)), 1 - x0**_n.maximum(0, x23), -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x27, 32768*x24 + 32768)) - x0**_n.maximum(0, -8*x28 + x29 + 8) + (1 - x0**8)*(-x24 + x28 - 2) + 2))
+    x31 = ((1/4096))*x22 + x30
+    x32 = _n.ceil_div(x3, fault_around_bytes)
+    x33 = _n.floor_div(x26, fault_around_bytes)
+    x34 = _n.floor_div(offset_bytes, fault_around_bytes)
+    x35 = (x32 - x34 == 1)
+    x36 = _n.floor_div(x27, fault_around_bytes)
+    x37 = fault_around_bytes*x36
+    x38 = x0**_n.maximum(0, -x29 + ((1/4096))*_n.minimum(x3, fault_around_bytes + x37))
+    x39 = ((1/4096))*fault_around_bytes
+    x40 = 1 - x0**x39
+    x41 = 2 - x32
+    x42 = x0**_n.maximum(0, -x39*(x32 - 1) + x7) - 2
+    x43 = fault_around_bytes + x27
+    x44 = 2*fault_around_bytes
+    x45 = fault_around_bytes*x33 + fault_around_bytes
+    x46 = fault_around_bytes*x34
+    x47 = fault_around_bytes + x46
+    x48 = _n.logical_and((x3 > x47), (offset_bytes % fault_around_bytes != 0), (x47 % 2097152 != 0))
+    x49 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x47))
+    x50 = fault_around_bytes + offset_bytes
+    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 32768), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (x26 % fault_around_bytes != 0), (x45 % 2097152 != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
+    return (
+        4096,
+        x11 + x14 + x8,
+        x15 + x16 + x17,
+        x15,
+        x16,
+        x17,
+        0,
+        None,
+        x31,
+        x51,
+        x31 + x51*(procs - 1),
+        size_bytes*touched,
+        x22 + 32768*x30,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_32k_5_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = offset_bytes + touched_bytes
+    x1 = _n.floor_div(offset_bytes, 2097152)
+    x2 = (touched_bytes > 0)
+    x3 = 4096*_n.where(x2, -x1 + _n.ceil_div(x0, 2097152), 0)
+    x4 = 4096*_n.where(x2, _n.ceil_div(x0, 1073741824) - _n.floor_div(offset_bytes, 1073741824), 0)
+    x5 = 4096*_n.where(x2, _n.ceil_div(x0, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x6 = procs*x3
+    x7 = procs*x4
+    x8 = procs*x5
+    x9 = 4096*procs*_n.where(x2, _n.ceil_div(x0, 281474976710656) - _n.floor_div(offset_bytes, 281474976710656), 0)
+    x10 = 32768*_n.floor_div(size_bytes, 32768)
+    x11 = (offset_bytes % 32768 == 0)
+    x12 = _n.where(x11, x10, 0)
+    x13 = _n.floor_div(_n.maximum(0, touched_bytes - x12), 4096)
+    x14 = offset_bytes + x12
+    x15 = offset_bytes + x10
+    x16 = _n.where(_n.where(x11, (offset_bytes - _n.where((x0 <= x15), x0, x15) < 0), False), _n.ceil_div(_n.minimum(x0, x14), 32768) - _n.floor_div(offset_bytes, 32768), 0)
+    x17 = x13 + x16
+    x18 = _n.ceil_div(x0, fault_around_bytes)
+    x19 = _n.minimum(fault_around_bytes + offset_bytes, 2097152*x1 + 2097152)
+    x20 = (x0 - x19 > 0)
+    x21 = (offset_bytes < x0)
+    x22 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 32768), x16 + _n.where(_n.where(x11, (x0 > x15), x21), _n.where(_n.where(x11, (x0 - _n.where((fault_around_bytes + x15 <= 2097152*_n.floor_div(x15, 2097152) + 2097152), fault_around_bytes + x15, 2097152*_n.floor_div(x15, 2097152) + 2097152) > 0), x20), x18 - _n.floor_div(_n.minimum(fault_around_bytes + x14, 2097152*_n.floor_div(x14, 2097152) + 2097152), fault_around_bytes), 0) + 1, 0), _n.where(x21, _n.where(x20, x18 - _n.floor_div(x19, fault_around_bytes), 0) + 1, 0)), x17)
+    return (
+        4096,
+        x3 + x4 + x5,
+        x6 + x7 + x8 + x9,
+        x6,
+        x7,
+        x8,
+        x9,
+        0,
+        None,
+        x17,
+        x22,
+        x17 + x22*(procs - 1),
+        touched_bytes,
+        4096*x13 + 32768*x16,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_32k_5_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = 1 - touched
+    x1 = ((1/4096))*size_bytes
+    x2 = 1 - x0**x1
+    x3 = offset_bytes + size_bytes
+    x4 = _n.ceil_div(x3, 2097152)
+    x5 = _n.floor_div(offset_bytes, 2097152)
+    x6 = ((1/4096))*offset_bytes
+    x7 = x1 + x6
+    x8 = 4096*_n.where((x4 - x5 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 2097152*x5 + 2097152)) - x0**_n.maximum(0, -512*x4 + x7 + 512) + (1 - x0**512)*(x4 - x5 - 2) + 2)
+    x9 = _n.ceil_div(x3, 1073741824)
+    x10 = _n.floor_div(offset_bytes, 1073741824)
+    x11 = 4096*_n.where((x10 - x9 == -1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 1073741824*x10 + 1073741824)) - x0**_n.maximum(0, x7 - 262144*x9 + 262144) + (1 - x0**262144)*(-x10 + x9 - 2) + 2)
+    x12 = _n.ceil_div(x3, 549755813888)
+    x13 = _n.floor_div(offset_bytes, 549755813888)
+    x14 = 4096*_n.where((x12 - x13 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 549755813888*x13 + 549755813888)) - x0**_n.maximum(0, -134217728*x12 + x7 + 134217728) + (1 - x0**134217728)*(x12 - x13 - 2) + 2)
+    x15 = procs*x8
+    x16 = procs*x11
+    x17 = procs*x14
+    x18 = _n.ceil_div(x3, 281474976710656)
+    x19 = _n.floor_div(offset_bytes, 281474976710656)
+    x20 = 4096*procs*_n.where((x18 - x19 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 281474976710656*x19 + 281474976710656)) - x0**_n.maximum(0, -68719476736*x18 + x7 + 68719476736) + (1 - x0**68719476736)*(x18 - x19 - 2) + 2)
+    x21 = _n.floor_div(size_bytes, 32768)
+    x22 = 32768*x21
+    x23 = (offset_bytes % 32768 == 0)
+    x24 = _n.where(x23, x22, 0)
+    x25 = touched*_n.maximum(0, size_bytes - x24)
+    x26 = ((1/4096))*x24
+    x27 = _n.floor_div(offset_bytes, 32768)
+    x28 = -x27
+    x29 = offset_bytes + x22
+    x30 = offset_bytes + x24
+    x31 = _n.ceil_div(x30, 32768)
+    x32 = x26 + x6
+    x33 = _n.where(_n.where(x23, (x21 <= 0), True), 0, _n.where(_n.where(x23, (x28 + _n.ceil_div(x29, 32768) == 1), (x28 + _n.ceil_div(offset_bytes, 32768) == 1)), 1 - x0**_n.maximum(0, x26), -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x30, 32768*x27 + 32768)) - x0**_n.maximum(0, -8*x31 + x32 + 8) + (1 - x0**8)*(-x27 + x31 - 2) + 2))
+    x34 = ((1/4096))*x25 + x33
+    x35 = _n.ceil_div(x3, fault_around_bytes)
+    x36 = _n.floor_div(x29, fault_around_bytes)
+    x37 = _n.floor_div(offset_bytes, fault_around_bytes)
+    x38 = (x35 - x37 == 1)
+    x39 = _n.floor_div(x30, fault_around_bytes)
+    x40 = fault_around_bytes*x39
+    x41 = x0**_n.maximum(0, -x32 + ((1/4096))*_n.minimum(x3, fault_around_bytes + x40))
+    x42 = ((1/4096))*fault_around_bytes
+    x43 = 1 - x0**x42
+    x44 = 2 - x35
+    x45 = x0**_n.maximum(0, -x42*(x35 - 1) + x7) - 2
+    x46 = fault_around_bytes + x30
+    x47 = 2*fault_around_bytes
+    x48 = fault_around_bytes*x36 + fault_around_bytes
+    x49 = fault_around_bytes*x37
+    x50 = fault_around_bytes + x49
+    x51 = _n.logical_and((x3 > x50), (offset_bytes % fault_around_bytes != 0), (x50 % 2097152 != 0))
+    x52 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x50))
+    x53 = fault_around_bytes + offset_bytes
+    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 32768), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (x29 % fault_around_bytes != 0), (x48 % 2097152 != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
+    return (
+        4096,
+        x11 + x14 + x8,
+        x15 + x16 + x17 + x20,
+        x15,
+        x16,
+        x17,
+        x20,
+        0,
+        None,
+        x34,
+        x54,
+        x34 + x54*(procs - 1),
+        size_bytes*touched,
+        x25 + 32768*x33,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_64k_4_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = offset_bytes + touched_bytes
+    x1 = _n.floor_div(offset_bytes, 2097152)
+    x2 = (touched_bytes > 0)
+    x3 = 4096*_n.where(x2, -x1 + _n.ceil_div(x0, 2097152), 0)
+    x4 = 4096*_n.where(x2, _n.ceil_div(x0, 1073741824) - _n.floor_div(offset_bytes, 1073741824), 0)
+    x5 = 4096*_n.where(x2, _n.ceil_div(x0, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x6 = procs*x3
+    x7 = procs*x4
+    x8 = procs*x5
+    x9 = 65536*_n.floor_div(size_bytes, 65536)
+    x10 = (offset_bytes % 65536 == 0)
+    x11 = _n.where(x10, x9, 0)
+    x12 = _n.floor_div(_n.maximum(0, touched_bytes - x11), 4096)
+    x13 = offset_bytes + x11
+    x14 = offset_bytes + x9
+    x15 = _n.where(_n.where(x10, (offset_bytes - _n.where((x0 <= x14), x0, x14) < 0), False), _n.ceil_div(_n.minimum(x0, x13), 65536) - _n.floor_div(offset_bytes, 65536), 0)
+    x16 = x12 + x15
+    x17 = _n.ceil_div(x0, fault_around_bytes)
+    x18 = _n.minimum(fault_around_bytes + offset_bytes, 2097152*x1 + 2097152)
+    x19 = (x0 - x18 > 0)
+    x20 = (offset_bytes < x0)
+    x21 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 65536), x15 + _n.where(_n.where(x10, (x0 > x14), x20), _n.where(_n.where(x10, (x0 - _n.where((fault_around_bytes + x14 <= 2097152*_n.floor_div(x14, 2097152) + 2097152), fault_around_bytes + x14, 2097152*_n.floor_div(x14, 2097152) + 2097152) > 0), x19), x17 - _n.floor_div(_n.minimum(fault_around_bytes + x13, 2097152*_n.floor_div(x13, 2097152) + 2097152), fault_around_bytes), 0) + 1, 0), _n.where(x20, _n.where(x19, x17 - _n.floor_div(x18, fault_around_bytes), 0) + 1, 0)), x16)
+    return (
+        4096,
+        x3 + x4 + x5,
+        x6 + x7 + x8,
+        x6,
+        x7,
+        x8,
+        0,
+        None,
+        x16,
+        x21,
+        x16 + x21*(procs - 1),
+        touched_bytes,
+        4096*x12 + 65536*x15,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_64k_4_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = 1 - touched
+    x1 = ((1/4096))*size_bytes
+    x2 = 1 - x0**x1
+    x3 = offset_bytes + size_bytes
+    x4 = _n.ceil_div(x3, 2097152)
+    x5 = _n.floor_div(offset_bytes, 2097152)
+    x6 = ((1/4096))*offset_bytes
+    x7 = x1 + x6
+    x8 = 4096*_n.where((x4 - x5 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 2097152*x5 + 2097152)) - x0**_n.maximum(0, -512*x4 + x7 + 512) + (1 - x0**512)*(x4 - x5 - 2) + 2)
+    x9 = _n.ceil_div(x3, 1073741824)
+    x10 = _n.floor_div(offset_bytes, 1073741824)
+    x11 = 4096*_n.where((x10 - x9 == -1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 1073741824*x10 + 1073741824)) - x0**_n.maximum(0, x7 - 262144*x9 + 262144) + (1 - x0**262144)*(-x10 + x9 - 2) + 2)
+    x12 = _n.ceil_div(x3, 549755813888)
+    x13 = _n.floor_div(offset_bytes, 549755813888)
+    x14 = 4096*_n.where((x12 - x13 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 549755813888*x13 + 549755813888)) - x0**_n.maximum(0, -134217728*x12 + x7 + 134217728) + (1 - x0**134217728)*(x12 - x13 - 2) + 2)
+    x15 = procs*x8
+    x16 = procs*x11
+    x17 = procs*x14
+    x18 = _n.floor_div(size_bytes, 65536)
+    x19 = 65536*x18
+    x20 = (offset_bytes % 65536 == 0)
+    x21 = _n.where(x20, x19, 0)
+    x22 = touched*_n.maximum(0, size_bytes - x21)
+    x23 = ((1/4096))*x21
+    x24 = _n.floor_div(offset_bytes, 65536)
+    x25 = -x24
+    x26 = offset_bytes + x19
+    x27 = offset_bytes + x21
+    x28 = _n.ceil_div(x27, 65536)
+    x29 = x23 + x6
+    x30 = _n.where(_n.where(x20, (x18 <= 0), True), 0, _n.where(_n.where(x20, (x25 + _n.ceil_div(x26, 65536) == 1), (x25 + _n.ceil_div(offset_bytes, 65536) == 1)), 1 - x0**_n.maximum(0, x23), -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x27, 65536*x24 + 65536)) - x0**_n.maximum(0, -16*x28 + x29 + 16) + (1 - x0**16)*(-x24 + x28 - 2) + 2))
+    x31 = ((1/4096))*x22 + x30
+    x32 = _n.ceil_div(x3, fault_around_bytes)
+    x33 = _n.floor_div(x26, fault_around_bytes)
+    x34 = _n.floor_div(offset_bytes, fault_around_bytes)
+    x35 = (x32 - x34 == 1)
+    x36 = _n.floor_div(x27, fault_around_bytes)
+    x37 = fault_around_bytes*x36
+    x38 = x0**_n.maximum(0, -x29 + ((1/4096))*_n.minimum(x3, fault_around_bytes + x37))
+    x39 = ((1/4096))*fault_around_bytes
+    x40 = 1 - x0**x39
+    x41 = 2 - x32
+    x42 = x0**_n.maximum(0, -x39*(x32 - 1) + x7) - 2
+    x43 = fault_around_bytes + x27
+    x44 = 2*fault_around_bytes
+    x45 = fault_around_bytes*x33 + fault_around_bytes
+    x46 = fault_around_bytes*x34
+    x47 = fault_around_bytes + x46
+    x48 = _n.logical_and((x3 > x47), (offset_bytes % fault_around_bytes != 0), (x47 % 2097152 != 0))
+    x49 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x47))
+    x50 = fault_around_bytes + offset_bytes
+    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 65536), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (x26 % fault_around_bytes != 0), (x45 % 2097152 != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
+    return (
+        4096,
+        x11 + x14 + x8,
+        x15 + x16 + x17,
+        x15,
+        x16,
+        x17,
+        0,
+        None,
+        x31,
+        x51,
+        x31 + x51*(procs - 1),
+        size_bytes*touched,
+        x22 + 65536*x30,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_64k_5_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = offset_bytes + touched_bytes
+    x1 = _n.floor_div(offset_bytes, 2097152)
+    x2 = (touched_bytes > 0)
+    x3 = 4096*_n.where(x2, -x1 + _n.ceil_div(x0, 2097152), 0)
+    x4 = 4096*_n.where(x2, _n.ceil_div(x0, 1073741824) - _n.floor_div(offset_bytes, 1073741824), 0)
+    x5 = 4096*_n.where(x2, _n.ceil_div(x0, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x6 = procs*x3
+    x7 = procs*x4
+    x8 = procs*x5
+    x9 = 4096*procs*_n.where(x2, _n.ceil_div(x0, 281474976710656) - _n.floor_div(offset_bytes, 281474976710656), 0)
+    x10 = 65536*_n.floor_div(size_bytes, 65536)
+    x11 = (offset_bytes % 65536 == 0)
+    x12 = _n.where(x11, x10, 0)
+    x13 = _n.floor_div(_n.maximum(0, touched_bytes - x12), 4096)
+    x14 = offset_bytes + x12
+    x15 = offset_bytes + x10
+    x16 = _n.where(_n.where(x11, (offset_bytes - _n.where((x0 <= x15), x0, x15) < 0), False), _n.ceil_div(_n.minimum(x0, x14), 65536) - _n.floor_div(offset_bytes, 65536), 0)
+    x17 = x13 + x16
+    x18 = _n.ceil_div(x0, fault_around_bytes)
+    x19 = _n.minimum(fault_around_bytes + offset_bytes, 2097152*x1 + 2097152)
+    x20 = (x0 - x19 > 0)
+    x21 = (offset_bytes < x0)
+    x22 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 65536), x16 + _n.where(_n.where(x11, (x0 > x15), x21), _n.where(_n.where(x11, (x0 - _n.where((fault_around_bytes + x15 <= 2097152*_n.floor_div(x15, 2097152) + 2097152), fault_around_bytes + x15, 2097152*_n.floor_div(x15, 2097152) + 2097152) > 0), x20), x18 - _n.floor_div(_n.minimum(fault_around_bytes + x14, 2097152*_n.floor_div(x14, 2097152) + 2097152), fault_around_bytes), 0) + 1, 0), _n.where(x21, _n.where(x20, x18 - _n.floor_div(x19, fault_around_bytes), 0) + 1, 0)), x17)
+    return (
+        4096,
+        x3 + x4 + x5,
+        x6 + x7 + x8 + x9,
+        x6,
+        x7,
+        x8,
+        x9,
+        0,
+        None,
+        x17,
+        x22,
+        x17 + x22*(procs - 1),
+        touched_bytes,
+        4096*x13 + 65536*x16,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_64k_5_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = 1 - touched
+    x1 = ((1/4096))*size_bytes
+    x2 = 1 - x0**x1
+    x3 = offset_bytes + size_bytes
+    x4 = _n.ceil_div(x3, 2097152)
+    x5 = _n.floor_div(offset_bytes, 2097152)
+    x6 = ((1/4096))*offset_bytes
+    x7 = x1 + x6
+    x8 = 4096*_n.where((x4 - x5 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 2097152*x5 + 2097152)) - x0**_n.maximum(0, -512*x4 + x7 + 512) + (1 - x0**512)*(x4 - x5 - 2) + 2)
+    x9 = _n.ceil_div(x3, 1073741824)
+    x10 = _n.floor_div(offset_bytes, 1073741824)
+    x11 = 4096*_n.where((x10 - x9 == -1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 1073741824*x10 + 1073741824)) - x0**_n.maximum(0, x7 - 262144*x9 + 262144) + (1 - x0**262144)*(-x10 + x9 - 2) + 2)
+    x12 = _n.ceil_div(x3, 549755813888)
+    x13 = _n.floor_div(offset_bytes, 549755813888)
+    x14 = 4096*_n.where((x12 - x13 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 549755813888*x13 + 549755813888)) - x0**_n.maximum(0, -134217728*x12 + x7 + 134217728) + (1 - x0**134217728)*(x12 - x13 - 2) + 2)
+    x15 = procs*x8
+    x16 = procs*x11
+    x17 = procs*x14
+    x18 = _n.ceil_div(x3, 281474976710656)
+    x19 = _n.floor_div(offset_bytes, 281474976710656)
+    x20 = 4096*procs*_n.where((x18 - x19 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 281474976710656*x19 + 281474976710656)) - x0**_n.maximum(0, -68719476736*x18 + x7 + 68719476736) + (1 - x0**68719476736)*(x18 - x19 - 2) + 2)
+    x21 = _n.floor_div(size_bytes, 65536)
+    x22 = 65536*x21
+    x23 = (offset_bytes % 65536 == 0)
+    x24 = _n.where(x23, x22, 0)
+    x25 = touched*_n.maximum(0, size_bytes - x24)
+    x26 = ((1/4096))*x24
+    x27 = _n.floor_div(offset_bytes, 65536)
+    x28 = -x27
+    x29 = offset_bytes + x22
+    x30 = offset_bytes + x24
+    x31 = _n.ceil_div(x30, 65536)
+    x32 = x26 + x6
+    x33 = _n.where(_n.where(x23, (x21 <= 0), True), 0, _n.where(_n.where(x23, (x28 + _n.ceil_div(x29, 65536) == 1), (x28 + _n.ceil_div(offset_bytes, 65536) == 1)), 1 - x0**_n.maximum(0, x26), -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x30, 65536*x27 + 65536)) - x0**_n.maximum(0, -16*x31 + x32 + 16) + (1 - x0**16)*(-x27 + x31 - 2) + 2))
+    x34 = ((1/4096))*x25 + x33
+    x35 = _n.ceil_div(x3, fault_around_bytes)
+    x36 = _n.floor_div(x29, fault_around_bytes)
+    x37 = _n.floor_div(offset_bytes, fault_around_bytes)
+    x38 = (x35 - x37 == 1)
+    x39 = _n.floor_div(x30, fault_around_bytes)
+    x40 = fault_around_bytes*x39
+    x41 = x0**_n.maximum(0, -x32 + ((1/4096))*_n.minimum(x3, fault_around_bytes + x40))
+    x42 = ((1/4096))*fault_around_bytes
+    x43 = 1 - x0**x42
+    x44 = 2 - x35
+    x45 = x0**_n.maximum(0, -x42*(x35 - 1) + x7) - 2
+    x46 = fault_around_bytes + x30
+    x47 = 2*fault_around_bytes
+    x48 = fault_around_bytes*x36 + fault_around_bytes
+    x49 = fault_around_bytes*x37
+    x50 = fault_around_bytes + x49
+    x51 = _n.logical_and((x3 > x50), (offset_bytes % fault_around_bytes != 0), (x50 % 2097152 != 0))
+    x52 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x50))
+    x53 = fault_around_bytes + offset_bytes
+    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 65536), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (x29 % fault_around_bytes != 0), (x48 % 2097152 != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
+    return (
+        4096,
+        x11 + x14 + x8,
+        x15 + x16 + x17 + x20,
+        x15,
+        x16,
+        x17,
+        x20,
+        0,
+        None,
+        x34,
+        x54,
+        x34 + x54*(procs - 1),
+        size_bytes*touched,
+        x25 + 65536*x33,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_128k_4_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = offset_bytes + touched_bytes
+    x1 = _n.floor_div(offset_bytes, 2097152)
+    x2 = (touched_bytes > 0)
+    x3 = 4096*_n.where(x2, -x1 + _n.ceil_div(x0, 2097152), 0)
+    x4 = 4096*_n.where(x2, _n.ceil_div(x0, 1073741824) - _n.floor_div(offset_bytes, 1073741824), 0)
+    x5 = 4096*_n.where(x2, _n.ceil_div(x0, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x6 = procs*x3
+    x7 = procs*x4
+    x8 = procs*x5
+    x9 = 131072*_n.floor_div(size_bytes, 131072)
+    x10 = (offset_bytes % 131072 == 0)
+    x11 = _n.where(x10, x9, 0)
+    x12 = _n.floor_div(_n.maximum(0, touched_bytes - x11), 4096)
+    x13 = offset_bytes + x11
+    x14 = offset_bytes + x9
+    x15 = _n.where(_n.where(x10, (offset_bytes - _n.where((x0 <= x14), x0, x14) < 0), False), _n.ceil_div(_n.minimum(x0, x13), 131072) - _n.floor_div(offset_bytes, 131072), 0)
+    x16 = x12 + x15
+    x17 = _n.ceil_div(x0, fault_around_bytes)
+    x18 = _n.minimum(fault_around_bytes + offset_bytes, 2097152*x1 + 2097152)
+    x19 = (x0 - x18 > 0)
+    x20 = (offset_bytes < x0)
+    x21 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 131072), x15 + _n.where(_n.where(x10, (x0 > x14), x20), _n.where(_n.where(x10, (x0 - _n.where((fault_around_bytes + x14 <= 2097152*_n.floor_div(x14, 2097152) + 2097152), fault_around_bytes + x14, 2097152*_n.floor_div(x14, 2097152) + 2097152) > 0), x19), x17 - _n.floor_div(_n.minimum(fault_around_bytes + x13, 2097152*_n.floor_div(x13, 2097152) + 2097152), fault_around_bytes), 0) + 1, 0), _n.where(x20, _n.where(x19, x17 - _n.floor_div(x18, fault_around_bytes), 0) + 1, 0)), x16)
+    return (
+        4096,
+        x3 + x4 + x5,
+        x6 + x7 + x8,
+        x6,
+        x7,
+        x8,
+        0,
+        None,
+        x16,
+        x21,
+        x16 + x21*(procs - 1),
+        touched_bytes,
+        4096*x12 + 131072*x15,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_128k_4_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = 1 - touched
+    x1 = ((1/4096))*size_bytes
+    x2 = 1 - x0**x1
+    x3 = offset_bytes + size_bytes
+    x4 = _n.ceil_div(x3, 2097152)
+    x5 = _n.floor_div(offset_bytes, 2097152)
+    x6 = ((1/4096))*offset_bytes
+    x7 = x1 + x6
+    x8 = 4096*_n.where((x4 - x5 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 2097152*x5 + 2097152)) - x0**_n.maximum(0, -512*x4 + x7 + 512) + (1 - x0**512)*(x4 - x5 - 2) + 2)
+    x9 = _n.ceil_div(x3, 1073741824)
+    x10 = _n.floor_div(offset_bytes, 1073741824)
+    x11 = 4096*_n.where((x10 - x9 == -1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 1073741824*x10 + 1073741824)) - x0**_n.maximum(0, x7 - 262144*x9 + 262144) + (1 - x0**262144)*(-x10 + x9 - 2) + 2)
+    x12 = _n.ceil_div(x3, 549755813888)
+    x13 = _n.floor_div(offset_bytes, 549755813888)
+    x14 = 4096*_n.where((x12 - x13 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 549755813888*x13 + 549755813888)) - x0**_n.maximum(0, -134217728*x12 + x7 + 134217728) + (1 - x0**134217728)*(x12 - x13 - 2) + 2)
+    x15 = procs*x8
+    x16 = procs*x11
+    x17 = procs*x14
+    x18 = _n.floor_div(size_bytes, 131072)
+    x19 = 131072*x18
+    x20 = (offset_bytes % 131072 == 0)
+    x21 = _n.where(x20, x19, 0)
+    x22 = touched*_n.maximum(0, size_bytes - x21)
+    x23 = ((1/4096))*x21
+    x24 = _n.floor_div(offset_bytes, 131072)
+    x25 = -x24
+    x26 = offset_bytes + x19
+    x27 = offset_bytes + x21
+    x28 = _n.ceil_div(x27, 131072)
+    x29 = x23 + x6
+    x30 = _n.where(_n.where(x20, (x18 <= 0), True), 0, _n.where(_n.where(x20, (x25 + _n.ceil_div(x26, 131072) == 1), (x25 + _n.ceil_div(offset_bytes, 131072) == 1)), 1 - x0**_n.maximum(0, x23), -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x27, 131072*x24 + 131072)) - x0**_n.maximum(0, -32*x28 + x29 + 32) + (1 - x0**32)*(-x24 + x28 - 2) + 2))
+    x31 = ((1/4096))*x22 + x30
+    x32 = _n.ceil_div(x3, fault_around_bytes)
+    x33 = _n.floor_div(x26, fault_around_bytes)
+    x34 = _n.floor_div(offset_bytes, fault_around_bytes)
+    x35 = (x32 - x34 == 1)
+    x36 = _n.floor_div(x27, fault_around_bytes)
+    x37 = fault_around_bytes*x36
+    x38 = x0**_n.maximum(0, -x29 + ((1/4096))*_n.minimum(x3, fault_around_bytes + x37))
+    x39 = ((1/4096))*fault_around_bytes
+    x40 = 1 - x0**x39
+    x41 = 2 - x32
+    x42 = x0**_n.maximum(0, -x39*(x32 - 1) + x7) - 2
+    x43 = fault_around_bytes + x27
+    x44 = 2*fault_around_bytes
+    x45 = fault_around_bytes*x33 + fault_around_bytes
+    x46 = fault_around_bytes*x34
+    x47 = fault_around_bytes + x46
+    x48 = _n.logical_and((x3 > x47), (offset_bytes % fault_around_bytes != 0), (x47 % 2097152 != 0))
+    x49 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x47))
+    x50 = fault_around_bytes + offset_bytes
+    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 131072), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (x26 % fault_around_bytes != 0), (x45 % 2097152 != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
+    return (
+        4096,
+        x11 + x14 + x8,
+        x15 + x16 + x17,
+        x15,
+        x16,
+        x17,
+        0,
+        None,
+        x31,
+        x51,
+        x31 + x51*(procs - 1),
+        size_bytes*touched,
+        x22 + 131072*x30,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_128k_5_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = offset_bytes + touched_bytes
+    x1 = _n.floor_div(offset_bytes, 2097152)
+    x2 = (touched_bytes > 0)
+    x3 = 4096*_n.where(x2, -x1 + _n.ceil_div(x0, 2097152), 0)
+    x4 = 4096*_n.where(x2, _n.ceil_div(x0, 1073741824) - _n.floor_div(offset_bytes, 1073741824), 0)
+    x5 = 4096*_n.where(x2, _n.ceil_div(x0, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x6 = procs*x3
+    x7 = procs*x4
+    x8 = procs*x5
+    x9 = 4096*procs*_n.where(x2, _n.ceil_div(x0, 281474976710656) - _n.floor_div(offset_bytes, 281474976710656), 0)
+    x10 = 131072*_n.floor_div(size_bytes, 131072)
+    x11 = (offset_bytes % 131072 == 0)
+    x12 = _n.where(x11, x10, 0)
+    x13 = _n.floor_div(_n.maximum(0, touched_bytes - x12), 4096)
+    x14 = offset_bytes + x12
+    x15 = offset_bytes + x10
+    x16 = _n.where(_n.where(x11, (offset_bytes - _n.where((x0 <= x15), x0, x15) < 0), False), _n.ceil_div(_n.minimum(x0, x14), 131072) - _n.floor_div(offset_bytes, 131072), 0)
+    x17 = x13 + x16
+    x18 = _n.ceil_div(x0, fault_around_bytes)
+    x19 = _n.minimum(fault_around_bytes + offset_bytes, 2097152*x1 + 2097152)
+    x20 = (x0 - x19 > 0)
+    x21 = (offset_bytes < x0)
+    x22 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 131072), x16 + _n.where(_n.where(x11, (x0 > x15), x21), _n.where(_n.where(x11, (x0 - _n.where((fault_around_bytes + x15 <= 2097152*_n.floor_div(x15, 2097152) + 2097152), fault_around_bytes + x15, 2097152*_n.floor_div(x15, 2097152) + 2097152) > 0), x20), x18 - _n.floor_div(_n.minimum(fault_around_bytes + x14, 2097152*_n.floor_div(x14, 2097152) + 2097152), fault_around_bytes), 0) + 1, 0), _n.where(x21, _n.where(x20, x18 - _n.floor_div(x19, fault_around_bytes), 0) + 1, 0)), x17)
+    return (
+        4096,
+        x3 + x4 + x5,
+        x6 + x7 + x8 + x9,
+        x6,
+        x7,
+        x8,
+        x9,
+        0,
+        None,
+        x17,
+        x22,
+        x17 + x22*(procs - 1),
+        touched_bytes,
+        4096*x13 + 131072*x16,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_128k_5_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = 1 - touched
+    x1 = ((1/4096))*size_bytes
+    x2 = 1 - x0**x1
+    x3 = offset_bytes + size_bytes
+    x4 = _n.ceil_div(x3, 2097152)
+    x5 = _n.floor_div(offset_bytes, 2097152)
+    x6 = ((1/4096))*offset_bytes
+    x7 = x1 + x6
+    x8 = 4096*_n.where((x4 - x5 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 2097152*x5 + 2097152)) - x0**_n.maximum(0, -512*x4 + x7 + 512) + (1 - x0**512)*(x4 - x5 - 2) + 2)
+    x9 = _n.ceil_div(x3, 1073741824)
+    x10 = _n.floor_div(offset_bytes, 1073741824)
+    x11 = 4096*_n.where((x10 - x9 == -1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 1073741824*x10 + 1073741824)) - x0**_n.maximum(0, x7 - 262144*x9 + 262144) + (1 - x0**262144)*(-x10 + x9 - 2) + 2)
+    x12 = _n.ceil_div(x3, 549755813888)
+    x13 = _n.floor_div(offset_bytes, 549755813888)
+    x14 = 4096*_n.where((x12 - x13 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 549755813888*x13 + 549755813888)) - x0**_n.maximum(0, -134217728*x12 + x7 + 134217728) + (1 - x0**134217728)*(x12 - x13 - 2) + 2)
+    x15 = procs*x8
+    x16 = procs*x11
+    x17 = procs*x14
+    x18 = _n.ceil_div(x3, 281474976710656)
+    x19 = _n.floor_div(offset_bytes, 281474976710656)
+    x20 = 4096*procs*_n.where((x18 - x19 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 281474976710656*x19 + 281474976710656)) - x0**_n.maximum(0, -68719476736*x18 + x7 + 68719476736) + (1 - x0**68719476736)*(x18 - x19 - 2) + 2)
+    x21 = _n.floor_div(size_bytes, 131072)
+    x22 = 131072*x21
+    x23 = (offset_bytes % 131072 == 0)
+    x24 = _n.where(x23, x22, 0)
+    x25 = touched*_n.maximum(0, size_bytes - x24)
+    x26 = ((1/4096))*x24
+    x27 = _n.floor_div(offset_bytes, 131072)
+    x28 = -x27
+    x29 = offset_bytes + x22
+    x30 = offset_bytes + x24
+    x31 = _n.ceil_div(x30, 131072)
+    x32 = x26 + x6
+    x33 = _n.where(_n.where(x23, (x21 <= 0), True), 0, _n.where(_n.where(x23, (x28 + _n.ceil_div(x29, 131072) == 1), (x28 + _n.ceil_div(offset_bytes, 131072) == 1)), 1 - x0**_n.maximum(0, x26), -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x30, 131072*x27 + 131072)) - x0**_n.maximum(0, -32*x31 + x32 + 32) + (1 - x0**32)*(-x27 + x31 - 2) + 2))
+    x34 = ((1/4096))*x25 + x33
+    x35 = _n.ceil_div(x3, fault_around_bytes)
+    x36 = _n.floor_div(x29, fault_around_bytes)
+    x37 = _n.floor_div(offset_bytes, fault_around_bytes)
+    x38 = (x35 - x37 == 1)
+    x39 = _n.floor_div(x30, fault_around_bytes)
+    x40 = fault_around_bytes*x39
+    x41 = x0**_n.maximum(0, -x32 + ((1/4096))*_n.minimum(x3, fault_around_bytes + x40))
+    x42 = ((1/4096))*fault_around_bytes
+    x43 = 1 - x0**x42
+    x44 = 2 - x35
+    x45 = x0**_n.maximum(0, -x42*(x35 - 1) + x7) - 2
+    x46 = fault_around_bytes + x30
+    x47 = 2*fault_around_bytes
+    x48 = fault_around_bytes*x36 + fault_around_bytes
+    x49 = fault_around_bytes*x37
+    x50 = fault_around_bytes + x49
+    x51 = _n.logical_and((x3 > x50), (offset_bytes % fault_around_bytes != 0), (x50 % 2097152 != 0))
+    x52 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x50))
+    x53 = fault_around_bytes + offset_bytes
+    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 131072), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (x29 % fault_around_bytes != 0), (x48 % 2097152 != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
+    return (
+        4096,
+        x11 + x14 + x8,
+        x15 + x16 + x17 + x20,
+        x15,
+        x16,
+        x17,
+        x20,
+        0,
+        None,
+        x34,
+        x54,
+        x34 + x54*(procs - 1),
+        size_bytes*touched,
+        x25 + 131072*x33,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_256k_4_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = offset_bytes + touched_bytes
+    x1 = _n.floor_div(offset_bytes, 2097152)
+    x2 = (touched_bytes > 0)
+    x3 = 4096*_n.where(x2, -x1 + _n.ceil_div(x0, 2097152), 0)
+    x4 = 4096*_n.where(x2, _n.ceil_div(x0, 1073741824) - _n.floor_div(offset_bytes, 1073741824), 0)
+    x5 = 4096*_n.where(x2, _n.ceil_div(x0, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x6 = procs*x3
+    x7 = procs*x4
+    x8 = procs*x5
+    x9 = 262144*_n.floor_div(size_bytes, 262144)
+    x10 = (offset_bytes % 262144 == 0)
+    x11 = _n.where(x10, x9, 0)
+    x12 = _n.floor_div(_n.maximum(0, touched_bytes - x11), 4096)
+    x13 = offset_bytes + x11
+    x14 = offset_bytes + x9
+    x15 = _n.where(_n.where(x10, (offset_bytes - _n.where((x0 <= x14), x0, x14) < 0), False), _n.ceil_div(_n.minimum(x0, x13), 262144) - _n.floor_div(offset_bytes, 262144), 0)
+    x16 = x12 + x15
+    x17 = _n.ceil_div(x0, fault_around_bytes)
+    x18 = _n.minimum(fault_around_bytes + offset_bytes, 2097152*x1 + 2097152)
+    x19 = (x0 - x18 > 0)
+    x20 = (offset_bytes < x0)
+    x21 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 262144), x15 + _n.where(_n.where(x10, (x0 > x14), x20), _n.where(_n.where(x10, (x0 - _n.where((fault_around_bytes + x14 <= 2097152*_n.floor_div(x14, 2097152) + 2097152), fault_around_bytes + x14, 2097152*_n.floor_div(x14, 2097152) + 2097152) > 0), x19), x17 - _n.floor_div(_n.minimum(fault_around_bytes + x13, 2097152*_n.floor_div(x13, 2097152) + 2097152), fault_around_bytes), 0) + 1, 0), _n.where(x20, _n.where(x19, x17 - _n.floor_div(x18, fault_around_bytes), 0) + 1, 0)), x16)
+    return (
+        4096,
+        x3 + x4 + x5,
+        x6 + x7 + x8,
+        x6,
+        x7,
+        x8,
+        0,
+        None,
+        x16,
+        x21,
+        x16 + x21*(procs - 1),
+        touched_bytes,
+        4096*x12 + 262144*x15,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_256k_4_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = 1 - touched
+    x1 = ((1/4096))*size_bytes
+    x2 = 1 - x0**x1
+    x3 = offset_bytes + size_bytes
+    x4 = _n.ceil_div(x3, 2097152)
+    x5 = _n.floor_div(offset_bytes, 2097152)
+    x6 = ((1/4096))*offset_bytes
+    x7 = x1 + x6
+    x8 = 4096*_n.where((x4 - x5 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 2097152*x5 + 2097152)) - x0**_n.maximum(0, -512*x4 + x7 + 512) + (1 - x0**512)*(x4 - x5 - 2) + 2)
+    x9 = _n.ceil_div(x3, 1073741824)
+    x10 = _n.floor_div(offset_bytes, 1073741824)
+    x11 = 4096*_n.where((x10 - x9 == -1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 1073741824*x10 + 1073741824)) - x0**_n.maximum(0, x7 - 262144*x9 + 262144) + (1 - x0**262144)*(-x10 + x9 - 2) + 2)
+    x12 = _n.ceil_div(x3, 549755813888)
+    x13 = _n.floor_div(offset_bytes, 549755813888)
+    x14 = 4096*_n.where((x12 - x13 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 549755813888*x13 + 549755813888)) - x0**_n.maximum(0, -134217728*x12 + x7 + 134217728) + (1 - x0**134217728)*(x12 - x13 - 2) + 2)
+    x15 = procs*x8
+    x16 = procs*x11
+    x17 = procs*x14
+    x18 = _n.floor_div(size_bytes, 262144)
+    x19 = 262144*x18
+    x20 = (offset_bytes % 262144 == 0)
+    x21 = _n.where(x20, x19, 0)
+    x22 = touched*_n.maximum(0, size_bytes - x21)
+    x23 = ((1/4096))*x21
+    x24 = _n.floor_div(offset_bytes, 262144)
+    x25 = -x24
+    x26 = offset_bytes + x19
+    x27 = offset_bytes + x21
+    x28 = _n.ceil_div(x27, 262144)
+    x29 = x23 + x6
+    x30 = _n.where(_n.where(x20, (x18 <= 0), True), 0, _n.where(_n.where(x20, (x25 + _n.ceil_div(x26, 262144) == 1), (x25 + _n.ceil_div(offset_bytes, 262144) == 1)), 1 - x0**_n.maximum(0, x23), -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x27, 262144*x24 + 262144)) - x0**_n.maximum(0, -64*x28 + x29 + 64) + (1 - x0**64)*(-x24 + x28 - 2) + 2))
+    x31 = ((1/4096))*x22 + x30
+    x32 = _n.ceil_div(x3, fault_around_bytes)
+    x33 = _n.floor_div(x26, fault_around_bytes)
+    x34 = _n.floor_div(offset_bytes, fault_around_bytes)
+    x35 = (x32 - x34 == 1)
+    x36 = _n.floor_div(x27, fault_around_bytes)
+    x37 = fault_around_bytes*x36
+    x38 = x0**_n.maximum(0, -x29 + ((1/4096))*_n.minimum(x3, fault_around_bytes + x37))
+    x39 = ((1/4096))*fault_around_bytes
+    x40 = 1 - x0**x39
+    x41 = 2 - x32
+    x42 = x0**_n.maximum(0, -x39*(x32 - 1) + x7) - 2
+    x43 = fault_around_bytes + x27
+    x44 = 2*fault_around_bytes
+    x45 = fault_around_bytes*x33 + fault_around_bytes
+    x46 = fault_around_bytes*x34
+    x47 = fault_around_bytes + x46
+    x48 = _n.logical_and((x3 > x47), (offset_bytes % fault_around_bytes != 0), (x47 % 2097152 != 0))
+    x49 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x47))
+    x50 = fault_around_bytes + offset_bytes
+    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 262144), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (x26 % fault_around_bytes != 0), (x45 % 2097152 != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
+    return (
+        4096,
+        x11 + x14 + x8,
+        x15 + x16 + x17,
+        x15,
+        x16,
+        x17,
+        0,
+        None,
+        x31,
+        x51,
+        x31 + x51*(procs - 1),
+        size_bytes*touched,
+        x22 + 262144*x30,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_256k_5_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = offset_bytes + touched_bytes
+    x1 = _n.floor_div(offset_bytes, 2097152)
+    x2 = (touched_bytes > 0)
+    x3 = 4096*_n.where(x2, -x1 + _n.ceil_div(x0, 2097152), 0)
+    x4 = 4096*_n.where(x2, _n.ceil_div(x0, 1073741824) - _n.floor_div(offset_bytes, 1073741824), 0)
+    x5 = 4096*_n.where(x2, _n.ceil_div(x0, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x6 = procs*x3
+    x7 = procs*x4
+    x8 = procs*x5
+    x9 = 4096*procs*_n.where(x2, _n.ceil_div(x0, 281474976710656) - _n.floor_div(offset_bytes, 281474976710656), 0)
+    x10 = 262144*_n.floor_div(size_bytes, 262144)
+    x11 = (offset_bytes % 262144 == 0)
+    x12 = _n.where(x11, x10, 0)
+    x13 = _n.floor_div(_n.maximum(0, touched_bytes - x12), 4096)
+    x14 = offset_bytes + x12
+    x15 = offset_bytes + x10
+    x16 = _n.where(_n.where(x11, (offset_bytes - _n.where((x0 <= x15), x0, x15) < 0), False), _n.ceil_div(_n.minimum(x0, x14), 262144) - _n.floor_div(offset_bytes, 262144), 0)
+    x17 = x13 + x16
+    x18 = _n.ceil_div(x0, fault_around_bytes)
+    x19 = _n.minimum(fault_around_bytes + offset_bytes, 2097152*x1 + 2097152)
+    x20 = (x0 - x19 > 0)
+    x21 = (offset_bytes < x0)
+    x22 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 262144), x16 + _n.where(_n.where(x11, (x0 > x15), x21), _n.where(_n.where(x11, (x0 - _n.where((fault_around_bytes + x15 <= 2097152*_n.floor_div(x15, 2097152) + 2097152), fault_around_bytes + x15, 2097152*_n.floor_div(x15, 2097152) + 2097152) > 0), x20), x18 - _n.floor_div(_n.minimum(fault_around_bytes + x14, 2097152*_n.floor_div(x14, 2097152) + 2097152), fault_around_bytes), 0) + 1, 0), _n.where(x21, _n.where(x20, x18 - _n.floor_div(x19, fault_around_bytes), 0) + 1, 0)), x17)
+    return (
+        4096,
+        x3 + x4 + x5,
+        x6 + x7 + x8 + x9,
+        x6,
+        x7,
+        x8,
+        x9,
+        0,
+        None,
+        x17,
+        x22,
+        x17 + x22*(procs - 1),
+        touched_bytes,
+        4096*x13 + 262144*x16,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_256k_5_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = 1 - touched
+    x1 = ((1/4096))*size_bytes
+    x2 = 1 - x0**x1
+    x3 = offset_bytes + size_bytes
+    x4 = _n.ceil_div(x3, 2097152)
+    x5 = _n.floor_div(offset_bytes, 2097152)
+    x6 = ((1/4096))*offset_bytes
+    x7 = x1 + x6
+    x8 = 4096*_n.where((x4 - x5 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 2097152*x5 + 2097152)) - x0**_n.maximum(0, -512*x4 + x7 + 512) + (1 - x0**512)*(x4 - x5 - 2) + 2)
+    x9 = _n.ceil_div(x3, 1073741824)
+    x10 = _n.floor_div(offset_bytes, 1073741824)
+    x11 = 4096*_n.where((x10 - x9 == -1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 1073741824*x10 + 1073741824)) - x0**_n.maximum(0, x7 - 262144*x9 + 262144) + (1 - x0**262144)*(-x10 + x9 - 2) + 2)
+    x12 = _n.ceil_div(x3, 549755813888)
+    x13 = _n.floor_div(offset_bytes, 549755813888)
+    x14 = 4096*_n.where((x12 - x13 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 549755813888*x13 + 549755813888)) - x0**_n.maximum(0, -134217728*x12 + x7 + 134217728) + (1 - x0**134217728)*(x12 - x13 - 2) + 2)
+    x15 = procs*x8
+    x16 = procs*x11
+    x17 = procs*x14
+    x18 = _n.ceil_div(x3, 281474976710656)
+    x19 = _n.floor_div(offset_bytes, 281474976710656)
+    x20 = 4096*procs*_n.where((x18 - x19 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 281474976710656*x19 + 281474976710656)) - x0**_n.maximum(0, -68719476736*x18 + x7 + 68719476736) + (1 - x0**68719476736)*(x18 - x19 - 2) + 2)
+    x21 = _n.floor_div(size_bytes, 262144)
+    x22 = 262144*x21
+    x23 = (offset_bytes % 262144 == 0)
+    x24 = _n.where(x23, x22, 0)
+    x25 = touched*_n.maximum(0, size_bytes - x24)
+    x26 = ((1/4096))*x24
+    x27 = _n.floor_div(offset_bytes, 262144)
+    x28 = -x27
+    x29 = offset_bytes + x22
+    x30 = offset_bytes + x24
+    x31 = _n.ceil_div(x30, 262144)
+    x32 = x26 + x6
+    x33 = _n.where(_n.where(x23, (x21 <= 0), True), 0, _n.where(_n.where(x23, (x28 + _n.ceil_div(x29, 262144) == 1), (x28 + _n.ceil_div(offset_bytes, 262144) == 1)), 1 - x0**_n.maximum(0, x26), -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x30, 262144*x27 + 262144)) - x0**_n.maximum(0, -64*x31 + x32 + 64) + (1 - x0**64)*(-x27 + x31 - 2) + 2))
+    x34 = ((1/4096))*x25 + x33
+    x35 = _n.ceil_div(x3, fault_around_bytes)
+    x36 = _n.floor_div(x29, fault_around_bytes)
+    x37 = _n.floor_div(offset_bytes, fault_around_bytes)
+    x38 = (x35 - x37 == 1)
+    x39 = _n.floor_div(x30, fault_around_bytes)
+    x40 = fault_around_bytes*x39
+    x41 = x0**_n.maximum(0, -x32 + ((1/4096))*_n.minimum(x3, fault_around_bytes + x40))
+    x42 = ((1/4096))*fault_around_bytes
+    x43 = 1 - x0**x42
+    x44 = 2 - x35
+    x45 = x0**_n.maximum(0, -x42*(x35 - 1) + x7) - 2
+    x46 = fault_around_bytes + x30
+    x47 = 2*fault_around_bytes
+    x48 = fault_around_bytes*x36 + fault_around_bytes
+    x49 = fault_around_bytes*x37
+    x50 = fault_around_bytes + x49
+    x51 = _n.logical_and((x3 > x50), (offset_bytes % fault_around_bytes != 0), (x50 % 2097152 != 0))
+    x52 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x50))
+    x53 = fault_around_bytes + offset_bytes
+    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 262144), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (x29 % fault_around_bytes != 0), (x48 % 2097152 != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
+    return (
+        4096,
+        x11 + x14 + x8,
+        x15 + x16 + x17 + x20,
+        x15,
+        x16,
+        x17,
+        x20,
+        0,
+        None,
+        x34,
+        x54,
+        x34 + x54*(procs - 1),
+        size_bytes*touched,
+        x25 + 262144*x33,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_512k_4_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = offset_bytes + touched_bytes
+    x1 = _n.floor_div(offset_bytes, 2097152)
+    x2 = (touched_bytes > 0)
+    x3 = 4096*_n.where(x2, -x1 + _n.ceil_div(x0, 2097152), 0)
+    x4 = 4096*_n.where(x2, _n.ceil_div(x0, 1073741824) - _n.floor_div(offset_bytes, 1073741824), 0)
+    x5 = 4096*_n.where(x2, _n.ceil_div(x0, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x6 = procs*x3
+    x7 = procs*x4
+    x8 = procs*x5
+    x9 = 524288*_n.floor_div(size_bytes, 524288)
+    x10 = (offset_bytes % 524288 == 0)
+    x11 = _n.where(x10, x9, 0)
+    x12 = _n.floor_div(_n.maximum(0, touched_bytes - x11), 4096)
+    x13 = offset_bytes + x11
+    x14 = offset_bytes + x9
+    x15 = _n.where(_n.where(x10, (offset_bytes - _n.where((x0 <= x14), x0, x14) < 0), False), _n.ceil_div(_n.minimum(x0, x13), 524288) - _n.floor_div(offset_bytes, 524288), 0)
+    x16 = x12 + x15
+    x17 = _n.ceil_div(x0, fault_around_bytes)
+    x18 = _n.minimum(fault_around_bytes + offset_bytes, 2097152*x1 + 2097152)
+    x19 = (x0 - x18 > 0)
+    x20 = (offset_bytes < x0)
+    x21 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 524288), x15 + _n.where(_n.where(x10, (x0 > x14), x20), _n.where(_n.where(x10, (x0 - _n.where((fault_around_bytes + x14 <= 2097152*_n.floor_div(x14, 2097152) + 2097152), fault_around_bytes + x14, 2097152*_n.floor_div(x14, 2097152) + 2097152) > 0), x19), x17 - _n.floor_div(_n.minimum(fault_around_bytes + x13, 2097152*_n.floor_div(x13, 2097152) + 2097152), fault_around_bytes), 0) + 1, 0), _n.where(x20, _n.where(x19, x17 - _n.floor_div(x18, fault_around_bytes), 0) + 1, 0)), x16)
+    return (
+        4096,
+        x3 + x4 + x5,
+        x6 + x7 + x8,
+        x6,
+        x7,
+        x8,
+        0,
+        None,
+        x16,
+        x21,
+        x16 + x21*(procs - 1),
+        touched_bytes,
+        4096*x12 + 524288*x15,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_512k_4_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = 1 - touched
+    x1 = ((1/4096))*size_bytes
+    x2 = 1 - x0**x1
+    x3 = offset_bytes + size_bytes
+    x4 = _n.ceil_div(x3, 2097152)
+    x5 = _n.floor_div(offset_bytes, 2097152)
+    x6 = ((1/4096))*offset_bytes
+    x7 = x1 + x6
+    x8 = 4096*_n.where((x4 - x5 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 2097152*x5 + 2097152)) - x0**_n.maximum(0, -512*x4 + x7 + 512) + (1 - x0**512)*(x4 - x5 - 2) + 2)
+    x9 = _n.ceil_div(x3, 1073741824)
+    x10 = _n.floor_div(offset_bytes, 1073741824)
+    x11 = 4096*_n.where((x10 - x9 == -1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 1073741824*x10 + 1073741824)) - x0**_n.maximum(0, x7 - 262144*x9 + 262144) + (1 - x0**262144)*(-x10 + x9 - 2) + 2)
+    x12 = _n.ceil_div(x3, 549755813888)
+    x13 = _n.floor_div(offset_bytes, 549755813888)
+    x14 = 4096*_n.where((x12 - x13 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 549755813888*x13 + 549755813888)) - x0**_n.maximum(0, -134217728*x12 + x7 + 134217728) + (1 - x0**134217728)*(x12 - x13 - 2) + 2)
+    x15 = procs*x8
+    x16 = procs*x11
+    x17 = procs*x14
+    x18 = _n.floor_div(size_bytes, 524288)
+    x19 = 524288*x18
+    x20 = (offset_bytes % 524288 == 0)
+    x21 = _n.where(x20, x19, 0)
+    x22 = touched*_n.maximum(0, size_bytes - x21)
+    x23 = ((1/4096))*x21
+    x24 = _n.floor_div(offset_bytes, 524288)
+    x25 = -x24
+    x26 = offset_bytes + x19
+    x27 = offset_bytes + x21
+    x28 = _n.ceil_div(x27, 524288)
+    x29 = x23 + x6
+    x30 = _n.where(_n.where(x20, (x18 <= 0), True), 0, _n.where(_n.where(x20, (x25 + _n.ceil_div(x26, 524288) == 1), (x25 + _n.ceil_div(offset_bytes, 524288) == 1)), 1 - x0**_n.maximum(0, x23), -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x27, 524288*x24 + 524288)) - x0**_n.maximum(0, -128*x28 + x29 + 128) + (1 - x0**128)*(-x24 + x28 - 2) + 2))
+    x31 = ((1/4096))*x22 + x30
+    x32 = _n.ceil_div(x3, fault_around_bytes)
+    x33 = _n.floor_div(x26, fault_around_bytes)
+    x34 = _n.floor_div(offset_bytes, fault_around_bytes)
+    x35 = (x32 - x34 == 1)
+    x36 = _n.floor_div(x27, fault_around_bytes)
+    x37 = fault_around_bytes*x36
+    x38 = x0**_n.maximum(0, -x29 + ((1/4096))*_n.minimum(x3, fault_around_bytes + x37))
+    x39 = ((1/4096))*fault_around_bytes
+    x40 = 1 - x0**x39
+    x41 = 2 - x32
+    x42 = x0**_n.maximum(0, -x39*(x32 - 1) + x7) - 2
+    x43 = fault_around_bytes + x27
+    x44 = 2*fault_around_bytes
+    x45 = fault_around_bytes*x33 + fault_around_bytes
+    x46 = fault_around_bytes*x34
+    x47 = fault_around_bytes + x46
+    x48 = _n.logical_and((x3 > x47), (offset_bytes % fault_around_bytes != 0), (x47 % 2097152 != 0))
+    x49 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x47))
+    x50 = fault_around_bytes + offset_bytes
+    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 524288), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (x26 % fault_around_bytes != 0), (x45 % 2097152 != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
+    return (
+        4096,
+        x11 + x14 + x8,
+        x15 + x16 + x17,
+        x15,
+        x16,
+        x17,
+        0,
+        None,
+        x31,
+        x51,
+        x31 + x51*(procs - 1),
+        size_bytes*touched,
+        x22 + 524288*x30,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_512k_5_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = offset_bytes + touched_bytes
+    x1 = _n.floor_div(offset_bytes, 2097152)
+    x2 = (touched_bytes > 0)
+    x3 = 4096*_n.where(x2, -x1 + _n.ceil_div(x0, 2097152), 0)
+    x4 = 4096*_n.where(x2, _n.ceil_div(x0, 1073741824) - _n.floor_div(offset_bytes, 1073741824), 0)
+    x5 = 4096*_n.where(x2, _n.ceil_div(x0, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x6 = procs*x3
+    x7 = procs*x4
+    x8 = procs*x5
+    x9 = 4096*procs*_n.where(x2, _n.ceil_div(x0, 281474976710656) - _n.floor_div(offset_bytes, 281474976710656), 0)
+    x10 = 524288*_n.floor_div(size_bytes, 524288)
+    x11 = (offset_bytes % 524288 == 0)
+    x12 = _n.where(x11, x10, 0)
+    x13 = _n.floor_div(_n.maximum(0, touched_bytes - x12), 4096)
+    x14 = offset_bytes + x12
+    x15 = offset_bytes + x10
+    x16 = _n.where(_n.where(x11, (offset_bytes - _n.where((x0 <= x15), x0, x15) < 0), False), _n.ceil_div(_n.minimum(x0, x14), 524288) - _n.floor_div(offset_bytes, 524288), 0)
+    x17 = x13 + x16
+    x18 = _n.ceil_div(x0, fault_around_bytes)
+    x19 = _n.minimum(fault_around_bytes + offset_bytes, 2097152*x1 + 2097152)
+    x20 = (x0 - x19 > 0)
+    x21 = (offset_bytes < x0)
+    x22 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 524288), x16 + _n.where(_n.where(x11, (x0 > x15), x21), _n.where(_n.where(x11, (x0 - _n.where((fault_around_bytes + x15 <= 2097152*_n.floor_div(x15, 2097152) + 2097152), fault_around_bytes + x15, 2097152*_n.floor_div(x15, 2097152) + 2097152) > 0), x20), x18 - _n.floor_div(_n.minimum(fault_around_bytes + x14, 2097152*_n.floor_div(x14, 2097152) + 2097152), fault_around_bytes), 0) + 1, 0), _n.where(x21, _n.where(x20, x18 - _n.floor_div(x19, fault_around_bytes), 0) + 1, 0)), x17)
+    return (
+        4096,
+        x3 + x4 + x5,
+        x6 + x7 + x8 + x9,
+        x6,
+        x7,
+        x8,
+        x9,
+        0,
+        None,
+        x17,
+        x22,
+        x17 + x22*(procs - 1),
+        touched_bytes,
+        4096*x13 + 524288*x16,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_512k_5_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = 1 - touched
+    x1 = ((1/4096))*size_bytes
+    x2 = 1 - x0**x1
+    x3 = offset_bytes + size_bytes
+    x4 = _n.ceil_div(x3, 2097152)
+    x5 = _n.floor_div(offset_bytes, 2097152)
+    x6 = ((1/4096))*offset_bytes
+    x7 = x1 + x6
+    x8 = 4096*_n.where((x4 - x5 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 2097152*x5 + 2097152)) - x0**_n.maximum(0, -512*x4 + x7 + 512) + (1 - x0**512)*(x4 - x5 - 2) + 2)
+    x9 = _n.ceil_div(x3, 1073741824)
+    x10 = _n.floor_div(offset_bytes, 1073741824)
+    x11 = 4096*_n.where((x10 - x9 == -1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 1073741824*x10 + 1073741824)) - x0**_n.maximum(0, x7 - 262144*x9 + 262144) + (1 - x0**262144)*(-x10 + x9 - 2) + 2)
+    x12 = _n.ceil_div(x3, 549755813888)
+    x13 = _n.floor_div(offset_bytes, 549755813888)
+    x14 = 4096*_n.where((x12 - x13 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 549755813888*x13 + 549755813888)) - x0**_n.maximum(0, -134217728*x12 + x7 + 134217728) + (1 - x0**134217728)*(x12 - x13 - 2) + 2)
+    x15 = procs*x8
+    x16 = procs*x11
+    x17 = procs*x14
+    x18 = _n.ceil_div(x3, 281474976710656)
+    x19 = _n.floor_div(offset_bytes, 281474976710656)
+    x20 = 4096*procs*_n.where((x18 - x19 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 281474976710656*x19 + 281474976710656)) - x0**_n.maximum(0, -68719476736*x18 + x7 + 68719476736) + (1 - x0**68719476736)*(x18 - x19 - 2) + 2)
+    x21 = _n.floor_div(size_bytes, 524288)
+    x22 = 524288*x21
+    x23 = (offset_bytes % 524288 == 0)
+    x24 = _n.where(x23, x22, 0)
+    x25 = touched*_n.maximum(0, size_bytes - x24)
+    x26 = ((1/4096))*x24
+    x27 = _n.floor_div(offset_bytes, 524288)
+    x28 = -x27
+    x29 = offset_bytes + x22
+    x30 = offset_bytes + x24
+    x31 = _n.ceil_div(x30, 524288)
+    x32 = x26 + x6
+    x33 = _n.where(_n.where(x23, (x21 <= 0), True), 0, _n.where(_n.where(x23, (x28 + _n.ceil_div(x29, 524288) == 1), (x28 + _n.ceil_div(offset_bytes, 524288) == 1)), 1 - x0**_n.maximum(0, x26), -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x30, 524288*x27 + 524288)) - x0**_n.maximum(0, -128*x31 + x32 + 128) + (1 - x0**128)*(-x27 + x31 - 2) + 2))
+    x34 = ((1/4096))*x25 + x33
+    x35 = _n.ceil_div(x3, fault_around_bytes)
+    x36 = _n.floor_div(x29, fault_around_bytes)
+    x37 = _n.floor_div(offset_bytes, fault_around_bytes)
+    x38 = (x35 - x37 == 1)
+    x39 = _n.floor_div(x30, fault_around_bytes)
+    x40 = fault_around_bytes*x39
+    x41 = x0**_n.maximum(0, -x32 + ((1/4096))*_n.minimum(x3, fault_around_bytes + x40))
+    x42 = ((1/4096))*fault_around_bytes
+    x43 = 1 - x0**x42
+    x44 = 2 - x35
+    x45 = x0**_n.maximum(0, -x42*(x35 - 1) + x7) - 2
+    x46 = fault_around_bytes + x30
+    x47 = 2*fault_around_bytes
+    x48 = fault_around_bytes*x36 + fault_around_bytes
+    x49 = fault_around_bytes*x37
+    x50 = fault_around_bytes + x49
+    x51 = _n.logical_and((x3 > x50), (offset_bytes % fault_around_bytes != 0), (x50 % 2097152 != 0))
+    x52 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x50))
+    x53 = fault_around_bytes + offset_bytes
+    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 524288), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (x29 % fault_around_bytes != 0), (x48 % 2097152 != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
+    return (
+        4096,
+        x11 + x14 + x8,
+        x15 + x16 + x17 + x20,
+        x15,
+        x16,
+        x17,
+        x20,
+        0,
+        None,
+        x34,
+        x54,
+        x34 + x54*(procs - 1),
+        size_bytes*touched,
+        x25 + 524288*x33,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_1m_4_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = offset_bytes + touched_bytes
+    x1 = _n.floor_div(offset_bytes, 2097152)
+    x2 = (touched_bytes > 0)
+    x3 = 4096*_n.where(x2, -x1 + _n.ceil_div(x0, 2097152), 0)
+    x4 = 4096*_n.where(x2, _n.ceil_div(x0, 1073741824) - _n.floor_div(offset_bytes, 1073741824), 0)
+    x5 = 4096*_n.where(x2, _n.ceil_div(x0, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x6 = procs*x3
+    x7 = procs*x4
+    x8 = procs*x5
+    x9 = 1048576*_n.floor_div(size_bytes, 1048576)
+    x10 = (offset_bytes % 1048576 == 0)
+    x11 = _n.where(x10, x9, 0)
+    x12 = _n.floor_div(_n.maximum(0, touched_bytes - x11), 4096)
+    x13 = offset_bytes + x11
+    x14 = offset_bytes + x9
+    x15 = _n.where(_n.where(x10, (offset_bytes - _n.where((x0 <= x14), x0, x14) < 0), False), _n.ceil_div(_n.minimum(x0, x13), 1048576) - _n.floor_div(offset_bytes, 1048576), 0)
+    x16 = x12 + x15
+    x17 = _n.ceil_div(x0, fault_around_bytes)
+    x18 = _n.minimum(fault_around_bytes + offset_bytes, 2097152*x1 + 2097152)
+    x19 = (x0 - x18 > 0)
+    x20 = (offset_bytes < x0)
+    x21 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 1048576), x15 + _n.where(_n.where(x10, (x0 > x14), x20), _n.where(_n.where(x10, (x0 - _n.where((fault_around_bytes + x14 <= 2097152*_n.floor_div(x14, 2097152) + 2097152), fault_around_bytes + x14, 2097152*_n.floor_div(x14, 2097152) + 2097152) > 0), x19), x17 - _n.floor_div(_n.minimum(fault_around_bytes + x13, 2097152*_n.floor_div(x13, 2097152) + 2097152), fault_around_bytes), 0) + 1, 0), _n.where(x20, _n.where(x19, x17 - _n.floor_div(x18, fault_around_bytes), 0) + 1, 0)), x16)
+    return (
+        4096,
+        x3 + x4 + x5,
+        x6 + x7 + x8,
+        x6,
+        x7,
+        x8,
+        0,
+        None,
+        x16,
+        x21,
+        x16 + x21*(procs - 1),
+        touched_bytes,
+        4096*x12 + 1048576*x15,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_1m_4_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = 1 - touched
+    x1 = ((1/4096))*size_bytes
+    x2 = 1 - x0**x1
+    x3 = offset_bytes + size_bytes
+    x4 = _n.ceil_div(x3, 2097152)
+    x5 = _n.floor_div(offset_bytes, 2097152)
+    x6 = ((1/4096))*offset_bytes
+    x7 = x1 + x6
+    x8 = 4096*_n.where((x4 - x5 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 2097152*x5 + 2097152)) - x0**_n.maximum(0, -512*x4 + x7 + 512) + (1 - x0**512)*(x4 - x5 - 2) + 2)
+    x9 = _n.ceil_div(x3, 1073741824)
+    x10 = _n.floor_div(offset_bytes, 1073741824)
+    x11 = 4096*_n.where((x10 - x9 == -1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 1073741824*x10 + 1073741824)) - x0**_n.maximum(0, x7 - 262144*x9 + 262144) + (1 - x0**262144)*(-x10 + x9 - 2) + 2)
+    x12 = _n.ceil_div(x3, 549755813888)
+    x13 = _n.floor_div(offset_bytes, 549755813888)
+    x14 = 4096*_n.where((x12 - x13 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 549755813888*x13 + 549755813888)) - x0**_n.maximum(0, -134217728*x12 + x7 + 134217728) + (1 - x0**134217728)*(x12 - x13 - 2) + 2)
+    x15 = procs*x8
+    x16 = procs*x11
+    x17 = procs*x14
+    x18 = _n.floor_div(size_bytes, 1048576)
+    x19 = 1048576*x18
+    x20 = (offset_bytes % 1048576 == 0)
+    x21 = _n.where(x20, x19, 0)
+    x22 = touched*_n.maximum(0, size_bytes - x21)
+    x23 = ((1/4096))*x21
+    x24 = _n.floor_div(offset_bytes, 1048576)
+    x25 = -x24
+    x26 = offset_bytes + x19
+    x27 = offset_bytes + x21
+    x28 = _n.ceil_div(x27, 1048576)
+    x29 = x23 + x6
+    x30 = _n.where(_n.where(x20, (x18 <= 0), True), 0, _n.where(_n.where(x20, (x25 + _n.ceil_div(x26, 1048576) == 1), (x25 + _n.ceil_div(offset_bytes, 1048576) == 1)), 1 - x0**_n.maximum(0, x23), -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x27, 1048576*x24 + 1048576)) - x0**_n.maximum(0, -256*x28 + x29 + 256) + (1 - x0**256)*(-x24 + x28 - 2) + 2))
+    x31 = ((1/4096))*x22 + x30
+    x32 = _n.ceil_div(x3, fault_around_bytes)
+    x33 = _n.floor_div(x26, fault_around_bytes)
+    x34 = _n.floor_div(offset_bytes, fault_around_bytes)
+    x35 = (x32 - x34 == 1)
+    x36 = _n.floor_div(x27, fault_around_bytes)
+    x37 = fault_around_bytes*x36
+    x38 = x0**_n.maximum(0, -x29 + ((1/4096))*_n.minimum(x3, fault_around_bytes + x37))
+    x39 = ((1/4096))*fault_around_bytes
+    x40 = 1 - x0**x39
+    x41 = 2 - x32
+    x42 = x0**_n.maximum(0, -x39*(x32 - 1) + x7) - 2
+    x43 = fault_around_bytes + x27
+    x44 = 2*fault_around_bytes
+    x45 = fault_around_bytes*x33 + fault_around_bytes
+    x46 = fault_around_bytes*x34
+    x47 = fault_around_bytes + x46
+    x48 = _n.logical_and((x3 > x47), (offset_bytes % fault_around_bytes != 0), (x47 % 2097152 != 0))
+    x49 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x47))
+    x50 = fault_around_bytes + offset_bytes
+    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 1048576), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (x26 % fault_around_bytes != 0), (x45 % 2097152 != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
+    return (
+        4096,
+        x11 + x14 + x8,
+        x15 + x16 + x17,
+        x15,
+        x16,
+        x17,
+        0,
+        None,
+        x31,
+        x51,
+        x31 + x51*(procs - 1),
+        size_bytes*touched,
+        x22 + 1048576*x30,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_1m_5_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = offset_bytes + touched_bytes
+    x1 = _n.floor_div(offset_bytes, 2097152)
+    x2 = (touched_bytes > 0)
+    x3 = 4096*_n.where(x2, -x1 + _n.ceil_div(x0, 2097152), 0)
+    x4 = 4096*_n.where(x2, _n.ceil_div(x0, 1073741824) - _n.floor_div(offset_bytes, 1073741824), 0)
+    x5 = 4096*_n.where(x2, _n.ceil_div(x0, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x6 = procs*x3
+    x7 = procs*x4
+    x8 = procs*x5
+    x9 = 4096*procs*_n.where(x2, _n.ceil_div(x0, 281474976710656) - _n.floor_div(offset_bytes, 281474976710656), 0)
+    x10 = 1048576*_n.floor_div(size_bytes, 1048576)
+    x11 = (offset_bytes % 1048576 == 0)
+    x12 = _n.where(x11, x10, 0)
+    x13 = _n.floor_div(_n.maximum(0, touched_bytes - x12), 4096)
+    x14 = offset_bytes + x12
+    x15 = offset_bytes + x10
+    x16 = _n.where(_n.where(x11, (offset_bytes - _n.where((x0 <= x15), x0, x15) < 0), False), _n.ceil_div(_n.minimum(x0, x14), 1048576) - _n.floor_div(offset_bytes, 1048576), 0)
+    x17 = x13 + x16
+    x18 = _n.ceil_div(x0, fault_around_bytes)
+    x19 = _n.minimum(fault_around_bytes + offset_bytes, 2097152*x1 + 2097152)
+    x20 = (x0 - x19 > 0)
+    x21 = (offset_bytes < x0)
+    x22 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 1048576), x16 + _n.where(_n.where(x11, (x0 > x15), x21), _n.where(_n.where(x11, (x0 - _n.where((fault_around_bytes + x15 <= 2097152*_n.floor_div(x15, 2097152) + 2097152), fault_around_bytes + x15, 2097152*_n.floor_div(x15, 2097152) + 2097152) > 0), x20), x18 - _n.floor_div(_n.minimum(fault_around_bytes + x14, 2097152*_n.floor_div(x14, 2097152) + 2097152), fault_around_bytes), 0) + 1, 0), _n.where(x21, _n.where(x20, x18 - _n.floor_div(x19, fault_around_bytes), 0) + 1, 0)), x17)
+    return (
+        4096,
+        x3 + x4 + x5,
+        x6 + x7 + x8 + x9,
+        x6,
+        x7,
+        x8,
+        x9,
+        0,
+        None,
+        x17,
+        x22,
+        x17 + x22*(procs - 1),
+        touched_bytes,
+        4096*x13 + 1048576*x16,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_1m_5_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = 1 - touched
+    x1 = ((1/4096))*size_bytes
+    x2 = 1 - x0**x1
+    x3 = offset_bytes + size_bytes
+    x4 = _n.ceil_div(x3, 2097152)
+    x5 = _n.floor_div(offset_bytes, 2097152)
+    x6 = ((1/4096))*offset_bytes
+    x7 = x1 + x6
+    x8 = 4096*_n.where((x4 - x5 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 2097152*x5 + 2097152)) - x0**_n.maximum(0, -512*x4 + x7 + 512) + (1 - x0**512)*(x4 - x5 - 2) + 2)
+    x9 = _n.ceil_div(x3, 1073741824)
+    x10 = _n.floor_div(offset_bytes, 1073741824)
+    x11 = 4096*_n.where((x10 - x9 == -1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 1073741824*x10 + 1073741824)) - x0**_n.maximum(0, x7 - 262144*x9 + 262144) + (1 - x0**262144)*(-x10 + x9 - 2) + 2)
+    x12 = _n.ceil_div(x3, 549755813888)
+    x13 = _n.floor_div(offset_bytes, 549755813888)
+    x14 = 4096*_n.where((x12 - x13 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 549755813888*x13 + 549755813888)) - x0**_n.maximum(0, -134217728*x12 + x7 + 134217728) + (1 - x0**134217728)*(x12 - x13 - 2) + 2)
+    x15 = procs*x8
+    x16 = procs*x11
+    x17 = procs*x14
+    x18 = _n.ceil_div(x3, 281474976710656)
+    x19 = _n.floor_div(offset_bytes, 281474976710656)
+    x20 = 4096*procs*_n.where((x18 - x19 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 281474976710656*x19 + 281474976710656)) - x0**_n.maximum(0, -68719476736*x18 + x7 + 68719476736) + (1 - x0**68719476736)*(x18 - x19 - 2) + 2)
+    x21 = _n.floor_div(size_bytes, 1048576)
+    x22 = 1048576*x21
+    x23 = (offset_bytes % 1048576 == 0)
+    x24 = _n.where(x23, x22, 0)
+    x25 = touched*_n.maximum(0, size_bytes - x24)
+    x26 = ((1/4096))*x24
+    x27 = _n.floor_div(offset_bytes, 1048576)
+    x28 = -x27
+    x29 = offset_bytes + x22
+    x30 = offset_bytes + x24
+    x31 = _n.ceil_div(x30, 1048576)
+    x32 = x26 + x6
+    x33 = _n.where(_n.where(x23, (x21 <= 0), True), 0, _n.where(_n.where(x23, (x28 + _n.ceil_div(x29, 1048576) == 1), (x28 + _n.ceil_div(offset_bytes, 1048576) == 1)), 1 - x0**_n.maximum(0, x26), -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x30, 1048576*x27 + 1048576)) - x0**_n.maximum(0, -256*x31 + x32 + 256) + (1 - x0**256)*(-x27 + x31 - 2) + 2))
+    x34 = ((1/4096))*x25 + x33
+    x35 = _n.ceil_div(x3, fault_around_bytes)
+    x36 = _n.floor_div(x29, fault_around_bytes)
+    x37 = _n.floor_div(offset_bytes, fault_around_bytes)
+    x38 = (x35 - x37 == 1)
+    x39 = _n.floor_div(x30, fault_around_bytes)
+    x40 = fault_around_bytes*x39
+    x41 = x0**_n.maximum(0, -x32 + ((1/4096))*_n.minimum(x3, fault_around_bytes + x40))
+    x42 = ((1/4096))*fault_around_bytes
+    x43 = 1 - x0**x42
+    x44 = 2 - x35
+    x45 = x0**_n.maximum(0, -x42*(x35 - 1) + x7) - 2
+    x46 = fault_around_bytes + x30
+    x47 = 2*fault_around_bytes
+    x48 = fault_around_bytes*x36 + fault_around_bytes
+    x49 = fault_around_bytes*x37
+    x50 = fault_around_bytes + x49
+    x51 = _n.logical_and((x3 > x50), (offset_bytes % fault_around_bytes != 0), (x50 % 2097152 != 0))
+    x52 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x50))
+    x53 = fault_around_bytes + offset_bytes
+    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 1048576), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (x29 % fault_around_bytes != 0), (x48 % 2097152 != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
+    return (
+        4096,
+        x11 + x14 + x8,
+        x15 + x16 + x17 + x20,
+        x15,
+        x16,
+        x17,
+        x20,
+        0,
+        None,
+        x34,
+        x54,
+        x34 + x54*(procs - 1),
+        size_bytes*touched,
+        x25 + 1048576*x33,
+        0,
+        0,
+    )
+
+
+def metrics_thp_shmem_1g_4_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = (offset_bytes % 1073741824 == 0)
+    x1 = 1073741824*_n.floor_div(size_bytes, 1073741824)
+    x2 = offset_bytes + x1
+    x3 = (offset_bytes < x2)
+    x4 = (offset_bytes % 2097152 == 0)
+    x5 = _n.logical_and(x0, x4)
+    x6 = -x1
+    x7 = 2097152*_n.floor_div(size_bytes + x6, 2097152)
+    x8 = x2 + x7
+    x9 = 2097152*_n.floor_div(size_bytes, 2097152)
+    x10 = offset_bytes + x9
+    x11 = offset_bytes + touched_bytes
+    x12 = (touched_bytes > 0)
+    x13 = 4096*_n.where(x12, _n.ceil_div(x11, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x14 = _n.ceil_div(x11, 1073741824)
+    x15 = _n.where(x0, x1, 0)
+    x16 = offset_bytes + x15
+    x17 = (touched_bytes + x6 > 0)
+    x18 = 4096*_n.where(_n.where(x0, x17, x12), x14 - _n.floor_div(x16, 1073741824), 0)
+    x19 = _n.ceil_div(x11, 2097152)
+    x20 = _n.where(x4, 2097152*_n.floor_div(size_bytes - x15, 2097152), 0)
+    x21 = x16 + x20
+    x22 = _n.floor_div(x21, 2097152)
+    x23 = -touched_bytes
+    x24 = 4096*_n.where(_n.where(x5, (x1 + x23 + x7 < 0), _n.where(x0, x17, _n.where(x4, (touched_bytes - x9 > 0), x12))), x19 - x22, 0)
+    x25 = procs*x13
+    x26 = procs*x18
+    x27 = procs*x24
+    x28 = x25 + x26 + x27
+    x29 = _n.floor_div(offset_bytes, 2097152)
+    x30 = 4096*procs
+    x31 = -_n.floor_div(offset_bytes, 1073741824)
+    x32 = _n.floor_div(_n.maximum(0, -x15 - x20 - x23), 4096)
+    x33 = -_n.minimum(x11, x2)
+    x34 = _n.where(_n.where(x0, (offset_bytes + x33 < 0), False), x31 + _n.ceil_div(_n.minimum(x11, x16), 1073741824), 0)
+    x35 = _n.where(_n.where(x5, (x2 - _n.where((x11 <= x8), x11, x8) < 0), _n.where(x0, (x2 + x33 < 0), _n.where(x4, (offset_bytes - _n.where((x10 <= x11), x10, x11) < 0), False))), _n.ceil_div(_n.minimum(x11, x21), 2097152) - _n.floor_div(x16, 2097152), 0)
+    x36 = x34 + x35
+    x37 = x32 + x36
+    x38 = _n.where((read_access == 1), x36 + _n.where(_n.where(x5, (x11 > x8), _n.where(x0, (x11 > x2), _n.where(x4, (x10 < x11), (offset_bytes < x11)))), _n.where(_n.where(x5, (x11 - _n.where((fault_around_bytes + x8 <= 2097152*_n.floor_div(x8, 2097152) + 2097152), fault_around_bytes + x8, 2097152*_n.floor_div(x8, 2097152) + 2097152) > 0), _n.where(x0, (x11 - _n.where((fault_around_bytes + x2 <= 2097152*_n.floor_div(x2, 2097152) + 2097152), fault_around_bytes + x2, 2097152*_n.floor_div(x2, 2097152) + 2097152) > 0), _n.where(x4, (x11 - _n.where((fault_around_bytes + x10 <= 2097152*_n.floor_div(x10, 2097152) + 2097152), fault_around_bytes + x10, 2097152*_n.floor_div(x10, 2097152) + 2097152) > 0), (x11 - _n.where((fault_around_bytes + offset_bytes <= 2097152*x29 + 2097152), fault_around_bytes + offset_bytes, 2097152*x29 + 2097152) > 0)))), _n.ceil_div(x11, fault_around_bytes) - _n.floor_div(_n.minimum(fault_around_bytes + x21, 2097152*x22 + 2097152), fault_around_bytes), 0) + 1, 0), x37)
+    return (
+        _n.where(_n.where(x0, x3, False), 1073741824, _n.where(_n.where(x5, (offset_bytes < x8), _n.where(x0, x3, _n.where(x4, (offset_bytes < x10), False))), 2097152, 4096)),
+        x13 + x18 + x24,
+        x28,
+        x27,
+        x26,
+        x25,
+        -x28/(x25 + x30*_n.where(x12, x14 + x31, 0) + x30*_n.where(x12, x19 - x29, 0)) + 1,
+        None,
+        x37,
+        x38,
+        x37 + x38*(procs - 1),
+        touched_bytes,
+        4096*x32,
+        2097152*x35,
+        1073741824*x34,
+    )
+
+
+def metrics_thp_shmem_1g_4_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = (offset_bytes % 1073741824 == 0)
+    x1 = _n.floor_div(size_bytes, 1073741824)
+    x2 = 1073741824*x1
+    x3 = offset_bytes + x2
+    x4 = (offset_bytes < x3)
+    x5 = (offset_bytes % 2097152 == 0)
+    x6 = _n.logical_and(x0, x5)
+    x7 = size_bytes - x2
+    x8 = _n.floor_div(x7, 2097152)
+    x9 = 2097152*x8
+    x10 = x3 + x9
+    x11 = _n.floor_div(size_bytes, 2097152)
+    x12 = 2097152*x11
+    x13 = offset_bytes + x12
+    x14 = 1 - touched
+    x15 = ((1/4096))*size_bytes
+    x16 = 1 - x14**x15
+    x17 = offset_bytes + size_bytes
+    x18 = _n.ceil_div(x17, 549755813888)
+    x19 = _n.floor_div(offset_bytes, 549755813888)
+    x20 = ((1/4096))*offset_bytes
+    x21 = x15 + x20
+    x22 = 4096*_n.where((x18 - x19 == 1), x16, -x14**_n.maximum(0, -x20 + ((1/4096))*_n.minimum(x17, 549755813888*x19 + 549755813888)) - x14**_n.maximum(0, -134217728*x18 + x21 + 134217728) + (1 - x14**134217728)*(x18 - x19 - 2) + 2)
+    x23 = (x7 <= 0)
+    x24 = _n.where(x0, x2, 0)
+    x25 = ((1/4096))*x24
+    x26 = _n.ceil_div(x17, 1073741824)
+    x27 = _n.floor_div(offset_bytes, 1073741824)
+    x28 = -x27
+    x29 = (x26 + x28 == 1)
+    x30 = offset_bytes + x24
+    x31 = _n.floor_div(x30, 1073741824)
+    x32 = x20 + x25
+    x33 = 1 - x14**262144
+    x34 = 2 - x26
+    x35 = x14**_n.maximum(0, x21 - 262144*x26 + 262144) - 2
+    x36 = 4096*_n.where(_n.where(x0, x23, False), 0, _n.where(_n.where(x0, (x26 - _n.floor_div(x3, 1073741824) == 1), x29), 1 - x14**_n.maximum(0, x15 - x25), -x14**_n.maximum(0, -x32 + ((1/4096))*_n.minimum(x17, 1073741824*x31 + 1073741824)) + x33*(-x31 - x34) - x35))
+    x37 = -size_bytes
+    x38 = _n.where(x6, (x2 + x37 + x9 >= 0), _n.where(x0, x23, _n.where(x5, (size_bytes - x12 <= 0), False)))
+    x39 = _n.where(x5, 2097152*_n.floor_div(size_bytes - x24, 2097152), 0)
+    x40 = ((1/4096))*x39
+    x41 = 1 - x14**_n.maximum(0, ((1/4096))*size_bytes - x25 - x40)
+    x42 = _n.ceil_div(x17, 2097152)
+    x43 = -_n.floor_div(x3, 2097152)
+    x44 = _n.floor_div(offset_bytes, 2097152)
+    x45 = -x44
+    x46 = (x42 + x45 == 1)
+    x47 = x30 + x39
+    x48 = _n.floor_div(x47, 2097152)
+    x49 = x32 + x40
+    x50 = 1 - x14**512
+    x51 = 2 - x42
+    x52 = x14**_n.maximum(0, x21 - 512*x42 + 512) - 2
+    x53 = 4096*_n.where(x38, 0, _n.where(_n.where(x6, (x42 - _n.floor_div(x10, 2097152) == 1), _n.where(x0, (x42 + x43 == 1), _n.where(x5, (x42 - _n.floor_div(x13, 2097152) == 1), x46))), x41, -x14**_n.maximum(0, -x49 + ((1/4096))*_n.minimum(x17, 2097152*x48 + 2097152)) + x50*(-x48 - x51) - x52))
+    x54 = procs*x22
+    x55 = procs*x36
+    x56 = procs*x53
+    x57 = x54 + x55 + x56
+    x58 = 4096*procs
+    x59 = 1073741824*x27 + 1073741824
+    x60 = touched*_n.maximum(0, -x24 - x37 - x39)
+    x61 = _n.ceil_div(x30, 1073741824)
+    x62 = _n.where(_n.where(x0, (x1 <= 0), True), 0, _n.where(_n.where(x0, (x28 + _n.ceil_div(x3, 1073741824) == 1), (x28 + _n.ceil_div(offset_bytes, 1073741824) == 1)), 1 - x14**_n.maximum(0, x25), -x14**_n.maximum(0, -x20 + ((1/4096))*_n.minimum(x30, x59)) - x14**_n.maximum(0, x32 - 262144*x61 + 262144) + x33*(-x27 + x61 - 2) + 2))
+    x63 = _n.floor_div(x30, 2097152)
+    x64 = _n.ceil_div(x47, 2097152)
+    x65 = _n.where(_n.where(x6, (x8 <= 0), _n.where(x5, (x11 <= 0), True)), 0, _n.where(_n.where(x6, (x43 + _n.ceil_div(x10, 2097152) == 1), _n.where(x0, (x43 + _n.ceil_div(x3, 2097152) == 1), _n.where(x5, (x45 + _n.ceil_div(x13, 2097152) == 1), (x45 + _n.ceil_div(offset_bytes, 2097152) == 1)))), 1 - x14**_n.maximum(0, x40), -x14**_n.maximum(0, -x32 + ((1/4096))*_n.minimum(x47, 2097152*x63 + 2097152)) - x14**_n.maximum(0, x49 - 512*x64 + 512) + x50*(-x63 + x64 - 2) + 2))
+    x66 = x62 + x65
+    x67 = ((1/4096))*x60 + x66
+    x68 = ((1/4096))*fault_around_bytes
+    x69 = _n.floor_div(x47, fault_around_bytes)
+    x70 = fault_around_bytes*x69
+    x71 = fault_around_bytes + x47
+    x72 = x14**_n.maximum(0, -x49 + ((1/4096))*_n.minimum(x17, fault_around_bytes + x70))
+    x73 = _n.floor_div(x10, fault_around_bytes)
+    x74 = fault_around_bytes*x73 + fault_around_bytes
+    x75 = _n.floor_div(x3, fault_around_bytes)
+    x76 = fault_around_bytes*x75 + fault_around_bytes
+    x77 = _n.floor_div(x13, fault_around_bytes)
+    x78 = fault_around_bytes*x77 + fault_around_bytes
+    x79 = _n.floor_div(offset_bytes, fault_around_bytes)
+    x80 = fault_around_bytes*x79 + fault_around_bytes
+    x81 = _n.ceil_div(x17, fault_around_bytes)
+    x82 = _n.where((read_access == 1), x66 - _n.where(_n.where(x6, _n.logical_and((x17 > x74), (x10 % fault_around_bytes != 0), (x74 % 2097152 != 0)), _n.where(x0, _n.logical_and((x17 > x76), (x3 % fault_around_bytes != 0), (x76 % 2097152 != 0)), _n.where(x5, _n.logical_and((x17 > x78), (x13 % fault_around_bytes != 0), (x78 % 2097152 != 0)), _n.logical_and((x17 > x80), (offset_bytes % fault_around_bytes != 0), (x80 % 2097152 != 0))))), x14**(((1/4096))*_n.maximum(0, -x71 + _n.minimum(x17, 2*fault_around_bytes + x70)))*(1 - x14**_n.maximum(0, -x68 - (1/4096)*x70 + ((1/4096))*_n.minimum(x17, x71)))*(1 - x72), 0) + _n.where(x38, 0, _n.where(_n.where(x6, (x73 - x81 == -1), _n.where(x0, (x75 - x81 == -1), _n.where(x5, (x77 - x81 == -1), (x79 - x81 == -1)))), x41, -x14**_n.maximum(0, x21 - x68*(x81 - 1)) - x72 + (1 - x14**x68)*(-x69 + x81 - 2) + 2)), x67)
+    return (
+        _n.where(_n.where(x0, x4, False), 1073741824, _n.where(_n.where(x6, (offset_bytes < x10), _n.where(x0, x4, _n.where(x5, (offset_bytes < x13), False))), 2097152, 4096)),
+        x22 + x36 + x53,
+        x57,
+        x56,
+        x55,
+        x54,
+        -x57/(x54 + x58*_n.where(x29, x16, -x14**_n.maximum(0, -x20 + ((1/4096))*_n.minimum(x17, x59)) + x33*(-x27 - x34) - x35) + x58*_n.where(x46, x16, -x14**_n.maximum(0, -x20 + ((1/4096))*_n.minimum(x17, 2097152*x44 + 2097152)) + x50*(-x44 - x51) - x52)) + 1,
+        None,
+        x67,
+        x82,
+        x67 + x82*(procs - 1),
+        size_bytes*touched,
+        x60,
+        2097152*x65,
+        1073741824*x62,
+    )
+
+
+def metrics_thp_shmem_1g_5_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = (offset_bytes % 1073741824 == 0)
+    x1 = 1073741824*_n.floor_div(size_bytes, 1073741824)
+    x2 = offset_bytes + x1
+    x3 = (offset_bytes < x2)
+    x4 = (offset_bytes % 2097152 == 0)
+    x5 = _n.logical_and(x0, x4)
+    x6 = -x1
+    x7 = 2097152*_n.floor_div(size_bytes + x6, 2097152)
+    x8 = x2 + x7
+    x9 = 2097152*_n.floor_div(size_bytes, 2097152)
+    x10 = offset_bytes + x9
+    x11 = offset_bytes + touched_bytes
+    x12 = (touched_bytes > 0)
+    x13 = 4096*_n.where(x12, _n.ceil_div(x11, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x14 = _n.ceil_div(x11, 1073741824)
+    x15 = _n.where(x0, x1, 0)
+    x16 = offset_bytes + x15
+    x17 = (touched_bytes + x6 > 0)
+    x18 = 4096*_n.where(_n.where(x0, x17, x12), x14 - _n.floor_div(x16, 1073741824), 0)
+    x19 = _n.ceil_div(x11, 2097152)
+    x20 = _n.where(x4, 2097152*_n.floor_div(size_bytes - x15, 2097152), 0)
+    x21 = x16 + x20
+    x22 = _n.floor_div(x21, 2097152)
+    x23 = -touched_bytes
+    x24 = 4096*_n.where(_n.where(x5, (x1 + x23 + x7 < 0), _n.where(x0, x17, _n.where(x4, (touched_bytes - x9 > 0), x12))), x19 - x22, 0)
+    x25 = procs*x18
+    x26 = procs*x24
+    x27 = procs*x13
+    x28 = 4096*procs
+    x29 = x28*_n.where(x12, _n.ceil_div(x11, 281474976710656) - _n.floor_div(offset_bytes, 281474976710656), 0)
+    x30 = x27 + x29
+    x31 = x25 + x26 + x30
+    x32 = _n.floor_div(offset_bytes, 2097152)
+    x33 = -_n.floor_div(offset_bytes, 1073741824)
+    x34 = _n.floor_div(_n.maximum(0, -x15 - x20 - x23), 4096)
+    x35 = -_n.minimum(x11, x2)
+    x36 = _n.where(_n.where(x0, (offset_bytes + x35 < 0), False), x33 + _n.ceil_div(_n.minimum(x11, x16), 1073741824), 0)
+    x37 = _n.where(_n.where(x5, (x2 - _n.where((x11 <= x8), x11, x8) < 0), _n.where(x0, (x2 + x35 < 0), _n.where(x4, (offset_bytes - _n.where((x10 <= x11), x10, x11) < 0), False))), _n.ceil_div(_n.minimum(x11, x21), 2097152) - _n.floor_div(x16, 2097152), 0)
+    x38 = x36 + x37
+    x39 = x34 + x38
+    x40 = _n.where((read_access == 1), x38 + _n.where(_n.where(x5, (x11 > x8), _n.where(x0, (x11 > x2), _n.where(x4, (x10 < x11), (offset_bytes < x11)))), _n.where(_n.where(x5, (x11 - _n.where((fault_around_bytes + x8 <= 2097152*_n.floor_div(x8, 2097152) + 2097152), fault_around_bytes + x8, 2097152*_n.floor_div(x8, 2097152) + 2097152) > 0), _n.where(x0, (x11 - _n.where((fault_around_bytes + x2 <= 2097152*_n.floor_div(x2, 2097152) + 2097152), fault_around_bytes + x2, 2097152*_n.floor_div(x2, 2097152) + 2097152) > 0), _n.where(x4, (x11 - _n.where((fault_around_bytes + x10 <= 2097152*_n.floor_div(x10, 2097152) + 2097152), fault_around_bytes + x10, 2097152*_n.floor_div(x10, 2097152) + 2097152) > 0), (x11 - _n.where((fault_around_bytes + offset_bytes <= 2097152*x32 + 2097152), fault_around_bytes + offset_bytes, 2097152*x32 + 2097152) > 0)))), _n.ceil_div(x11, fault_around_bytes) - _n.floor_div(_n.minimum(fault_around_bytes + x21, 2097152*x22 + 2097152), fault_around_bytes), 0) + 1, 0), x39)
+    return (
+        _n.where(_n.where(x0, x3, False), 1073741824, _n.where(_n.where(x5, (offset_bytes < x8), _n.where(x0, x3, _n.where(x4, (offset_bytes < x10), False))), 2097152, 4096)),
+        x13 + x18 + x24,
+        x31,
+        x26,
+        x25,
+        x27,
+        x29,
+        -x31/(x28*_n.where(x12, x14 + x33, 0) + x28*_n.where(x12, x19 - x32, 0) + x30) + 1,
+        None,
+        x39,
+        x40,
+        x39 + x40*(procs - 1),
+        touched_bytes,
+        4096*x34,
+        2097152*x37,
+        1073741824*x36,
+    )
+
+
+def metrics_thp_shmem_1g_5_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = (offset_bytes % 1073741824 == 0)
+    x1 = _n.floor_div(size_bytes, 1073741824)
+    x2 = 1073741824*x1
+    x3 = offset_bytes + x2
+    x4 = (offset_bytes < x3)
+    x5 = (offset_bytes % 2097152 == 0)
+    x6 = _n.logical_and(x0, x5)
+    x7 = size_bytes - x2
+    x8 = _n.floor_div(x7, 2097152)
+    x9 = 2097152*x8
+    x10 = x3 + x9
+    x11 = _n.floor_div(size_bytes, 2097152)
+    x12 = 2097152*x11
+    x13 = offset_bytes + x12
+    x14 = 1 - touched
+    x15 = ((1/4096))*size_bytes
+    x16 = 1 - x14**x15
+    x17 = offset_bytes + size_bytes
+    x18 = _n.ceil_div(x17, 549755813888)
+    x19 = _n.floor_div(offset_bytes, 549755813888)
+    x20 = ((1/4096))*offset_bytes
+    x21 = x15 + x20
+    x22 = 4096*_n.where((x18 - x19 == 1), x16, -x14**_n.maximum(0, -x20 + ((1/4096))*_n.minimum(x17, 549755813888*x19 + 549755813888)) - x14**_n.maximum(0, -134217728*x18 + x21 + 134217728) + (1 - x14**134217728)*(x18 - x19 - 2) + 2)
+    x23 = (x7 <= 0)
+    x24 = _n.where(x0, x2, 0)
+    x25 = ((1/4096))*x24
+    x26 = _n.ceil_div(x17, 1073741824)
+    x27 = _n.floor_div(offset_bytes, 1073741824)
+    x28 = -x27
+    x29 = (x26 + x28 == 1)
+    x30 = offset_bytes + x24
+    x31 = _n.floor_div(x30, 1073741824)
+    x32 = x20 + x25
+    x33 = 1 - x14**262144
+    x34 = 2 - x26
+    x35 = x14**_n.maximum(0, x21 - 262144*x26 + 262144) - 2
+    x36 = 4096*_n.where(_n.where(x0, x23, False), 0, _n.where(_n.where(x0, (x26 - _n.floor_div(x3, 1073741824) == 1), x29), 1 - x14**_n.maximum(0, x15 - x25), -x14**_n.maximum(0, -x32 + ((1/4096))*_n.minimum(x17, 1073741824*x31 + 1073741824)) + x33*(-x31 - x34) - x35))
+    x37 = -size_bytes
+    x38 = _n.where(x6, (x2 + x37 + x9 >= 0), _n.where(x0, x23, _n.where(x5, (size_bytes - x12 <= 0), False)))
+    x39 = _n.where(x5, 2097152*_n.floor_div(size_bytes - x24, 2097152), 0)
+    x40 = ((1/4096))*x39
+    x41 = 1 - x14**_n.maximum(0, ((1/4096))*size_bytes - x25 - x40)
+    x42 = _n.ceil_div(x17, 2097152)
+    x43 = -_n.floor_div(x3, 2097152)
+    x44 = _n.floor_div(offset_bytes, 2097152)
+    x45 = -x44
+    x46 = (x42 + x45 == 1)
+    x47 = x30 + x39
+    x48 = _n.floor_div(x47, 2097152)
+    x49 = x32 + x40
+    x50 = 1 - x14**512
+    x51 = 2 - x42
+    x52 = x14**_n.maximum(0, x21 - 512*x42 + 512) - 2
+    x53 = 4096*_n.where(x38, 0, _n.where(_n.where(x6, (x42 - _n.floor_div(x10, 2097152) == 1), _n.where(x0, (x42 + x43 == 1), _n.where(x5, (x42 - _n.floor_div(x13, 2097152) == 1), x46))), x41, -x14**_n.maximum(0, -x49 + ((1/4096))*_n.minimum(x17, 2097152*x48 + 2097152)) + x50*(-x48 - x51) - x52))
+    x54 = procs*x36
+    x55 = procs*x53
+    x56 = procs*x22
+    x57 = _n.ceil_div(x17, 281474976710656)
+    x58 = _n.floor_div(offset_bytes, 281474976710656)
+    x59 = 4096*procs
+    x60 = x59*_n.where((x57 - x58 == 1), x16, -x14**_n.maximum(0, -x20 + ((1/4096))*_n.minimum(x17, 281474976710656*x58 + 281474976710656)) - x14**_n.maximum(0, x21 - 68719476736*x57 + 68719476736) + (1 - x14**68719476736)*(x57 - x58 - 2) + 2)
+    x61 = x56 + x60
+    x62 = x54 + x55 + x61
+    x63 = 1073741824*x27 + 1073741824
+    x64 = touched*_n.maximum(0, -x24 - x37 - x39)
+    x65 = _n.ceil_div(x30, 1073741824)
+    x66 = _n.where(_n.where(x0, (x1 <= 0), True), 0, _n.where(_n.where(x0, (x28 + _n.ceil_div(x3, 1073741824) == 1), (x28 + _n.ceil_div(offset_bytes, 1073741824) == 1)), 1 - x14**_n.maximum(0, x25), -x14**_n.maximum(0, -x20 + ((1/4096))*_n.minimum(x30, x63)) - x14**_n.maximum(0, x32 - 262144*x65 + 262144) + x33*(-x27 + x65 - 2) + 2))
+    x67 = _n.floor_div(x30, 2097152)
+    x68 = _n.ceil_div(x47, 2097152)
+    x69 = _n.where(_n.where(x6, (x8 <= 0), _n.where(x5, (x11 <= 0), True)), 0, _n.where(_n.where(x6, (x43 + _n.ceil_div(x10, 2097152) == 1), _n.where(x0, (x43 + _n.ceil_div(x3, 2097152) == 1), _n.where(x5, (x45 + _n.ceil_div(x13, 2097152) == 1), (x45 + _n.ceil_div(offset_bytes, 2097152) == 1)))), 1 - x14**_n.maximum(0, x40), -x14**_n.maximum(0, -x32 + ((1/4096))*_n.minimum(x47, 2097152*x67 + 2097152)) - x14**_n.maximum(0, x49 - 512*x68 + 512) + x50*(-x67 + x68 - 2) + 2))
+    x70 = x66 + x69
+    x71 = ((1/4096))*x64 + x70
+    x72 = ((1/4096))*fault_around_bytes
+    x73 = _n.floor_div(x47, fault_around_bytes)
+    x74 = fault_around_bytes*x73
+    x75 = fault_around_bytes + x47
+    x76 = x14**_n.maximum(0, -x49 + ((1/4096))*_n.minimum(x17, fault_around_bytes + x74))
+    x77 = _n.floor_div(x10, fault_around_bytes)
+    x78 = fault_around_bytes*x77 + fault_around_bytes
+    x79 = _n.floor_div(x3, fault_around_bytes)
+    x80 = fault_around_bytes*x79 + fault_around_bytes
+    x81 = _n.floor_div(x13, fault_around_bytes)
+    x82 = fault_around_bytes*x81 + fault_around_bytes
+    x83 = _n.floor_div(offset_bytes, fault_around_bytes)
+    x84 = fault_around_bytes*x83 + fault_around_bytes
+    x85 = _n.ceil_div(x17, fault_around_bytes)
+    x86 = _n.where((read_access == 1), x70 - _n.where(_n.where(x6, _n.logical_and((x17 > x78), (x10 % fault_around_bytes != 0), (x78 % 2097152 != 0)), _n.where(x0, _n.logical_and((x17 > x80), (x3 % fault_around_bytes != 0), (x80 % 2097152 != 0)), _n.where(x5, _n.logical_and((x17 > x82), (x13 % fault_around_bytes != 0), (x82 % 2097152 != 0)), _n.logical_and((x17 > x84), (offset_bytes % fault_around_bytes != 0), (x84 % 2097152 != 0))))), x14**(((1/4096))*_n.maximum(0, -x75 + _n.minimum(x17, 2*fault_around_bytes + x74)))*(1 - x14**_n.maximum(0, -x72 - (1/4096)*x74 + ((1/4096))*_n.minimum(x17, x75)))*(1 - x76), 0) + _n.where(x38, 0, _n.where(_n.where(x6, (x77 - x85 == -1), _n.where(x0, (x79 - x85 == -1), _n.where(x5, (x81 - x85 == -1), (x83 - x85 == -1)))), x41, -x14**_n.maximum(0, x21 - x72*(x85 - 1)) - x76 + (1 - x14**x72)*(-x73 + x85 - 2) + 2)), x71)
+    return (
+        _n.where(_n.where(x0, x4, False), 1073741824, _n.where(_n.where(x6, (offset_bytes < x10), _n.where(x0, x4, _n.where(x5, (offset_bytes < x13), False))), 2097152, 4096)),
+        x22 + x36 + x53,
+        x62,
+        x55,
+        x54,
+        x56,
+        x60,
+        -x62/(x59*_n.where(x29, x16, -x14**_n.maximum(0, -x20 + ((1/4096))*_n.minimum(x17, x63)) + x33*(-x27 - x34) - x35) + x59*_n.where(x46, x16, -x14**_n.maximum(0, -x20 + ((1/4096))*_n.minimum(x17, 2097152*x44 + 2097152)) + x50*(-x44 - x51) - x52) + x61) + 1,
+        None,
+        x71,
+        x86,
+        x71 + x86*(procs - 1),
+        size_bytes*touched,
+        x64,
+        2097152*x69,
+        1073741824*x66,
+    )
+
+
 def metrics_hugetlb_2m_4_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
     x0 = offset_bytes + touched_bytes
     x1 = (touched_bytes > 0)
@@ -1039,6 +3243,166 @@ def metrics_ptshare_5_random(offset_bytes, size_bytes, touched_bytes, touched, p
     )
 
 
+def metrics_ptshare_2026_4_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = offset_bytes + touched_bytes
+    x1 = (touched_bytes > 0)
+    x2 = _n.where(x1, _n.ceil_div(x0, 2097152) - _n.floor_div(offset_bytes, 2097152), 0)
+    x3 = 4096*x2
+    x4 = 4096*_n.where(x1, _n.ceil_div(x0, 1073741824) - _n.floor_div(offset_bytes, 1073741824), 0)
+    x5 = 4096*_n.where(x1, _n.ceil_div(x0, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x6 = procs*x4
+    x7 = x4 + x6
+    x8 = procs*x5
+    x9 = x5 + x8
+    x10 = x3 + x7 + x9
+    x11 = _n.floor_div(touched_bytes, 4096)
+    return (
+        4096,
+        x3 + x4 + x5,
+        x10,
+        x3,
+        x7,
+        x9,
+        -x10/(procs*x3 + x6 + x8) + 1,
+        None,
+        x11,
+        x2,
+        x11 + x2*(procs - 1),
+        touched_bytes,
+        4096*x11,
+        0,
+        0,
+    )
+
+
+def metrics_ptshare_2026_4_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = 1 - touched
+    x1 = ((1/4096))*size_bytes
+    x2 = 1 - x0**x1
+    x3 = offset_bytes + size_bytes
+    x4 = _n.ceil_div(x3, 2097152)
+    x5 = _n.floor_div(offset_bytes, 2097152)
+    x6 = ((1/4096))*offset_bytes
+    x7 = x1 + x6
+    x8 = _n.where((x4 - x5 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 2097152*x5 + 2097152)) - x0**_n.maximum(0, -512*x4 + x7 + 512) + (1 - x0**512)*(x4 - x5 - 2) + 2)
+    x9 = 4096*x8
+    x10 = _n.ceil_div(x3, 1073741824)
+    x11 = _n.floor_div(offset_bytes, 1073741824)
+    x12 = 4096*_n.where((x10 - x11 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 1073741824*x11 + 1073741824)) - x0**_n.maximum(0, -262144*x10 + x7 + 262144) + (1 - x0**262144)*(x10 - x11 - 2) + 2)
+    x13 = _n.ceil_div(x3, 549755813888)
+    x14 = _n.floor_div(offset_bytes, 549755813888)
+    x15 = 4096*_n.where((x13 - x14 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 549755813888*x14 + 549755813888)) - x0**_n.maximum(0, -134217728*x13 + x7 + 134217728) + (1 - x0**134217728)*(x13 - x14 - 2) + 2)
+    x16 = procs*x12
+    x17 = x12 + x16
+    x18 = procs*x15
+    x19 = x15 + x18
+    x20 = x17 + x19 + x9
+    x21 = touched*x1
+    x22 = size_bytes*touched
+    return (
+        4096,
+        x12 + x15 + x9,
+        x20,
+        x9,
+        x17,
+        x19,
+        -x20/(procs*x9 + x16 + x18) + 1,
+        None,
+        x21,
+        x8,
+        x21 + x8*(procs - 1),
+        x22,
+        x22,
+        0,
+        0,
+    )
+
+
+def metrics_ptshare_2026_5_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = offset_bytes + touched_bytes
+    x1 = (touched_bytes > 0)
+    x2 = _n.where(x1, _n.ceil_div(x0, 2097152) - _n.floor_div(offset_bytes, 2097152), 0)
+    x3 = 4096*x2
+    x4 = 4096*_n.where(x1, _n.ceil_div(x0, 1073741824) - _n.floor_div(offset_bytes, 1073741824), 0)
+    x5 = 4096*_n.where(x1, _n.ceil_div(x0, 549755813888) - _n.floor_div(offset_bytes, 549755813888), 0)
+    x6 = procs*x4
+    x7 = x4 + x6
+    x8 = procs*x5
+    x9 = x5 + x8
+    x10 = 4096*_n.where(x1, _n.ceil_div(x0, 281474976710656) - _n.floor_div(offset_bytes, 281474976710656), 0)
+    x11 = procs*x10
+    x12 = x10 + x11
+    x13 = x12 + x3 + x7 + x9
+    x14 = _n.floor_div(touched_bytes, 4096)
+    return (
+        4096,
+        x3 + x4 + x5,
+        x13,
+        x3,
+        x7,
+        x9,
+        x12,
+        -x13/(procs*x3 + x11 + x6 + x8) + 1,
+        None,
+        x14,
+        x2,
+        x14 + x2*(procs - 1),
+        touched_bytes,
+        4096*x14,
+        0,
+        0,
+    )
+
+
+def metrics_ptshare_2026_5_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    x0 = 1 - touched
+    x1 = ((1/4096))*size_bytes
+    x2 = 1 - x0**x1
+    x3 = offset_bytes + size_bytes
+    x4 = _n.ceil_div(x3, 2097152)
+    x5 = _n.floor_div(offset_bytes, 2097152)
+    x6 = ((1/4096))*offset_bytes
+    x7 = x1 + x6
+    x8 = _n.where((x4 - x5 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 2097152*x5 + 2097152)) - x0**_n.maximum(0, -512*x4 + x7 + 512) + (1 - x0**512)*(x4 - x5 - 2) + 2)
+    x9 = 4096*x8
+    x10 = _n.ceil_div(x3, 1073741824)
+    x11 = _n.floor_div(offset_bytes, 1073741824)
+    x12 = 4096*_n.where((x10 - x11 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 1073741824*x11 + 1073741824)) - x0**_n.maximum(0, -262144*x10 + x7 + 262144) + (1 - x0**262144)*(x10 - x11 - 2) + 2)
+    x13 = _n.ceil_div(x3, 549755813888)
+    x14 = _n.floor_div(offset_bytes, 549755813888)
+    x15 = 4096*_n.where((x13 - x14 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 549755813888*x14 + 549755813888)) - x0**_n.maximum(0, -134217728*x13 + x7 + 134217728) + (1 - x0**134217728)*(x13 - x14 - 2) + 2)
+    x16 = procs*x12
+    x17 = x12 + x16
+    x18 = procs*x15
+    x19 = x15 + x18
+    x20 = _n.ceil_div(x3, 281474976710656)
+    x21 = _n.floor_div(offset_bytes, 281474976710656)
+    x22 = 4096*_n.where((x20 - x21 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 281474976710656*x21 + 281474976710656)) - x0**_n.maximum(0, -68719476736*x20 + x7 + 68719476736) + (1 - x0**68719476736)*(x20 - x21 - 2) + 2)
+    x23 = procs*x22
+    x24 = x22 + x23
+    x25 = x17 + x19 + x24 + x9
+    x26 = touched*x1
+    x27 = size_bytes*touched
+    return (
+        4096,
+        x12 + x15 + x9,
+        x25,
+        x9,
+        x17,
+        x19,
+        x24,
+        -x25/(procs*x9 + x16 + x18 + x23) + 1,
+        None,
+        x26,
+        x8,
+        x26 + x8*(procs - 1),
+        x27,
+        x27,
+        0,
+        0,
+    )
+
+
 def metrics_file_pt_4_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
     x0 = offset_bytes + touched_bytes
     x1 = _n.floor_div(offset_bytes, 2097152)
@@ -1658,6 +4022,96 @@ def not_applicable_thp_shmem_5(offset_bytes, size_bytes, touched_bytes, touched,
     )
 
 
+def not_applicable_thp_shmem_8k_4(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+    )
+
+
+def not_applicable_thp_shmem_8k_5(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+    )
+
+
+def not_applicable_thp_shmem_16k_4(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+    )
+
+
+def not_applicable_thp_shmem_16k_5(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+    )
+
+
+def not_applicable_thp_shmem_32k_4(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+    )
+
+
+def not_applicable_thp_shmem_32k_5(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+    )
+
+
+def not_applicable_thp_shmem_64k_4(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+    )
+
+
+def not_applicable_thp_shmem_64k_5(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+    )
+
+
+def not_applicable_thp_shmem_128k_4(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+    )
+
+
+def not_applicable_thp_shmem_128k_5(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+    )
+
+
+def not_applicable_thp_shmem_256k_4(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+    )
+
+
+def not_applicable_thp_shmem_256k_5(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+    )
+
+
+def not_applicable_thp_shmem_512k_4(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+    )
+
+
+def not_applicable_thp_shmem_512k_5(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+    )
+
+
+def not_applicable_thp_shmem_1m_4(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+    )
+
+
+def not_applicable_thp_shmem_1m_5(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+    )
+
+
+def not_applicable_thp_shmem_1g_4(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+    )
+
+
+def not_applicable_thp_shmem_1g_5(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+    )
+
+
 def not_applicable_hugetlb_2m_4(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
     return (
         (offset_bytes % 2097152 != 0),
@@ -1708,6 +4162,20 @@ def not_applicable_ptshare_5(offset_bytes, size_bytes, touched_bytes, touched, p
     )
 
 
+def not_applicable_ptshare_2026_4(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+        (offset_bytes % 2097152 != 0),
+        (size_bytes % 2097152 != 0),
+    )
+
+
+def not_applicable_ptshare_2026_5(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
+    return (
+        (offset_bytes % 2097152 != 0),
+        (size_bytes % 2097152 != 0),
+    )
+
+
 def not_applicable_file_pt_4(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
     return (
     )
@@ -1747,6 +4215,42 @@ FUNCTIONS = {
     ('thp-shmem', 4, 'random'): metrics_thp_shmem_4_random,
     ('thp-shmem', 5, 'dense'): metrics_thp_shmem_5_dense,
     ('thp-shmem', 5, 'random'): metrics_thp_shmem_5_random,
+    ('thp-shmem-8k', 4, 'dense'): metrics_thp_shmem_8k_4_dense,
+    ('thp-shmem-8k', 4, 'random'): metrics_thp_shmem_8k_4_random,
+    ('thp-shmem-8k', 5, 'dense'): metrics_thp_shmem_8k_5_dense,
+    ('thp-shmem-8k', 5, 'random'): metrics_thp_shmem_8k_5_random,
+    ('thp-shmem-16k', 4, 'dense'): metrics_thp_shmem_16k_4_dense,
+    ('thp-shmem-16k', 4, 'random'): metrics_thp_shmem_16k_4_random,
+    ('thp-shmem-16k', 5, 'dense'): metrics_thp_shmem_16k_5_dense,
+    ('thp-shmem-16k', 5, 'random'): metrics_thp_shmem_16k_5_random,
+    ('thp-shmem-32k', 4, 'dense'): metrics_thp_shmem_32k_4_dense,
+    ('thp-shmem-32k', 4, 'random'): metrics_thp_shmem_32k_4_random,
+    ('thp-shmem-32k', 5, 'dense'): metrics_thp_shmem_32k_5_dense,
+    ('thp-shmem-32k', 5, 'random'): metrics_thp_shmem_32k_5_random,
+    ('thp-shmem-64k', 4, 'dense'): metrics_thp_shmem_64k_4_dense,
+    ('thp-shmem-64k', 4, 'random'): metrics_thp_shmem_64k_4_random,
+    ('thp-shmem-64k', 5, 'dense'): metrics_thp_shmem_64k_5_dense,
+    ('thp-shmem-64k', 5, 'random'): metrics_thp_shmem_64k_5_random,
+    ('thp-shmem-128k', 4, 'dense'): metrics_thp_shmem_128k_4_dense,
+    ('thp-shmem-128k', 4, 'random'): metrics_thp_shmem_128k_4_random,
+    ('thp-shmem-128k', 5, 'dense'): metrics_thp_shmem_128k_5_dense,
+    ('thp-shmem-128k', 5, 'random'): metrics_thp_shmem_128k_5_random,
+    ('thp-shmem-256k', 4, 'dense'): metrics_thp_shmem_256k_4_dense,
+    ('thp-shmem-256k', 4, 'random'): metrics_thp_shmem_256k_4_random,
+    ('thp-shmem-256k', 5, 'dense'): metrics_thp_shmem_256k_5_dense,
+    ('thp-shmem-256k', 5, 'random'): metrics_thp_shmem_256k_5_random,
+    ('thp-shmem-512k', 4, 'dense'): metrics_thp_shmem_512k_4_dense,
+    ('thp-shmem-512k', 4, 'random'): metrics_thp_shmem_512k_4_random,
+    ('thp-shmem-512k', 5, 'dense'): metrics_thp_shmem_512k_5_dense,
+    ('thp-shmem-512k', 5, 'random'): metrics_thp_shmem_512k_5_random,
+    ('thp-shmem-1m', 4, 'dense'): metrics_thp_shmem_1m_4_dense,
+    ('thp-shmem-1m', 4, 'random'): metrics_thp_shmem_1m_4_random,
+    ('thp-shmem-1m', 5, 'dense'): metrics_thp_shmem_1m_5_dense,
+    ('thp-shmem-1m', 5, 'random'): metrics_thp_shmem_1m_5_random,
+    ('thp-shmem-1g', 4, 'dense'): metrics_thp_shmem_1g_4_dense,
+    ('thp-shmem-1g', 4, 'random'): metrics_thp_shmem_1g_4_random,
+    ('thp-shmem-1g', 5, 'dense'): metrics_thp_shmem_1g_5_dense,
+    ('thp-shmem-1g', 5, 'random'): metrics_thp_shmem_1g_5_random,
     ('hugetlb-2m', 4, 'dense'): metrics_hugetlb_2m_4_dense,
     ('hugetlb-2m', 4, 'random'): metrics_hugetlb_2m_4_random,
     ('hugetlb-2m', 5, 'dense'): metrics_hugetlb_2m_5_dense,
@@ -1763,6 +4267,10 @@ FUNCTIONS = {
     ('ptshare', 4, 'random'): metrics_ptshare_4_random,
     ('ptshare', 5, 'dense'): metrics_ptshare_5_dense,
     ('ptshare', 5, 'random'): metrics_ptshare_5_random,
+    ('ptshare-2026', 4, 'dense'): metrics_ptshare_2026_4_dense,
+    ('ptshare-2026', 4, 'random'): metrics_ptshare_2026_4_random,
+    ('ptshare-2026', 5, 'dense'): metrics_ptshare_2026_5_dense,
+    ('ptshare-2026', 5, 'random'): metrics_ptshare_2026_5_random,
     ('file-pt', 4, 'dense'): metrics_file_pt_4_dense,
     ('file-pt', 4, 'random'): metrics_file_pt_4_random,
     ('file-pt', 5, 'dense'): metrics_file_pt_5_dense,
@@ -1782,6 +4290,24 @@ CONDITIONS = {
     ('private-4k', 5): (not_applicable_private_4k_5, ()),
     ('thp-shmem', 4): (not_applicable_thp_shmem_4, ()),
     ('thp-shmem', 5): (not_applicable_thp_shmem_5, ()),
+    ('thp-shmem-8k', 4): (not_applicable_thp_shmem_8k_4, ()),
+    ('thp-shmem-8k', 5): (not_applicable_thp_shmem_8k_5, ()),
+    ('thp-shmem-16k', 4): (not_applicable_thp_shmem_16k_4, ()),
+    ('thp-shmem-16k', 5): (not_applicable_thp_shmem_16k_5, ()),
+    ('thp-shmem-32k', 4): (not_applicable_thp_shmem_32k_4, ()),
+    ('thp-shmem-32k', 5): (not_applicable_thp_shmem_32k_5, ()),
+    ('thp-shmem-64k', 4): (not_applicable_thp_shmem_64k_4, ()),
+    ('thp-shmem-64k', 5): (not_applicable_thp_shmem_64k_5, ()),
+    ('thp-shmem-128k', 4): (not_applicable_thp_shmem_128k_4, ()),
+    ('thp-shmem-128k', 5): (not_applicable_thp_shmem_128k_5, ()),
+    ('thp-shmem-256k', 4): (not_applicable_thp_shmem_256k_4, ()),
+    ('thp-shmem-256k', 5): (not_applicable_thp_shmem_256k_5, ()),
+    ('thp-shmem-512k', 4): (not_applicable_thp_shmem_512k_4, ()),
+    ('thp-shmem-512k', 5): (not_applicable_thp_shmem_512k_5, ()),
+    ('thp-shmem-1m', 4): (not_applicable_thp_shmem_1m_4, ()),
+    ('thp-shmem-1m', 5): (not_applicable_thp_shmem_1m_5, ()),
+    ('thp-shmem-1g', 4): (not_applicable_thp_shmem_1g_4, ()),
+    ('thp-shmem-1g', 5): (not_applicable_thp_shmem_1g_5, ()),
     ('hugetlb-2m', 4): (not_applicable_hugetlb_2m_4, ('offset is not 2 MiB-aligned: a 2 MiB hugetlb mapping must start on a 2 MiB boundary (mmap fails with EINVAL)',)),
     ('hugetlb-2m', 5): (not_applicable_hugetlb_2m_5, ('offset is not 2 MiB-aligned: a 2 MiB hugetlb mapping must start on a 2 MiB boundary (mmap fails with EINVAL)',)),
     ('hugetlb-2m-pmdshare', 4): (not_applicable_hugetlb_2m_pmdshare_4, ('offset is not 2 MiB-aligned: a 2 MiB hugetlb mapping must start on a 2 MiB boundary (mmap fails with EINVAL)',)),
@@ -1790,6 +4316,8 @@ CONDITIONS = {
     ('hugetlb-1g', 5): (not_applicable_hugetlb_1g_5, ('offset is not 1 GiB-aligned: a 1 GiB hugetlb mapping must start on a 1 GiB boundary (mmap fails with EINVAL)',)),
     ('ptshare', 4): (not_applicable_ptshare_4, ('offset is not 2 MiB-aligned: MAP_SHARED_PT needs a PMD-aligned start', 'size is not a multiple of 2 MiB: MAP_SHARED_PT needs a PMD-sized multiple')),
     ('ptshare', 5): (not_applicable_ptshare_5, ('offset is not 2 MiB-aligned: MAP_SHARED_PT needs a PMD-aligned start', 'size is not a multiple of 2 MiB: MAP_SHARED_PT needs a PMD-sized multiple')),
+    ('ptshare-2026', 4): (not_applicable_ptshare_2026_4, ('offset is not 2 MiB-aligned: ptshare_validate_mmap() needs a PMD-aligned address (and MAP_FIXED)', 'size is not a multiple of 2 MiB: ptshare_validate_mmap() needs a PMD-aligned length')),
+    ('ptshare-2026', 5): (not_applicable_ptshare_2026_5, ('offset is not 2 MiB-aligned: ptshare_validate_mmap() needs a PMD-aligned address (and MAP_FIXED)', 'size is not a multiple of 2 MiB: ptshare_validate_mmap() needs a PMD-aligned length')),
     ('file-pt', 4): (not_applicable_file_pt_4, ()),
     ('file-pt', 5): (not_applicable_file_pt_5, ()),
     ('mshare', 4): (not_applicable_mshare_4, ()),

@@ -56,7 +56,7 @@ def evaluate_layout(layout: Layout, strategies=STRATEGY_NAMES) -> dict:
     host, groups = [], []
     for strategy in strategies:
         row, group_rows = runs[strategy]
-        if row["applicable"]:
+        if row["applicable"] and strategy not in COMPARE_ONLY:   # those keep compare's
             total = row["pt_bytes_total"]
             row["savings_vs_private_4k"] = 0 if strategy == BASELINE else 1 - total / base_total
         host.append({k: row.get(k) for k in ("strategy", "applicable", "reason", *names,
@@ -71,6 +71,11 @@ def metric_names(levels: int) -> tuple[str, ...]:
 
 def _levels(layout: Layout) -> tuple[str, ...]:
     return g.paging_for(layout.paging).level_names
+
+
+#: Strategies whose rules exist for one region only (ptcalc compare), not yet in layouts.
+COMPARE_ONLY = tuple(s for s in STRATEGY_NAMES
+                     if s.startswith("thp-shmem-") or s == "ptshare-2026")
 
 
 def _reasons(layout: Layout, strategy: str) -> list[str]:
@@ -164,7 +169,44 @@ def _private_only(layout, grp, levels) -> dict:
     return {level: pt.private_count(level) for level in levels}
 
 
+def _one_region_scenario(layout: Layout, pattern: str = "dense"):
+    """The Scenario of a layout that is one shared region mapped by one group (no fork,
+    baseline, file offset or independent pages), else None."""
+    from ptcalc.inputs.scenario import Scenario
+
+    maps = [(grp, m) for grp in layout.groups for m in grp.maps]
+    if len(maps) != 1:
+        return None
+    grp, m = maps[0]
+    region = layout.region(m.region)
+    if (grp.forked_from or grp.baseline_pt_bytes or region.kind != "shared"
+            or region.file_offset_bytes or m.pages == "independent"):
+        return None
+    return Scenario(region.size_bytes, grp.procs, m.address_bytes % g.TOP_ENTRY_SPAN,
+                    m.touched, m.touched_bytes, m.access, pattern, layout.paging,
+                    layout.fault_around_bytes, region.size_bytes)
+
+
+def _compare_only(layout: Layout, strategy: str):
+    """A strategy with one-region formulas only: the compare row for a one-region layout."""
+    from ptcalc.compute.scalar import scenario_rows
+
+    scenario = _one_region_scenario(layout)
+    if scenario is None:
+        return _not_applicable(layout, strategy, f"{strategy} is modelled for one shared "
+                               "region mapped by one group (ptcalc compare), not yet for "
+                               "layouts with several maps, fork, baselines or file offsets")
+    (row,) = scenario_rows(scenario, (strategy,))
+    row = {**row, **dict.fromkeys(HOST_EXTRA)}
+    grp = layout.groups[0]
+    group = {**dict.fromkeys(GROUP_KEYS), **{k: row.get(k) for k in GROUP_KEYS if k in row},
+             "group": grp.name, "procs": grp.procs}
+    return row, [group]
+
+
 def _run(layout: Layout, strategy: str):
+    if strategy in COMPARE_ONLY:
+        return _compare_only(layout, strategy)
     levels = _levels(layout)
     reasons = _reasons(layout, strategy)
     if reasons:
@@ -175,8 +217,8 @@ def _run(layout: Layout, strategy: str):
     host_mm: dict = {}
     baseline = data_private = 0
     group_rows = []
-    one_mm = strategy == "threads"
     for grp in layout.groups:
+        one_mm = strategy == "threads" and not grp.forked_from   # fork makes processes
         pt, first, cow, written, updates = _process(layout, strategy, grp, state, levels)
         _apply(updates)
         _pt2, later, _c, _w, updates = _process(layout, strategy, grp, state, levels)

@@ -77,10 +77,10 @@ def parse_choice(value, choices, what: str) -> str:
 
 
 def parse_paging(value) -> int:
-    text = str(value).strip()
-    if text not in ("4", "5"):
-        raise InputError(f"paging {value!r} is not supported; use 4 or 5 (levels)")
-    return int(text)
+    """4 or 5; 'auto' gives this host's levels (ptcalc.inputs.host_paging)."""
+    from ptcalc.inputs.host_paging import choose_paging
+
+    return choose_paging(value).levels
 
 
 def parse_fault_around(value) -> int:

@@ -29,14 +29,14 @@ from ptcalc.model.strategies.base import Context
 
 # input symbol -> (text, LaTeX, meaning).  Names of the model's columns stay in the legend.
 INPUT_SYMBOLS = {
-    S.size: ("S", "S", "region size in bytes, whole 4 KiB pages (size_bytes)"),
-    S.offset: ("o", "o", "start address of the region modulo 512 GiB (offset_bytes)"),
+    S.size_bytes: ("S", "S", "region size in bytes, whole 4 KiB pages (size_bytes)"),
+    S.offset_bytes: ("o", "o", "start address of the region modulo 512 GiB (offset_bytes)"),
     S.touched_bytes: ("t", "t", ("bytes each process touches, a dense prefix from the start: "
                                  "⌈touched × S / 4 KiB⌉ × 4 KiB (touched_bytes)")),
     S.touched: ("f", "f", ("fraction of pages each process touches, each page independently "
                            "(touched, random pattern)")),
     S.procs: ("N", "N", "processes mapping the region (procs)"),
-    S.fault_around: ("F", "F", ("fault-around window, the kernel's fault_around_bytes "
+    S.fault_around_bytes: ("F", "F", ("fault-around window, the kernel's fault_around_bytes "
                                 "(default 64 KiB)")),
     S.read_access: ("r", "r", "1 for read access, 0 for write (access)"),
 }
@@ -95,20 +95,20 @@ BOUNDARIES = {
 def _first_window_end(start):
     """DenseTouch/RandomTouch.read_windows(): the first window [start, start + F) cut at the
     2 MiB table boundary."""
-    return sp.Min(start + S.fault_around, S.align_down(start, S.PTE_SPAN) + S.PTE_SPAN)
+    return sp.Min(start + S.fault_around_bytes, S.align_down(start, S.PTE_SPAN) + S.PTE_SPAN)
 
 
 def _quantities(strategy: str, ctx: Context) -> list[tuple[str, sp.Expr]]:
     """(name, expression) of the quantities a reader of `strategy` thinks in, most specific
     first.  Where two names share one expression the first wins."""
     touch = ctx.touch()
-    start, end = S.offset, S.offset + S.size
+    start, end = S.offset_bytes, S.offset_bytes + S.size_bytes
     out: list[tuple[str, sp.Expr]] = [("w", _first_window_end(start))]
     if strategy == "mshare":
         host = ctx.touch(base=0)
-        out += [(f"host {LEVEL_WORD[level]} tables", host.slots(0, S.size, S.SPAN_OF_LEVEL[level]))
-                for level in ctx.levels]
-        out.append(("pages touched", host.pages(0, S.size)))
+        out += [(f"host {LEVEL_WORD[level]} tables",
+                 host.slots(0, S.size_bytes, S.SPAN_OF_LEVEL[level])) for level in ctx.levels]
+        out.append(("pages touched", host.pages(0, S.size_bytes)))
         return out
     if strategy == "thp-shmem":
         mappable = thp_shmem.pmd_mappable_bytes()
@@ -228,7 +228,7 @@ def form(strategy: str, metric: str, levels: int = 4, pattern: str = "dense") ->
     steps += _metric_steps(metric, parts.shown, rank)
     used = set().union(*(_atoms(d) for d in definitions.values()), _atoms(parts.shown))
     if S.touched_bytes in used:          # t is defined in terms of S
-        used.add(S.size)
+        used.add(S.size_bytes)
     used.discard(S.read_access)          # printed as "read" / "write"
     legend = [(t, meaning) for sym, (t, _, meaning) in INPUT_SYMBOLS.items() if sym in used]
     legend += [(t, meaning) for sym, (t, _, meaning) in CONSTANT_SYMBOLS.items() if sym in used]

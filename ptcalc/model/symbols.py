@@ -14,15 +14,18 @@ import sympy as sp
 from ptcalc import paging
 
 # --- inputs (names == DataFrame columns) ---------------------------------------------------
-offset = sp.Symbol("offset_bytes", integer=True, nonnegative=True)
-size = sp.Symbol("size_bytes", integer=True, positive=True)          # whole pages (mmap)
+offset_bytes = sp.Symbol("offset_bytes", integer=True, nonnegative=True)
+size_bytes = sp.Symbol("size_bytes", integer=True, positive=True)          # whole pages (mmap)
 touched_bytes = sp.Symbol("touched_bytes", integer=True, nonnegative=True)  # dense prefix
 touched = sp.Symbol("touched", positive=True)                         # fraction, random
 procs = sp.Symbol("procs", integer=True, positive=True)
-fault_around = sp.Symbol("fault_around_bytes", integer=True, positive=True)
+fault_around_bytes = sp.Symbol("fault_around_bytes", integer=True, positive=True)
 read_access = sp.Symbol("read_access", integer=True, nonnegative=True)  # 1 read, 0 write
 
-INPUTS = (offset, size, touched_bytes, touched, procs, fault_around, read_access)
+INPUTS = (offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes,
+          read_access)
+# The former short names, kept for strategy modules written before the rename.
+offset, size, fault_around = offset_bytes, size_bytes, fault_around_bytes
 
 # --- geometric constants -------------------------------------------------------------------
 PAGE = sp.Symbol("PAGE_BYTES", integer=True, positive=True)
@@ -141,7 +144,7 @@ class DenseTouch:
 
     name = "dense"
 
-    def __init__(self, base=offset):
+    def __init__(self, base=offset_bytes):
         self.base = base
 
     def end(self):
@@ -149,7 +152,7 @@ class DenseTouch:
 
     def _touched_end(self, end):
         """min(end, touched end); the prefix never passes the region end, so say so."""
-        return self.end() if end == self.base + size else sp.Min(end, self.end())
+        return self.end() if end == self.base + size_bytes else sp.Min(end, self.end())
 
     def slots(self, start, end, span):
         """Slots of `span` holding a touched page of [start, end), a sub-range of the region."""
@@ -177,8 +180,9 @@ class DenseTouch:
         later fault opens an aligned window: 1 + aligned windows from that point on.
         """
         hi = self._touched_end(end)
-        first_end = sp.Min(start + fault_around, align_down(start, PTE_SPAN) + PTE_SPAN)
-        return sp.Piecewise((1 + tables(first_end, hi - first_end, fault_around), hi > start),
+        window = fault_around_bytes
+        first_end = sp.Min(start + window, align_down(start, PTE_SPAN) + PTE_SPAN)
+        return sp.Piecewise((1 + tables(first_end, hi - first_end, window), hi > start),
                             (0, True))
 
 
@@ -188,7 +192,7 @@ class RandomTouch:
 
     name = "random"
 
-    def __init__(self, base=offset):
+    def __init__(self, base=offset_bytes):
         self.base = base
 
     def slots(self, start, end, span):
@@ -198,19 +202,20 @@ class RandomTouch:
         return touched * sp.Max(0, end - start) / PAGE
 
     def bytes_touched(self):
-        return touched * size
+        return touched * size_bytes
 
     def read_windows(self, start, end):
         """Expected read faults of a later process (see DenseTouch.read_windows): the aligned
         windows holding a touched page, less one when the clamped first window [start,
         start + FA) already mapped every touched page of the second aligned window."""
-        aligned = expected_tables(start, end - start, fault_around)
-        second = align_down(start, fault_around) + fault_around
+        window = fault_around_bytes
+        aligned = expected_tables(start, end - start, window)
+        second = align_down(start, window) + window
         first_pages = (sp.Min(second, end) - start) / PAGE
-        covered_pages = (sp.Min(start + fault_around, end) - second) / PAGE
-        rest_pages = sp.Max(0, sp.Min(second + fault_around, end) - (start + fault_around)) / PAGE
+        covered_pages = (sp.Min(start + window, end) - second) / PAGE
+        rest_pages = sp.Max(0, sp.Min(second + window, end) - (start + window)) / PAGE
         saved = (1 - _miss(first_pages)) * (1 - _miss(covered_pages)) * _miss(rest_pages)
-        applies = sp.And(sp.Ne(sp.Mod(start, fault_around), 0),
+        applies = sp.And(sp.Ne(sp.Mod(start, window), 0),
                          sp.Ne(sp.Mod(second, PTE_SPAN), 0), end > second)
         return aligned - sp.Piecewise((saved, applies), (0, True))
 

@@ -26,6 +26,10 @@ NOT_IN_LINUX = {s.name: f"{s.name} cannot be measured on Linux: {s.upstream.summ
 _HUGETLB_PAGE = catalog.HUGETLB_PAGE_BYTES
 _DEFAULT_BACKING = {s.name: s.probe_backings[0] for s in catalog.STRATEGIES if s.probe_backings}
 _BACKINGS = {s.name: s.probe_backings for s in catalog.STRATEGIES if s.probe_backings}
+# shmem mTHP strategies (backing "mthp"): folio bytes from the name, thp-shmem-64k -> 64 KiB.
+MTHP_FOLIO_BYTES = {
+    s.name: int(s.name.rsplit("-", 1)[1][:-1]) * (MiB if s.name.endswith("m") else KiB)
+    for s in catalog.STRATEGIES if "mthp" in s.probe_backings}
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,10 @@ class ProbeCase:
 
     backing: ``anon`` (MAP_SHARED|MAP_ANONYMOUS), ``file`` (tmpfs /dev/shm), ``memfd``,
     ``thp`` (a file on a tmpfs mounted huge=always), ``hugetlb-anon`` (MAP_HUGETLB),
-    ``hugetlb-memfd`` (memfd MFD_HUGETLB), ``hugetlbfs`` (a file on a hugetlbfs mount).
-    hugetlb-2m maps MAP_PRIVATE (no PMD sharing); the other hugetlb strategies MAP_SHARED.
+    ``hugetlb-memfd`` (memfd MFD_HUGETLB), ``hugetlbfs`` (a file on a hugetlbfs mount),
+    ``mthp`` (MAP_SHARED|MAP_ANONYMOUS with the strategy's folio size switched on in
+    hugepages-<size>kB/shmem_enabled for the case).  hugetlb-2m maps MAP_PRIVATE (no PMD
+    sharing); the other hugetlb strategies MAP_SHARED.
     """
 
     strategy: str
@@ -69,6 +75,11 @@ class ProbeCase:
     def name(self) -> str:
         return self.label or (f"{self.strategy}/{self.backing} {fmt_bytes(self.size)}"
                               f"@{fmt_bytes(self.offset)} {self.access}")
+
+    @property
+    def folio_bytes(self) -> int:
+        """The shmem mTHP folio size the case switches on (0: none)."""
+        return MTHP_FOLIO_BYTES.get(self.strategy, 0)
 
     @property
     def huge_page_bytes(self) -> int:
@@ -150,7 +161,27 @@ def default_matrix() -> list[ProbeCase]:
         C("threads", 4 * MiB, 4 * KiB, 3, "write", "anon", "threads +4KiB write"),
         C("threads", 4 * MiB, 0, 3, "read", "anon", "threads aligned read"),
     ]
-    return cases
+    return cases + mthp_matrix()
+
+
+def mthp_matrix() -> list[ProbeCase]:
+    """shmem mTHP: every folio size read (the first reader faults once per folio, a later
+    one per folio or per fault-around window), two sizes written, and a folio-aligned start
+    that is not 2 MiB-aligned, 4 KiB tails and an unaligned start (4 KiB pages throughout)."""
+    C = ProbeCase
+    cases = [C(name, 4 * MiB, 0, 2, "read", "mthp", f"mthp {name[10:]} aligned 4MiB read")
+             for name in MTHP_FOLIO_BYTES]
+    cases += [C(name, 4 * MiB, 0, 2, "write", "mthp", f"mthp {name[10:]} aligned 4MiB write")
+              for name in ("thp-shmem-16k", "thp-shmem-1m")]
+    cases += [
+        C("thp-shmem-16k", 4 * MiB, 4 * KiB, 2, "read", "mthp", "mthp 16k +4KiB read"),
+        C("thp-shmem-64k", 4 * MiB + 12 * KiB, 64 * KiB, 2, "write", "mthp",
+          "mthp 64k @64KiB + 12KiB tail write"),
+        C("thp-shmem-256k", MiB + 12 * KiB, 256 * KiB, 3, "read", "mthp",
+          "mthp 256k @256KiB + 12KiB tail read"),
+        C("thp-shmem-1m", 6 * MiB, 1 * MiB, 2, "read", "mthp", "mthp 1m @1MiB read"),
+    ]
+    return [c for c in cases if c.strategy in LIVE_STRATEGIES]
 
 
 def user_cases(size, offset=0, procs=2, access="write", strategies=None,

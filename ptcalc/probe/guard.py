@@ -1,6 +1,7 @@
 """Kernel settings the probe changes, and their restoration.
 
-Huge page pools (``nr_hugepages`` of each size) and tmpfs/hugetlbfs mounts are changed only
+Huge page pools (``nr_hugepages`` of each size), tmpfs/hugetlbfs mounts and the per-size
+shmem mTHP switches (``transparent_hugepage/hugepages-<size>kB/shmem_enabled``) are changed only
 inside ``SystemGuard``, which records every huge page size's ``nr_hugepages`` and the mount
 table first, reserves only what the running case needs, refuses a case that would need more
 than half of MemAvailable, and restores everything on normal exit, on an exception, and on
@@ -40,6 +41,7 @@ class ProbeBusy(RuntimeError):
 
 
 HUGEPAGES_DIR = "/sys/kernel/mm/hugepages"
+THP_DIR = "/sys/kernel/mm/transparent_hugepage"
 MNT_DETACH = 2
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 # Handled like SIGTERM: a closed terminal or dropped ssh (HUP), Ctrl-\ (QUIT), and
@@ -60,6 +62,34 @@ def hugepage_counts() -> dict[int, int]:
             kb = int(name[len("hugepages-"):-2])
             counts[kb * 1024] = _read_int(f"{HUGEPAGES_DIR}/{name}/nr_hugepages")
     return counts
+
+
+def mthp_knob(folio_bytes: int) -> str:
+    """The shmem_enabled switch of one shmem mTHP folio size (anonymous shared memory)."""
+    return f"{THP_DIR}/hugepages-{folio_bytes // 1024}kB/shmem_enabled"
+
+
+def read_choice(path: str) -> str:
+    """The selected value of a sysfs choice file ('always [never]' -> 'never')."""
+    with open(path) as f:
+        text = f.read()
+    return text[text.index("[") + 1:text.index("]")]
+
+
+def mthp_settings() -> dict[str, str]:
+    """Every shmem mTHP switch of this kernel and its value, keyed by folio size directory."""
+    out = {}
+    try:
+        names = sorted(os.listdir(THP_DIR))
+    except OSError:
+        return out
+    for name in names:
+        if name.startswith("hugepages-"):
+            try:
+                out[name] = read_choice(f"{THP_DIR}/{name}/shmem_enabled")
+            except (OSError, ValueError):
+                continue
+    return out
 
 
 def mount_table() -> list[str]:
@@ -105,6 +135,9 @@ class SystemGuard:
         self.expected: dict[int, int] = {}   # what nr_hugepages should read now
         self.added: dict[int, int] = {}      # pages this guard added, per size
         self.mounts: list[str] = []          # our mount points, in mount order
+        self.knobs: dict[str, str] = {}      # sysfs switches we set -> their value before
+        self.saved_mthp: dict[str, str] = {}
+        self.final_mthp: dict[str, str] = {}
         self.foreign: list[str] = []         # changes other processes made meanwhile
         self.final_counts: dict[int, int] = {}
         self.final_mounts: list[str] = []
@@ -126,6 +159,7 @@ class SystemGuard:
             raise
         self.saved_counts = hugepage_counts()
         self.saved_mounts = mount_table()
+        self.saved_mthp = mthp_settings()
         self.expected = dict(self.saved_counts)
         self.added = dict.fromkeys(self.saved_counts, 0)
         if self.install_signal_handlers:
@@ -265,13 +299,46 @@ class SystemGuard:
             raise CaseSkipped(f"mount -t {fstype} -o {options} failed: {os.strerror(err)}")
         return path
 
+    def set_choice(self, path: str, value: str) -> None:
+        """Set a sysfs choice file (a shmem mTHP switch) for the running case; its value
+        before is restored by ``release``/``restore``."""
+        if not os.path.exists(path):
+            raise CaseSkipped(f"this kernel has no {path}")
+        if not self.is_root():
+            raise CaseSkipped(f"needs root to set {path}")
+        # record and write as one step: a signal in between cannot leave it unrecorded
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, set(SIGNALS))
+        try:
+            self.knobs.setdefault(path, read_choice(path))
+            if self.journal is not None:       # written down before the change
+                self.journal.knob(path, self.knobs[path])
+            with open(path, "w") as f:
+                f.write(value)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
     def release(self) -> None:
         """Undo one case's resources (between cases); the originals stay recorded."""
         from ptcalc.probe.kernel import kill_active_groups
 
         kill_active_groups()
+        self._restore_knobs()
         self._unmount_all()
         self._restore_counts()
+
+    def _restore_knobs(self) -> None:
+        while self.knobs:
+            path, value = next(iter(self.knobs.items()))
+            try:
+                with open(path, "w") as f:
+                    f.write(value)
+                if read_choice(path) != value:
+                    self.problems.append(f"{path} is {read_choice(path)}, wanted {value}")
+                elif self.journal is not None:
+                    self.journal.knob_restored(path)
+            except (OSError, ValueError) as exc:
+                self.problems.append(f"cannot restore {path} to {value}: {exc}")
+            del self.knobs[path]
 
     # -- restoration
     def restore(self) -> None:
@@ -291,6 +358,11 @@ class SystemGuard:
                 if extra or gone:
                     self.foreign.append(f"mount table changed by another process: "
                                         f"added {extra}, removed {gone}")
+            self.final_mthp = mthp_settings()
+            for name, value in self.final_mthp.items():
+                if value != self.saved_mthp.get(name, value):
+                    self.foreign.append(f"{name}/shmem_enabled changed from "
+                                        f"{self.saved_mthp[name]} to {value} meanwhile")
             self.final_counts = hugepage_counts()
             for size, value in self.final_counts.items():
                 if value != self.expected.get(size, value):

@@ -104,6 +104,17 @@ class Journal:
         if self.state["hugepages"].pop(str(page_bytes), None) is not None:
             self._write()
 
+    def knob(self, path: str, before: str) -> None:
+        """Record a sysfs choice (a THP knob) before this run sets it."""
+        knobs = self.state.setdefault("knobs", {})
+        if path not in knobs:
+            knobs[path] = before
+            self._write()
+
+    def knob_restored(self, path: str) -> None:
+        if self.state.get("knobs", {}).pop(path, None) is not None:
+            self._write()
+
     def mount(self, path: str) -> None:
         self.state["mounts"].append(path)
         self._write()
@@ -125,7 +136,8 @@ class Journal:
 
     def pending(self) -> bool:
         """Is anything still listed (not undone)?"""
-        return bool(self.state["hugepages"] or self.state["mounts"] or self.state["groups"])
+        return bool(self.state["hugepages"] or self.state["mounts"] or self.state["groups"]
+                    or self.state.get("knobs"))
 
     def close(self) -> None:
         """Everything is restored: the journal goes."""
@@ -220,6 +232,19 @@ def repair(directory: str, *, hugepages_dir: str = HUGEPAGES_DIR) -> list[str]:
             else:
                 with contextlib.suppress(OSError):
                     os.rmdir(path)
+        for path, before in sorted(state.get("knobs", {}).items()):
+            if not str(path).startswith("/sys/kernel/mm/transparent_hugepage/"):
+                continue             # only THP switches, whatever the file says
+            try:
+                with open(path) as handle:
+                    text = handle.read()
+                now = text[text.index("[") + 1:text.index("]")]
+                if now != before:
+                    with open(path, "w") as handle:
+                        handle.write(before)
+                    repaired.append(f"{path} {now} -> {before}")
+            except (OSError, ValueError):
+                continue
         for key, entry in sorted(state.get("hugepages", {}).items(), key=lambda kv: int(kv[0])):
             page_bytes, before = int(key), int(entry["before"])
             path = f"{hugepages_dir}/hugepages-{page_bytes // 1024}kB/nr_hugepages"

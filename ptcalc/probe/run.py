@@ -38,7 +38,14 @@ from ptcalc.probe.cases import (
     default_matrix,
     user_cases,
 )
-from ptcalc.probe.guard import CaseSkipped, ProbeBusy, ProbeInterrupted, SystemGuard, mount_table
+from ptcalc.probe.guard import (
+    CaseSkipped,
+    ProbeBusy,
+    ProbeInterrupted,
+    SystemGuard,
+    mount_table,
+    mthp_knob,
+)
 from ptcalc.probe.results import (
     FAULT_TOLERANCE,
     CaseResult,
@@ -79,7 +86,10 @@ def _region_for(case: ProbeCase, guard: SystemGuard, slot: int):
     from ptcalc.probe import kernel
 
     backing, directory, hp = case.backing, None, case.huge_page_bytes
-    if backing == "thp":
+    if backing == "mthp":        # shared anonymous memory with one folio size switched on
+        guard.set_choice(mthp_knob(case.folio_bytes), "always")
+        backing = "anon"
+    elif backing == "thp":
         room = -(-case.size // HUGE_2M_BYTES) * HUGE_2M_BYTES + HUGE_2M_BYTES
         directory = guard.mount("tmpfs", f"huge=always,size={room}")
         backing = "file"
@@ -222,9 +232,9 @@ def run_probe(cases=None, *, model=None, progress=None, fault_around: int | None
     report.restore_problems = list(guard.problems)
     report.foreign_changes = list(guard.foreign)
     report.state_before = {"nr_hugepages": {str(k): v for k, v in guard.saved_counts.items()},
-                           "mounts": guard.saved_mounts}
+                           "mounts": guard.saved_mounts, "shmem_mthp": guard.saved_mthp}
     report.state_after = {"nr_hugepages": {str(k): v for k, v in guard.final_counts.items()},
-                          "mounts": guard.final_mounts}
+                          "mounts": guard.final_mounts, "shmem_mthp": guard.final_mthp}
     return report
 
 

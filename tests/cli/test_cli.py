@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from ptcalc.catalog import STRATEGY_NAMES
+
 JSON_KEYS = {"strategy", "applicable", "reason", "leaf_page_bytes", "pt_bytes_per_process",
              "pt_bytes_total", "pte_table_bytes", "pmd_table_bytes", "pud_table_bytes",
              "savings_vs_private_4k", "huge_pages", "faults_first", "faults_next",
@@ -22,15 +24,18 @@ def test_default_scenario_is_the_sga():
     assert result.returncode == 0, result.stderr
     assert "300 GiB region" in result.stdout and "1,500 processes" in result.stdout
     assert "878.906 GiB" in result.stdout        # private-4k PTE tables
-    # 300 GiB + 880.6 GiB of private-4k page tables > 512 GiB; every sharing design fits.
-    assert "exceed 512 GiB RAM (OOM) for: private-4k (1.153 TiB);" in result.stdout
+    # 300 GiB + 880.6 GiB of private-4k page tables > 512 GiB; so with shmem mTHP, whose
+    # folios stay PTE-mapped (the same page tables); every sharing design fits.
+    mthp = ", ".join(f"thp-shmem-{size} (1.153 TiB)" for size in
+                     ("8k", "16k", "32k", "64k", "128k", "256k", "512k", "1m"))
+    assert f"exceed 512 GiB RAM (OOM) for: private-4k (1.153 TiB), {mthp};" in result.stdout
 
 
 def test_json_contract():
     result = ptcalc("compare", "--size", "300GiB", "--procs", "1500", "--format", "json")
     rows = json.loads(result.stdout)
     assert [row["strategy"] for row in rows][:2] == ["private-4k", "thp-shmem"]
-    assert len(rows) == 9
+    assert len(rows) == len(STRATEGY_NAMES) == 19   # 9 strategies, 8 mTHP, 1g THP, ptshare-2026
     for row in rows:
         assert set(row) >= JSON_KEYS
     private = rows[0]
@@ -85,7 +90,8 @@ def test_formula_shows_constants():
     assert "\\lceil \\frac{o + t}{512\\,\\mathrm{GiB}} \\rceil" in latex.stdout
 
 
-def test_strategies_lists_all_nine():
+def test_strategies_lists_all():
     result = ptcalc("strategies", "--format", "json")
     names = [row["name"] for row in json.loads(result.stdout)]
-    assert len(names) == 9 and "hugetlb-2m-pmdshare" in names
+    assert names == list(STRATEGY_NAMES) and len(names) == 19
+    assert "hugetlb-2m-pmdshare" in names and "ptshare-2026" in names

@@ -56,8 +56,9 @@ def command_options():
 
 @pytest.fixture
 def quiet_side_effects(monkeypatch, tmp_path):
-    """Register the commands once; keep probe off the kernel and report from building."""
+    """Register the commands once; keep the probes off the kernel and report from building."""
     from ptcalc.present.sizing import build as sizing_report
+    from ptcalc.probe import operations as operations_probe
     from ptcalc.probe import run as probe
 
     cli._register_commands()
@@ -71,6 +72,8 @@ def quiet_side_effects(monkeypatch, tmp_path):
 
     monkeypatch.setattr(probe, "run_probe", lambda *a, **k: Report())
     monkeypatch.setattr(probe, "render", lambda report, fmt="table": "probe: stubbed")
+    monkeypatch.setattr(operations_probe, "run", lambda *a, **k: {"exit_code": 0})
+    monkeypatch.setattr(operations_probe, "render", lambda report, fmt="table": "stubbed")
 
     def no_report(*args, **kwargs):
         raise cli._input_error("stubbed")     # the argument checks ran; no report is built

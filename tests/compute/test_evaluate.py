@@ -16,7 +16,7 @@ def test_evaluate_matches_compare():
         "access": ["write", "read", "read"],
     })
     result = ptcalc.evaluate(scenarios)
-    assert len(result) == 3 * 9
+    assert len(result) == 3 * len(ptcalc.STRATEGIES)
     for _, scenario in scenarios.iterrows():
         expected = ptcalc.compare(size=int(scenario.size_bytes), procs=int(scenario.procs),
                                   offset=int(scenario.offset_bytes), touched=scenario.touched,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ptcalc.catalog import STRATEGY_NAMES
 from ptcalc.errors import InputError
 from ptcalc.inspect.layout import Mapping, Presence
 from ptcalc.inspect.run import inspect, render
@@ -19,8 +20,7 @@ from ptcalc.paging import PTE_SPAN, PUD_SPAN, TABLE_BYTES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "inspect"
 MIB = 2**20
-STRATEGIES = {"private-4k", "thp-shmem", "hugetlb-2m", "hugetlb-2m-pmdshare", "hugetlb-1g",
-              "ptshare", "file-pt", "mshare", "threads"}
+STRATEGIES = set(STRATEGY_NAMES)     # the what-if covers every strategy of the catalogue
 
 
 def files(*names):

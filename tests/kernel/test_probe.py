@@ -39,7 +39,7 @@ changes_kernel = pytest.mark.kernel
 def _state() -> dict:
     """The settings a probe may change, in the shape of ProbeReport.state_before/after."""
     return {"nr_hugepages": {str(k): v for k, v in probe_guard.hugepage_counts().items()},
-            "mounts": probe_guard.mount_table()}
+            "mounts": probe_guard.mount_table(), "shmem_mthp": probe_guard.mthp_settings()}
 
 
 def _leftover_dirs():
@@ -256,6 +256,51 @@ def test_signal_in_the_middle_of_a_hugetlb_case_restores_everything(signum, code
     _assert_restored(before, report)
     assert _leftover_dirs() == dirs_before
     assert not children._group_members(proc.pid)
+
+
+@changes_kernel
+@live
+@root
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_in_the_middle_of_an_mthp_case_restores_the_switch(signum, code):
+    """Interrupt the probe while an mTHP case has hugepages-64kB/shmem_enabled switched to
+    always and its processes hold the folios; afterwards every shmem mTHP switch reads as
+    before and no probe process is left."""
+    knob = probe_guard.mthp_knob(64 * KiB)
+    if not os.path.exists(knob):
+        pytest.skip(f"this kernel has no {knob}")
+    before = _state()
+    assert before["shmem_mthp"]["hugepages-64kB"] != "always"   # else nothing is tested
+    proc = _probe_process("mthp 64k @64KiB + 12KiB tail write")
+    try:
+        assert _wait_until(lambda: probe_guard.read_choice(knob) == "always", 60), \
+            proc.communicate(timeout=30)
+        time.sleep(1.0)                      # the workers are touching or holding the region
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == code, err
+    report = json.loads(out)
+    assert report["interrupted"] == signal.Signals(signum).name
+    assert probe_guard.mthp_settings() == before["shmem_mthp"]
+    _assert_restored(before, report)
+    assert not children._group_members(proc.pid)
+
+
+def test_mthp_cases_name_their_switch():
+    # thp-shmem-64k switches on hugepages-64kB/shmem_enabled; the folio size comes from the
+    # name (64 KiB, 1 MiB), and every shmem mTHP strategy of the catalogue has probe cases.
+    case = ProbeCase("thp-shmem-64k", 4 * MiB)
+    assert case.backing == "mthp" and case.folio_bytes == 64 * KiB
+    assert ProbeCase("thp-shmem-1m", 4 * MiB).folio_bytes == MiB
+    assert probe_guard.mthp_knob(case.folio_bytes).endswith("hugepages-64kB/shmem_enabled")
+    assert ProbeCase("private-4k", 4 * MiB).folio_bytes == 0
+    matrix = {c.strategy for c in probe.default_matrix() if c.backing == "mthp"}
+    assert matrix == {"thp-shmem-8k", "thp-shmem-16k", "thp-shmem-32k", "thp-shmem-64k",
+                      "thp-shmem-128k", "thp-shmem-256k", "thp-shmem-512k", "thp-shmem-1m"}
 
 
 @changes_kernel

@@ -24,6 +24,10 @@ def test_every_strategy_has_status_and_sources_a_reader_can_open(record):
     assert upstream.kind in catalog.UPSTREAM_KINDS
     if upstream.in_mainline:
         assert upstream.since or upstream.note        # a release, or why there is none
+    elif upstream.kind == "prototype":
+        # Code in a public tree, never posted to the lists: the tree's file is the source.
+        assert upstream.posting.startswith("https://github.com/")
+        assert upstream.posting in {address for _, address in record.sources}
     else:
         # Not merged: the date and the address of the posting the model follows.
         assert len(upstream.posted) == 7 and upstream.posted[4] == "-"
@@ -32,8 +36,11 @@ def test_every_strategy_has_status_and_sources_a_reader_can_open(record):
 
 
 def test_names_order_and_baseline_are_the_public_ones():
-    expected = ("private-4k", "thp-shmem", "hugetlb-2m", "hugetlb-2m-pmdshare", "hugetlb-1g",
-                "ptshare", "file-pt", "mshare", "threads")
+    mthp = tuple(f"thp-shmem-{size}" for size in
+                 ("8k", "16k", "32k", "64k", "128k", "256k", "512k", "1m"))
+    expected = ("private-4k", "thp-shmem", *mthp, "thp-shmem-1g", "hugetlb-2m",
+                "hugetlb-2m-pmdshare", "hugetlb-1g", "ptshare", "ptshare-2026", "file-pt",
+                "mshare", "threads")
     assert expected == catalog.STRATEGY_NAMES
     assert catalog.STRATEGY_NAMES[0] == catalog.BASELINE
     import ptcalc
@@ -109,6 +116,12 @@ def test_strategies_json_has_status_and_sources():
         "kind": "mainline", "since": "2.6.20", "note": "MAP_SHARED hugetlb mappings"}
     assert by_name["ptshare"]["upstream"]["kind"] == "rfc"
     assert by_name["ptshare"]["upstream"]["posted"] == "2022-12"
+    assert by_name["ptshare-2026"]["upstream"]["kind"] == "prototype"
+    assert by_name["thp-shmem-64k"]["upstream"]["since"] == "6.11"
+    assert by_name["thp-shmem-1g"]["upstream"] == {
+        "kind": "rfc", "posted": "2026-02",
+        "posting": "https://lore.kernel.org/all/20260202005451.774496-1-usamaarif642@gmail.com/",
+        "note": "shared memory first, suggested at LSF/MM/BPF 2026"}
     for row in rows:
         assert row["source"] and row["sources"]
         assert all(item["address"].startswith("https://") for item in row["sources"])

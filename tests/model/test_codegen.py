@@ -27,9 +27,9 @@ def test_compiled_equals_exact_sympy_evaluation():
             offset = rng.randrange(0, 2**27) * 4096
             size = rng.randrange(1, 2**20) * 4096
             touched_bytes = rng.randrange(1, size // 4096 + 1) * 4096
-            values = {S.offset: offset, S.size: size, S.touched_bytes: touched_bytes,
+            values = {S.offset_bytes: offset, S.size_bytes: size, S.touched_bytes: touched_bytes,
                       S.touched: 1, S.procs: rng.randrange(1, 5000),
-                      S.fault_around: 65536, S.read_access: rng.randrange(2)}
+                      S.fault_around_bytes: 65536, S.read_access: rng.randrange(2)}
             args = [values[symbol] for symbol in S.INPUTS]
             compiled = dict(zip(model.metric_names(levels), function(*args)))
             for metric, expr in model.expressions(strategy, levels, pattern).items():

@@ -44,8 +44,8 @@ def _scenarios(count=6, seed=16):
 
 
 def _value(expr, s):
-    values = {S.offset: s["offset"], S.size: s["size"], S.touched_bytes: s["touched"],
-              S.procs: s["procs"], S.fault_around: 64 * KiB, S.read_access: s["read"]}
+    values = {S.offset_bytes: s["offset"], S.size_bytes: s["size"], S.touched_bytes: s["touched"],
+              S.procs: s["procs"], S.fault_around_bytes: 64 * KiB, S.read_access: s["read"]}
     return model.numeric(sp.sympify(expr)).xreplace(values)
 
 

@@ -201,9 +201,12 @@ def test_walk_footprint_is_pt_bytes_total_and_ratio_against_llc():
 
 
 def test_result_is_row_aligned_typed_and_complete():
+    mixed = ("thp-shmem", "thp-shmem-1g")
     frame = pd.DataFrame([row(s, 3 * GiB + 4 * KiB, pt=s.count("-") * MiB)
-                          for s in tlb.STRATEGY_PAGE_SIZES if s != "thp-shmem"]
-                         + [row("thp-shmem", 3 * GiB, m4k=4 * MiB, m2m=3 * GiB - 4 * MiB)],
+                          for s in tlb.STRATEGY_PAGE_SIZES if s not in mixed]
+                         + [row("thp-shmem", 3 * GiB, m4k=4 * MiB, m2m=3 * GiB - 4 * MiB),
+                            row("thp-shmem-1g", 3 * GiB + 6 * MiB, m4k=2 * MiB, m2m=4 * MiB,
+                                m1g=3 * GiB)],
                          index=[f"r{i}" for i in range(len(tlb.STRATEGY_PAGE_SIZES))])
     for name in cpu_names():
         result = tlb_columns.tlb_metrics(frame, load_cpu(name))

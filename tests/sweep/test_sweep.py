@@ -106,17 +106,18 @@ def test_done_when_two_sizes_ten_thousand_counts(tmp_path):
     code, out, err = run("sweep", "--size", "1GiB,300GiB", "--procs", "1..10000/1",
                          "--output", path)
     assert code == 0, err
-    assert "180,000 rows" in out
+    n = len(STRATEGY_NAMES)                     # 19: one row per strategy and scenario
+    assert f"{2 * 10000 * n:,} rows" in out      # 380,000
     with path.open() as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 2 * 10000 * 9
-    # scenario-major: the nine strategies of (1 GiB, 1 process) first, procs fastest, size last
-    assert [r["strategy"] for r in rows[:9]] == list(STRATEGY_NAMES)
-    assert (rows[9]["size_bytes"], rows[9]["procs"]) == (str(GiB), "2")
-    last = rows[-9]
+    assert len(rows) == 2 * 10000 * n
+    # scenario-major: every strategy of (1 GiB, 1 process) first, procs fastest, size last
+    assert [r["strategy"] for r in rows[:n]] == list(STRATEGY_NAMES)
+    assert (rows[n]["size_bytes"], rows[n]["procs"]) == (str(GiB), "2")
+    last = rows[-n]
     assert (last["size_bytes"], last["procs"]) == (str(300 * GiB), "10000")
     expected = {r["strategy"]: r for r in scenario_rows(make_scenario("300GiB", 10000))}
-    for row in rows[-9:]:
+    for row in rows[-n:]:
         assert int(row["pt_bytes_total"]) == expected[row["strategy"]]["pt_bytes_total"]
 
 
@@ -129,7 +130,7 @@ def test_every_row_matches_compare():
     import pandas as pd
 
     result = pd.concat(frames, ignore_index=True)
-    assert len(result) == spec.rows == 2 * 3 * 2 * 2 * 2 * 9
+    assert len(result) == spec.rows == 2 * 3 * 2 * 2 * 2 * len(STRATEGY_NAMES)
     for _, row in result.iterrows():
         scenario = make_scenario(int(row.size_bytes), int(row.procs), int(row.offset_bytes),
                                  row.touched, row.access, row.pattern)
@@ -166,8 +167,10 @@ def test_chunks_bound_the_work_in_memory(monkeypatch):
     monkeypatch.setattr(frame, "evaluate_frame", spy)
     spec = make_sweep("1GiB", "1..1000")
     rows = sum(len(f) for _, f in sweep.chunks(spec, chunk_rows=900))
-    assert rows == 9000 and max(seen[1:]) == 100       # 900 rows / 9 strategies
-    assert len(seen) == 1 + 10                           # the dtype probe, then 10 chunks
+    n = len(STRATEGY_NAMES)
+    per_chunk = 900 // n                                 # 47 scenarios of 19 rows
+    assert rows == 1000 * n and max(seen[1:]) == per_chunk
+    assert len(seen) == 1 + -(-1000 // per_chunk)        # the dtype probe, then 22 chunks
 
 
 # --- formats ----------------------------------------------------------------------------------
@@ -201,9 +204,9 @@ def test_stdout_formats(fmt):
                          "--units", "si")
     assert code == 0, err
     if fmt == "json":
-        assert len(json.loads(out)) == 18
+        assert len(json.loads(out)) == 2 * len(STRATEGY_NAMES)
     elif fmt == "csv":
-        assert len(list(csv.DictReader(io.StringIO(out)))) == 18
+        assert len(list(csv.DictReader(io.StringIO(out)))) == 2 * len(STRATEGY_NAMES)
     else:
         assert "private-4k" in out and "1.074 GB" in out      # si units
         assert (out.count("|") > 40) == (fmt == "markdown")
@@ -274,13 +277,18 @@ def test_signals_remove_the_temporary_file(tmp_path, signum):
          "--procs", "1..100000/1", "--output", str(target)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
-    deadline = time.monotonic() + 60
-    while not any(p.name.startswith(".big.csv.") for p in tmp_path.iterdir()):
-        assert time.monotonic() < deadline and process.poll() is None
-        time.sleep(0.05)
-    time.sleep(0.3)
-    process.send_signal(signum)
-    _, err = process.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.name.startswith(".big.csv.") for p in tmp_path.iterdir()):
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)
+        time.sleep(0.3)
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=60)
+    finally:               # never leave a 64 GiB x 100000 sweep running after a failure
+        if process.poll() is None:
+            process.kill()
+            process.wait()
     if signum == signal.SIGTERM:
         assert process.returncode == 128 + signal.SIGTERM, err
     # SIGINT: KeyboardInterrupt; the exit code is cli.main's (typer returns Exit(130))

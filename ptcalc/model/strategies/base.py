@@ -23,7 +23,7 @@ class Context:
     paging: paging.Paging
     pattern: str      # "dense" or "random"
 
-    def touch(self, base=S.offset):
+    def touch(self, base=S.offset_bytes):
         return S.TOUCH_PATTERNS[self.pattern](base)
 
     @property

@@ -10,7 +10,7 @@ from ptcalc.model.strategies.base import Context, StrategyCounts
 
 def counts(ctx: Context) -> StrategyCounts:
     touch = ctx.touch()
-    start, end = S.offset, S.offset + S.size
+    start, end = S.offset_bytes, S.offset_bytes + S.size_bytes
     full_1g = (S.align_up(start, S.PMD_SPAN), S.align_down(end, S.PMD_SPAN))
     full_2m = (S.align_up(start, S.PTE_SPAN), S.align_down(end, S.PTE_SPAN))
     every = {level: touch.slots(start, end, S.SPAN_OF_LEVEL[level]) for level in ctx.levels}

@@ -14,6 +14,6 @@ def counts(ctx: Context) -> StrategyCounts:
 
 
 def not_applicable(ctx: Context) -> list:
-    return [(sp.Ne(sp.Mod(S.offset, S.PMD_SPAN), 0),
+    return [(sp.Ne(sp.Mod(S.offset_bytes, S.PMD_SPAN), 0),
              ("offset is not 1 GiB-aligned: a 1 GiB hugetlb mapping must start on a 1 GiB "
              "boundary (mmap fails with EINVAL)"))]

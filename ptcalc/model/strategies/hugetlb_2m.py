@@ -10,14 +10,14 @@ from ptcalc.model.strategies.base import Context, StrategyCounts
 
 def huge_pages_touched(touch, span):
     """Huge pages of `span` holding a touched page (the mapping is rounded up to whole pages)."""
-    return touch.slots(S.offset, S.offset + S.size, span)
+    return touch.slots(S.offset_bytes, S.offset_bytes + S.size_bytes, span)
 
 
 def unshared_counts(ctx: Context, page_span, leaf: str, below: tuple) -> StrategyCounts:
     """Private hugetlb pages of `page_span`: no tables at the `below` levels, one fault per
     huge page per process, the whole mapping reserved."""
     touch = ctx.touch()
-    start, end = S.offset, S.offset + S.size
+    start, end = S.offset_bytes, S.offset_bytes + S.size_bytes
     huge = huge_pages_touched(touch, page_span)
     tables = {level: touch.slots(start, end, S.SPAN_OF_LEVEL[level])
               for level in ctx.levels if level not in below}
@@ -28,7 +28,7 @@ def unshared_counts(ctx: Context, page_span, leaf: str, below: tuple) -> Strateg
         faults_next_read=huge, faults_next_write=huge,
         leaf_page_bytes=page_span,
         mapped={leaf: page_span * huge},
-        huge_pages=S.CeilDiv(S.size, page_span),
+        huge_pages=S.CeilDiv(S.size_bytes, page_span),
     )
 
 
@@ -37,6 +37,6 @@ def counts(ctx: Context) -> StrategyCounts:
 
 
 def not_applicable(ctx: Context) -> list:
-    return [(sp.Ne(sp.Mod(S.offset, S.PTE_SPAN), 0),
+    return [(sp.Ne(sp.Mod(S.offset_bytes, S.PTE_SPAN), 0),
              ("offset is not 2 MiB-aligned: a 2 MiB hugetlb mapping must start on a 2 MiB "
              "boundary (mmap fails with EINVAL)"))]

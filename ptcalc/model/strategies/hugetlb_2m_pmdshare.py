@@ -11,13 +11,13 @@ from ptcalc.model.strategies.base import Context, StrategyCounts
 
 def shared_slot_range():
     """[first, last) of the 1 GiB slots fully inside the hugetlb VMA."""
-    vma_end = S.offset + S.align_up(S.size, S.PTE_SPAN)
-    return S.align_up(S.offset, S.PMD_SPAN), S.align_down(vma_end, S.PMD_SPAN)
+    vma_end = S.offset_bytes + S.align_up(S.size_bytes, S.PTE_SPAN)
+    return S.align_up(S.offset_bytes, S.PMD_SPAN), S.align_down(vma_end, S.PMD_SPAN)
 
 
 def counts(ctx: Context) -> StrategyCounts:
     touch = ctx.touch()
-    start, end = S.offset, S.offset + S.size
+    start, end = S.offset_bytes, S.offset_bytes + S.size_bytes
     first, last = shared_slot_range()
     last_touchable = sp.Min(last, end)
     huge = hugetlb_2m.huge_pages_touched(touch, S.PTE_SPAN)
@@ -35,7 +35,7 @@ def counts(ctx: Context) -> StrategyCounts:
         faults_next_read=later, faults_next_write=later,
         leaf_page_bytes=S.PTE_SPAN,
         mapped={"2m": S.PTE_SPAN * huge},
-        huge_pages=S.CeilDiv(S.size, S.PTE_SPAN),
+        huge_pages=S.CeilDiv(S.size_bytes, S.PTE_SPAN),
     )
 
 

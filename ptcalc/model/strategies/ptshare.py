@@ -15,7 +15,7 @@ from ptcalc.model.strategies.base import (
 
 def counts(ctx: Context) -> StrategyCounts:
     touch = ctx.touch()
-    start, end = S.offset, S.offset + S.size
+    start, end = S.offset_bytes, S.offset_bytes + S.size_bytes
     host = per_process(ctx, start, end, touch)
     guest = {level: n for level, n in host.items() if level != "pte"}
     physical = {level: n + S.procs * guest.get(level, 0) for level, n in host.items()}
@@ -26,8 +26,8 @@ def counts(ctx: Context) -> StrategyCounts:
 
 def not_applicable(ctx: Context) -> list:
     return [
-        (sp.Ne(sp.Mod(S.offset, S.PTE_SPAN), 0),
+        (sp.Ne(sp.Mod(S.offset_bytes, S.PTE_SPAN), 0),
          "offset is not 2 MiB-aligned: MAP_SHARED_PT needs a PMD-aligned start"),
-        (sp.Ne(sp.Mod(S.size, S.PTE_SPAN), 0),
+        (sp.Ne(sp.Mod(S.size_bytes, S.PTE_SPAN), 0),
          "size is not a multiple of 2 MiB: MAP_SHARED_PT needs a PMD-sized multiple"),
     ]

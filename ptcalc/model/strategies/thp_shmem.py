@@ -10,13 +10,13 @@ from ptcalc.model.strategies.base import Context, StrategyCounts
 
 def pmd_mappable_bytes():
     """Bytes from the region start that are PMD-mapped: whole 2 MiB pieces if aligned."""
-    return sp.Piecewise((S.align_down(S.size, S.PTE_SPAN), sp.Eq(sp.Mod(S.offset, S.PTE_SPAN), 0)),
-                        (0, True))
+    aligned = sp.Eq(sp.Mod(S.offset_bytes, S.PTE_SPAN), 0)
+    return sp.Piecewise((S.align_down(S.size_bytes, S.PTE_SPAN), aligned), (0, True))
 
 
 def counts(ctx: Context) -> StrategyCounts:
     touch = ctx.touch()
-    start, end = S.offset, S.offset + S.size
+    start, end = S.offset_bytes, S.offset_bytes + S.size_bytes
     split = start + pmd_mappable_bytes()
     huge = touch.slots(start, split, S.PTE_SPAN)       # PMD-mapped folios touched
     small = touch.pages(split, end)                     # 4 KiB pages touched in the rest

@@ -10,7 +10,7 @@ from ptcalc.model.strategies.private_4k import private_faults
 
 
 def counts(ctx: Context) -> StrategyCounts:
-    tables = per_process(ctx, S.offset, S.offset + S.size)
+    tables = per_process(ctx, S.offset_bytes, S.offset_bytes + S.size_bytes)
     faults = private_faults(ctx)
     return StrategyCounts(
         charged=tables,
@@ -18,7 +18,7 @@ def counts(ctx: Context) -> StrategyCounts:
         faults_first_read=faults["first_read"], faults_first_write=faults["first_write"],
         faults_next_read=sp.Integer(0), faults_next_write=sp.Integer(0),
         leaf_page_bytes=S.PAGE,
-        mapped={"4k": S.PAGE * ctx.touch().pages(S.offset, S.offset + S.size)},
+        mapped={"4k": S.PAGE * ctx.touch().pages(S.offset_bytes, S.offset_bytes + S.size_bytes)},
     )
 
 

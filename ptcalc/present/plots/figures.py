@@ -16,6 +16,7 @@ from ptcalc.present.plots.style import (
     bytes_axis,
     count_axis,
     count_text,
+    names_text,
     new_figure,
     percent_text,
     strategy_style,
@@ -71,7 +72,7 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
             curves.setdefault(key, []).append(name)
     for key, members in curves.items():
         color, style, marker = strategy_style(members[0])
-        label = ", ".join(members)
+        label = names_text(members)
         points = {oom[name] for name in members}
         if len(points) == 1 and None not in points:
             (point,) = points
@@ -92,7 +93,7 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
                         color=strategy_style(members[0])[0], markeredgecolor="black", zorder=5,
                         linestyle="none", label=None if marked else "OOM point")
                 right = point > 0.5 * procs_max       # keep the text inside the axes
-                ax.annotate(f"OOM: {', '.join(members)} at {point:,} processes",
+                ax.annotate(f"OOM: {names_text(members)} at {point:,} processes",
                             (point, headroom), xytext=(-10 if right else 10, -24 - 16 * marked),
                             textcoords="offset points", ha="right" if right else "left",
                             fontsize=FONT_SIZE, fontweight="bold", color="#d62728",
@@ -267,7 +268,7 @@ def tlb_coverage(cpu="default", working_set=None, *, strategies=None, sizes=None
         color, style, marker = strategy_style(members[0])
         y = np.array([np.nan if v is None else v for v in key], dtype=float)
         ax.plot(sizes, np.where(y > 0, y, np.nan), color=color, linestyle=style, marker=marker,
-                markersize=5, linewidth=2, label=f"{leaf} leaves: {', '.join(members)}")
+                markersize=5, linewidth=2, label=f"{leaf} leaves: {names_text(members)}")
     if mark:
         ax.axvline(mark, color="black", linestyle=":", linewidth=1.2)
         ax.text(mark, 0.98, f" working set {format_size(mark)} ", rotation=90, ha="right",

@@ -16,6 +16,28 @@ FONT_SIZE = 10
 STRATEGY_STYLES = {s.name: s.plot_style for s in catalog.STRATEGIES}
 
 
+def names_text(names) -> str:
+    """Strategy names for a label, a run of shmem mTHP sizes shortened: 'private-4k,
+    thp-shmem-8k..1m' (the mTHP sizes share every page-table line with private-4k)."""
+    out, run = [], []
+
+    def flush():
+        if len(run) >= 3:
+            out.append(f"{run[0]}..{run[-1].rsplit('-', 1)[1]}")
+        else:
+            out.extend(run)
+        run.clear()
+
+    for name in names:
+        if name.startswith("thp-shmem-") and name[-1] in "km" and name[10:-1].isdigit():
+            run.append(name)
+            continue
+        flush()
+        out.append(name)
+    flush()
+    return ", ".join(out)
+
+
 def new_figure(height: float, width: float = WIDTH, ncols: int = 1):
     from matplotlib.figure import Figure
 

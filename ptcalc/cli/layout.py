@@ -1,0 +1,82 @@
+"""`--layout` for compare and plan: load a layout (a TOML file, a name in models/layouts,
+or a preset as its one-region layout) and print the host and per-group results."""
+
+from __future__ import annotations
+
+import typer
+
+LAYOUT_HELP = ("A host layout: a TOML file with [[regions]] and [[groups]], or a name in "
+               "models/layouts (or a preset as its one-region layout); --size/--procs "
+               "and the scenario options do not apply.")
+
+
+def resolve_layout(text: str, paging="4", fault_around="64KiB", ram=None, decimal=False):
+    from pathlib import Path
+
+    from ptcalc.data import models_path
+    from ptcalc.errors import InputError
+    from ptcalc.inputs.layout import layout_from_scenario, load_layout_file
+    from ptcalc.inputs.presets import load_preset, preset_names
+    from ptcalc.inputs.scenario import make_scenario
+    from ptcalc.units import parse_size
+
+    path = Path(text)
+    named = models_path("layouts", f"{text}.toml")
+    if path.is_file():
+        layout = load_layout_file(path, paging, fault_around)
+    elif "/" not in text and named.is_file():
+        layout = load_layout_file(named, paging, fault_around)
+    elif "/" not in text and text in preset_names():
+        preset = load_preset(text)
+        values = {"offset": 0, "touched": 1, "access": "write", "pattern": "dense",
+                  **preset.values}
+        scenario = make_scenario(values["size"], values["procs"], values["offset"],
+                                 values["touched"], values["access"], values["pattern"],
+                                 paging, fault_around)
+        layout = layout_from_scenario(scenario, preset.name)
+        from dataclasses import replace
+
+        layout = replace(layout, description=preset.description,
+                         sources=tuple(preset.sources.items()),
+                         ram_bytes=parse_size(values["ram"], what="ram")
+                         if values.get("ram") else None)
+    else:
+        names = sorted({p.stem for p in models_path("layouts").glob("*.toml")}
+                       | set(preset_names()))
+        raise InputError(f"layout {text!r} is neither a file nor a known name; give a TOML "
+                         f"file or one of: {', '.join(names)}")
+    if ram:
+        from dataclasses import replace
+
+        layout = replace(layout, ram_bytes=parse_size(ram, what="ram", decimal=decimal))
+    return layout
+
+
+def compare_layout(text, strategy, paging, fault_around, ram, fmt, units, decimal) -> None:
+    from ptcalc.compute.host import evaluate_layout
+    from ptcalc.inputs.scenario import parse_choice, parse_strategies
+    from ptcalc.present.layouts import render_layout
+    from ptcalc.present.tables import FORMATS, UNITS
+
+    fmt = parse_choice(fmt, FORMATS, "format")
+    units = parse_choice(units, UNITS, "units")
+    layout = resolve_layout(text, paging, fault_around, ram, decimal)
+    result = evaluate_layout(layout, parse_strategies(strategy))
+    typer.echo(render_layout(layout, result, fmt, units))
+
+
+def plan_layout(text, group, strategy, paging, ram, fmt, units, decimal) -> None:
+    from ptcalc.compute.host_plan import most_procs
+    from ptcalc.errors import InputError
+    from ptcalc.inputs.scenario import parse_choice, parse_strategies
+    from ptcalc.present.layouts import render_plan
+    from ptcalc.present.tables import FORMATS, UNITS
+
+    fmt = parse_choice(fmt, FORMATS, "format")
+    units = parse_choice(units, UNITS, "units")
+    layout = resolve_layout(text, paging, "64KiB", ram, decimal)
+    if layout.ram_bytes is None:
+        raise InputError("plan --layout needs the host's RAM: give --ram or ram = \"...\" in "
+                         "the layout")
+    rows = most_procs(layout, group, layout.ram_bytes, parse_strategies(strategy))
+    typer.echo(render_plan(layout, rows, fmt, units))
