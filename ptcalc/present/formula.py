@@ -114,3 +114,45 @@ def formula_text(strategy: str, metric: str, *, latex: bool = False, paging=4,
         text = render_text(form, f"{metric} [{strategy}{where}]")
         return text + "\n\n" + tlb.metric_doc(metric).strip()
     return render_text(form, f"{metric} [{form.strategy}, {form.levels}-level, {pattern}]")
+
+
+def svg_data_uri(latex: str, fontsize: int = 13) -> str:
+    """One equation as an SVG image (matplotlib mathtext, glyphs as paths: no fonts, no
+    network, no JavaScript), as a data URI."""
+    import base64
+    import io
+
+    from matplotlib import mathtext
+    from matplotlib.font_manager import FontProperties
+
+    out = io.BytesIO()
+    mathtext.math_to_image(f"${latex}$", out, prop=FontProperties(size=fontsize), format="svg")
+    return "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def render_html(form, title: str | None = None) -> str:
+    """The form as HTML: one rendered equation per step (with its text form as alt text, so
+    it can be copied), then the legend as a list."""
+    from html import escape
+
+    parts = [f"<h4>{escape(title)}</h4>"] if title else []
+    parts.append('<div class="formula">')
+    for step in form.steps:
+        image = svg_data_uri(f"{latex_name(step.name)} = {step.latex}")
+        alt = escape(f"{step.name} = {step.text}", quote=True)
+        parts.append(f'<p><img class="eq" src="{image}" alt="{alt}" title="{alt}"></p>')
+    parts.append("</div>")
+    if form.legend:
+        items = "".join(f"<li><b>{escape(symbol)}</b>: {escape(meaning)}</li>"
+                        for symbol, meaning in form.legend)
+        parts.append(f'<ul class="legend">{items}</ul>')
+    return "\n".join(parts)
+
+
+def show(strategy: str, metric: str, **options):
+    """In Jupyter: the form of one metric rendered as images (works offline and in exported
+    HTML, unlike LaTeX that needs MathJax)."""
+    from IPython.display import HTML
+
+    form = formula_form(strategy, metric, **options)
+    return HTML(render_html(form, f"{metric} [{form.strategy}]"))

@@ -143,7 +143,8 @@ def test_directory_named_like_a_report(tmp_path):
 
 def test_overrides_and_missing_ram():
     report = sr.build_report(size="24GiB", procs=2, ram="32GiB", access="read", cpu="zen4")
-    assert report.title == "Page-table sizing report"
+    # the title names the scenario: sizes in binary units, counts with separators
+    assert report.title == "24 GiB shared region, 2 processes, 32 GiB host"
     assert "24 GiB shared region mapped by 2 processes on a 32 GiB host" in report.scenario_text
     assert "AMD" in report.scenario_text
     with pytest.raises(InputError, match="--ram is missing"):
@@ -161,7 +162,15 @@ def test_cli_writes_html(tmp_path, capsys):
     assert line.startswith(f"wrote {out} (") and "4 plots" in line
     text = out.read_text()
     assert len(_embedded_pngs(text)) == 4
-    assert "Page-table sizing report: oracle-sga-300g" in text
+    assert "<h1>300 GiB SGA, 1,500 processes, 512 GiB host</h1>" in text
+    assert re.search(r"Generated 20\d\d-\d\d-\d\d \d\d:\d\d UTC with ptcalc \d", text)
+    # 300 GiB at offset 0 is 1 GiB-aligned: 300 pages of 1 GiB, one PUD table per process
+    assert "cheapest choice in mainline Linux for this SGA is hugetlb-1g" in text
+    assert "hugepagesz=1G hugepages=300" in text and "mshare (RFC posted" in text
+    # formulas are images (mathtext SVG) with their text form as alt text, never raw LaTeX
+    visible = re.sub(r'<img [^>]*>', "", text)
+    assert "Piecewise" not in text and "\\lceil" not in visible and "\\frac" not in visible
+    assert 'alt="PTE tables = ⌈(o + t) / 2 MiB⌉ − ⌊o / 2 MiB⌋   (0 unless t &gt; 0)"' in text  # noqa: RUF001
 
 
 def test_cli_writes_markdown(tmp_path, capsys):

@@ -70,7 +70,8 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
         if rows["applicable"].astype(bool).all():
             key = tuple(rows["pt_bytes_total"].astype("int64").tolist())
             curves.setdefault(key, []).append(name)
-    for key, members in curves.items():
+    step = max(1, len(counts) // 8)
+    for k, (key, members) in enumerate(curves.items()):
         color, style, marker = strategy_style(members[0])
         label = names_text(members)
         points = {oom[name] for name in members}
@@ -78,9 +79,12 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
             (point,) = points
             label += f"  (OOM at {point:,} processes)"
         y = np.array(key, dtype=float)
+        # Lines drawn later are thinner and their markers sit between the earlier ones', so
+        # a line lying on another (file-pt next to mshare) still shows.
         ax.plot(counts, np.where(y > 0, y, np.nan), color=color, linestyle=style,
-                linewidth=2, label=label, marker=marker, markevery=max(1, len(y) // 8),
-                markersize=6)
+                linewidth=max(1.2, 3.2 - 0.35 * k), label=label, marker=marker,
+                markevery=((k * step) // max(1, len(curves)), step), markersize=6,
+                zorder=2 + k)
     if headroom > 0:
         ax.axhline(headroom, color="#d62728", linestyle="--", linewidth=1.5,
                    label=f"RAM {format_size(ram_bytes)} - region {format_size(size_bytes)} = "
@@ -115,7 +119,8 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.xaxis.set_major_formatter(thousands_formatter())
     ax.set_xlabel("processes mapping the region", fontsize=FONT_SIZE + 1)
-    ax.set_ylabel("page-table bytes, all processes (PageTables)", fontsize=FONT_SIZE + 1)
+    ax.set_ylabel("page-table bytes, all processes (PageTables), log scale",
+                  fontsize=FONT_SIZE + 1)
     ax.grid(True, which="major", alpha=0.3)
     ax.set_title(title or f"Page tables for a {format_size(size_bytes)} region "
                  f"({touched:.0%} touched, {access}) on a {format_size(ram_bytes)} host",
@@ -130,41 +135,47 @@ def applicable_mask(df):
 
 
 def savings(df, title=None, units: str = "iec"):
-    """Horizontal bars: page-table bytes per strategy (``pt_bytes_total``, log2 axis) for one
-    scenario (a ``compare`` result), each labelled with its size and its saving against
-    private-4k; strategies that do not apply are listed with their reason."""
+    """Horizontal bars: page-table bytes per strategy (``pt_bytes_total``) for one scenario (a
+    ``compare`` result) on a linear axis, so that bar lengths compare like the memory they
+    stand for; each bar is labelled with its size, its saving against private-4k and how many
+    times less that is.  Strategies that do not apply are listed with their reason."""
     import numpy as np
+
+    from ptcalc.present.plots.style import linear_bytes_unit
 
     fig, ax = new_figure(0.55 * len(df) + 1.6)
     applicable = applicable_mask(df)
     names = list(df["strategy"])
     totals = df["pt_bytes_total"].astype("float64").to_numpy()
     positions = np.arange(len(names))[::-1]
-    finite = totals[np.isfinite(totals) & (totals > 0)]
-    low = 2.0 ** math.floor(math.log2(finite.min())) / 4 if len(finite) else 1.0
-    high = 2.0 ** math.ceil(math.log2(finite.max())) if len(finite) else 2.0
+    finite = totals[np.isfinite(totals)]
+    factor, unit = linear_bytes_unit(finite.max() if len(finite) else 1)
+    largest = (finite.max() / factor) if len(finite) and finite.max() > 0 else 1.0
+    base = df.loc[df["strategy"] == "private-4k", "pt_bytes_total"]
+    base = float(base.iloc[0]) if len(base) and not is_missing(base.iloc[0]) else None
     for y, (i, name) in zip(positions, enumerate(names)):
         if applicable is not None and not applicable.iloc[i]:
             reason = str(df["reason"].iloc[i])
             reason = reason if len(reason) <= 70 else reason[:67] + "..."
-            ax.text(low * 1.2, y, f"n/a: {reason}", va="center", fontsize=FONT_SIZE - 1,
+            ax.text(largest * 0.01, y, f"n/a: {reason}", va="center", fontsize=FONT_SIZE - 1,
                     color="#555555")
             continue
         value = totals[i]
-        ax.barh(y, value - low if value > low else 0, left=low, color=strategy_style(name)[0],
-                height=0.65)
+        ax.barh(y, value / factor, color=strategy_style(name)[0], height=0.65)
         saving = df["savings_vs_private_4k"].iloc[i] if "savings_vs_private_4k" in df else None
         text = f" {format_size(value, units)}"
-        if not is_missing(saving) and name != "private-4k":
-            text += f"  (saves {percent_text(float(saving))})"
-        elif name == "private-4k":
+        if name == "private-4k":
             text += "  (baseline)"
-        ax.text(value, y, text, va="center", ha="left", fontsize=FONT_SIZE - 1)
+        elif not is_missing(saving):
+            text += f"  (saves {percent_text(float(saving))}"
+            if base and value > 0 and base / value >= 2:
+                text += f", {base / value:,.0f}× less"  # noqa: RUF001
+            text += ")"
+        ax.text(value / factor, y, text, va="center", ha="left", fontsize=FONT_SIZE - 1)
     ax.set_yticks(positions, names, fontsize=FONT_SIZE)
-    ax.set_xscale("log", base=2)
-    ax.set_xlim(low, high * 2.0 ** 12)      # room on the right for the labels
-    bytes_axis(ax.xaxis, units)
-    ax.set_xlabel("page-table bytes, all processes (PageTables), log scale",
+    ax.set_xlim(0, largest * 1.45)           # room on the right for the labels
+    ax.xaxis.set_major_formatter(thousands_formatter())
+    ax.set_xlabel(f"page-table memory, all processes (PageTables), {unit} (linear scale)",
                   fontsize=FONT_SIZE + 1)
     ax.grid(True, axis="x", which="major", alpha=0.3)
     ax.set_title(title or "Page-table memory per strategy, and the saving against private-4k",
@@ -211,7 +222,8 @@ def faults(df, title=None):
     ax.set_xscale("log")
     ax.set_xlim(low, high * 30)
     count_axis(ax.xaxis)
-    ax.set_xlabel("minor page faults (count, log scale)", fontsize=FONT_SIZE + 1)
+    ax.set_xlabel("minor page faults (log scale: the counts differ by orders of magnitude)",
+                  fontsize=FONT_SIZE + 1)
     ax.grid(True, axis="x", which="major", alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
     if not handles:       # the first row did not apply: build the legend from the series
@@ -262,18 +274,24 @@ def tlb_coverage(cpu="default", working_set=None, *, strategies=None, sizes=None
         key = tuple(None if math.isnan(v) else round(v, 12) for v in coverage)
         curves.setdefault(key, []).append(name)
     fig, ax = new_figure(5.4)
-    for key, members in curves.items():
+    for k, (key, members) in enumerate(curves.items()):
         rows = frame[(frame["strategy"] == members[0]) & frame["applicable"].astype(bool)]
         leaf = format_size(int(rows["leaf_page_bytes"].iloc[-1]))   # at the largest size
         color, style, marker = strategy_style(members[0])
         y = np.array([np.nan if v is None else v for v in key], dtype=float)
+        # Where curves coincide (all at 100% for small working sets) the later ones are
+        # thinner and mark every other point, offset, so each stays visible.
         ax.plot(sizes, np.where(y > 0, y, np.nan), color=color, linestyle=style, marker=marker,
-                markersize=5, linewidth=2, label=f"{leaf} leaves: {names_text(members)}")
+                markersize=max(3.5, 6 - k), linewidth=max(1.2, 3.2 - 0.8 * k),
+                markevery=(k % 2, 2) if k else 1, zorder=2 + k,
+                label=f"{leaf} leaves: {names_text(members)}")
     if mark:
         ax.axvline(mark, color="black", linestyle=":", linewidth=1.2)
-        ax.text(mark, 0.98, f" working set {format_size(mark)} ", rotation=90, ha="right",
-                va="top", transform=ax.get_xaxis_transform(), fontsize=FONT_SIZE - 1,
-                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1})
+        # above the plotting area, where no line can run under it
+        ax.annotate(f"working set {format_size(mark)}", (mark, 1.0),
+                    xycoords=ax.get_xaxis_transform(), xytext=(0, 3),
+                    textcoords="offset points", ha="center", va="bottom",
+                    fontsize=FONT_SIZE - 1)
     ax.set_xscale("log", base=2)
     bytes_axis(ax.xaxis)
     ax.set_yscale("log")
@@ -283,10 +301,12 @@ def tlb_coverage(cpu="default", working_set=None, *, strategies=None, sizes=None
     ax.set_ylim(top=1.6)
     ax.set_xlabel("working set touched by one process (bytes, log scale)",
                   fontsize=FONT_SIZE + 1)
-    ax.set_ylabel("TLB coverage (share of the working set mapped)", fontsize=FONT_SIZE + 1)
+    ax.set_ylabel("TLB coverage (share of the working set mapped, log scale)",
+                  fontsize=FONT_SIZE + 1)
     ax.grid(True, which="major", alpha=0.3)
     mode = " (virtualized, host pages " + host_page + ")" if virtualized else ""
-    ax.set_title(title or f"TLB coverage on {chosen.title}{mode}", fontsize=FONT_SIZE + 2)
+    ax.set_title(title or f"TLB coverage on {chosen.title}{mode}", fontsize=FONT_SIZE + 2,
+                 pad=18 if mark else 6)      # room for the working-set label above the axes
     ax.legend(loc="lower left", fontsize=FONT_SIZE - 1, title="leaf page size: strategies",
               title_fontsize=FONT_SIZE - 1)
     return fig

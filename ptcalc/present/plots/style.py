@@ -58,20 +58,38 @@ def bytes_axis(axis, units: str = "iec") -> None:
 
 
 def count_text(value) -> str:
-    """12 -> "12", 78643200 -> "78.6 M"."""
+    """A count as people write it: 12 -> "12", 78643200 -> "78,643,200" (no SI prefixes:
+    "78.6 M" next to sizes in MiB reads as megabytes)."""
+    return f"{float(value):,.0f}"
+
+
+_WORDS = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"))
+
+
+def count_words(value) -> str:
+    """A round count for an axis tick: 1,000, 1 million, 10 billion."""
     value = float(value)
-    for factor, suffix in ((1e12, " T"), (1e9, " G"), (1e6, " M"), (1e3, " k")):
+    for factor, word in _WORDS:
         if abs(value) >= factor:
-            return f"{value / factor:.3g}{suffix}"
+            return f"{value / factor:,.3g} {word}"
     return f"{value:,.0f}"
 
 
 def count_axis(axis) -> None:
+    """Log10 count axis, ticks labelled in words (1, 100, 10,000, 1 million)."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     axis.set_major_locator(LogLocator(base=10, numticks=12))
-    axis.set_major_formatter(FuncFormatter(lambda value, _: count_text(value)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: count_words(value)))
     axis.set_minor_formatter(NullFormatter())
+
+
+def linear_bytes_unit(largest: float) -> tuple[int, str]:
+    """(factor, name) of the binary unit a linear byte axis is labelled in."""
+    for factor, name in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if largest >= factor:
+            return factor, name
+    return 1, "bytes"
 
 
 def strategy_style(name: str):

@@ -107,21 +107,26 @@ def build_report(preset: str | None = None, *, size=None, procs=None, ram=None, 
 
     figures = [
         ReportFigure("page-tables", "Page tables against processes",
-                     "Page-table bytes the machine spends (PageTables, log scale) against the "
-                     "number of processes, one line per strategy (strategies whose lines "
-                     "coincide share one). The dashed red line is RAM minus the region; an X "
-                     "marks where the region plus page tables no longer fit (OOM).",
+                     "Page-table bytes the machine spends (PageTables) against the number of "
+                     "processes, one line per strategy (strategies whose lines coincide share "
+                     "one; lines that nearly coincide are drawn thinner on top, markers "
+                     "staggered). Log scale: the strategies differ by orders of magnitude. The "
+                     "dashed red line is RAM minus the region; an X marks where the region "
+                     "plus page tables no longer fit (OOM).",
                      plot.png_bytes(plot.page_tables_vs_procs(
                          scenario.size_bytes, ram_bytes, scenario.procs,
                          offset=scenario.offset_bytes, touched=float(scenario.touched),
                          access=scenario.access, pattern=scenario.pattern))),
         ReportFigure("savings", "Page-table memory per strategy",
-                     f"Page-table bytes of all {scenario.procs:,} processes per strategy (log "
-                     "scale), with the saving against private 4 KiB page tables.",
+                     f"Page-table bytes of all {scenario.procs:,} processes per strategy on a "
+                     "linear scale (a bar twice as long is twice the memory), with the saving "
+                     "against private 4 KiB page tables and how many times less that is.",
                      plot.png_bytes(plot.savings(frame))),
         ReportFigure("faults", "Page faults per strategy",
                      "Minor faults to map the touched part of the region: the first process, "
-                     "each later process, and all processes together (log scale).",
+                     "each later process, and all processes together; log scale, because the "
+                     "counts differ by orders of magnitude (every bar is labelled with its "
+                     "exact count).",
                      plot.png_bytes(plot.faults(frame))),
         ReportFigure("tlb", "TLB coverage against working-set size",
                      f"Share of a process's working set the TLB of {chosen_cpu.title} maps at "
@@ -142,27 +147,51 @@ def build_report(preset: str | None = None, *, size=None, procs=None, ram=None, 
                  "private memory, page cache) is not counted: the real OOM point comes "
                  "earlier than the one shown.")
 
-    from ptcalc.present.formula import formula_text
+    from ptcalc.present import narrative
+    from ptcalc.present.formula import formula_form, render_text
 
-    formulas = []
+    database = _database(loaded)
+    advice = narrative.recommend(frame, scenario.size_bytes, scenario.procs, ram_bytes,
+                                 database=database)
+    formulas, forms = [], []
     for name in frame.loc[frame["applicable"].astype(bool), "strategy"]:
-        for metric in ("pt_bytes_total", "faults_next"):
+        metrics = ["pt_bytes_total"]
+        if name in (advice.strategy, "private-4k"):
+            metrics.append("faults_next")
+        for metric in metrics:
             try:
-                formulas.append((f"{name}: {metric}", formula_text(name, metric)))
+                form = formula_form(name, metric, paging=scenario.paging,
+                                    pattern=scenario.pattern)
             except InputError:
                 continue
+            heading = f"{name}: {metric}"
+            formulas.append((heading, render_text(form, heading)))
+            forms.append((heading, form))
     strategies = []
     for info in catalog.STRATEGIES:
         strategies.append((info.name, info.upstream.summary(), info.shared, info.source))
 
-    title = "Page-table sizing report"
-    if loaded:
-        title += f": {loaded.name}"
+    import datetime
+
+    region = narrative.REGION_NAMES.get(database or "", "shared region")
+    title = narrative.scenario_title(scenario.size_bytes, scenario.procs, ram_bytes, region)
+    generated = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return SizingReport(
         title=title, description=loaded.description if loaded else scenario_text,
         scenario_text=scenario_text, inputs=inputs, results=frame, findings=findings,
         figures=figures, huge_pages=huge_pages, formulas=formulas, strategies=strategies,
-        notes=notes, command=command)
+        notes=notes, command=command, recommendation=advice.text, generated=generated,
+        formula_forms=forms)
+
+
+def _database(loaded) -> str | None:
+    """oracle / postgresql from a preset's name, for the settings and the region's name."""
+    name = (loaded.name if loaded else "").lower()
+    if "oracle" in name or "sga" in name:
+        return "oracle"
+    if "postgres" in name:
+        return "postgresql"
+    return None
 
 
 def _findings(frame, scenario, ram_bytes: int, cpu) -> list[str]:
@@ -202,7 +231,12 @@ def _findings(frame, scenario, ram_bytes: int, cpu) -> list[str]:
     late = sorted(((int(row.faults_next), row.strategy) for row in rows.values()
                    if row.applicable), reverse=True)
     if late and base is not None and base.applicable:
-        fewest = "; ".join(f"{count:,} with {name}" for count, name in late[-3:][::-1])
+        from ptcalc.present.narrative import status_text
+
+        fewest = "; ".join(
+            f"{count:,} with {name}" + ("" if catalog.strategy(name).upstream.in_mainline
+                                        else f" (a proposal: {status_text(name)})")
+            for count, name in late[-3:][::-1])
         out.append(f"A process that starts after the region is populated takes "
                    f"{int(base.faults_next):,} page faults with private-4k; the fewest: "
                    f"{fewest}.")

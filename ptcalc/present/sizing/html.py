@@ -35,7 +35,10 @@ h1 { font-size: 1.7em; margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bo
      1px solid #ddd; padding-bottom: 0.2em; }
 .lead { color: #444; font-size: 1.05em; }
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; vertical-align: top; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; vertical-align: top;
+         overflow-wrap: anywhere; }
+td:first-child, th:first-child { white-space: nowrap; overflow-wrap: normal; }
+th { overflow-wrap: normal; hyphens: auto; }
 th { background: #f3f3f3; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.na td { color: #888; }
@@ -47,6 +50,11 @@ pre { background: #f7f7f7; padding: 0.8em; font-size: 0.82em; white-space: pre-w
       overflow-wrap: anywhere; }
 details { margin: 0.3em 0; } summary { cursor: pointer; }
 .footer { color: #777; font-size: 0.85em; margin-top: 2em; }
+.meta { color: #666; margin-top: 0; }
+.recommendation { background: #f4f8ff; border-left: 4px solid #3b6fd1; padding: 0.6em 0.9em;
+                  overflow-wrap: anywhere; }
+.formula img.eq { max-width: 100%; height: auto; } .formula p { margin: 0.3em 0; }
+ul.legend { font-size: 0.9em; color: #333; }
 """
 
 
@@ -74,6 +82,10 @@ def render_html(report: SizingReport) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{html.escape(report.title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{html.escape(report.title)}</h1>",
+        (f'<p class="meta">Generated {html.escape(report.generated)} with ptcalc '
+         f"{html.escape(__version__)}.</p>"),
+        *([(f'<h2>Recommendation</h2><p class="recommendation" id="recommendation">'
+            f"{_linkify_html(report.recommendation)}</p>")] if report.recommendation else []),
         f'<p class="lead">{html.escape(report.description)}</p>',
         f"<p>{html.escape(report.scenario_text)}</p>",
         "<h2>Findings</h2>", '<ul class="findings">',
@@ -83,10 +95,10 @@ def render_html(report: SizingReport) -> str:
                     numeric_from=99),
         "<h2>Every strategy</h2>",
         _html_table(*table_cells(frame, TABLE_COLUMNS), na_rows=na_rows),
-        ("<p>PT per process is what each process is charged (<code>VmPTE</code> in "
-        "<code>/proc/PID/status</code>); PT total is what the machine spends "
+        ("<p>Page tables per process is what each process is charged (<code>VmPTE</code> in "
+        "<code>/proc/PID/status</code>); page tables, all processes is what the machine spends "
         "(<code>PageTables</code> in <code>/proc/meminfo</code>; a shared table counts once). "
-        "Max processes in RAM: the most processes for which the region plus PT total fit "
+        "Most processes that fit in RAM: the most for which the region plus all page tables fit "
         f"in RAM (no limit: fits up to the kernel's PID limit, {MAX_PROCS:,}).</p>"),
         "<details><summary>Per paging level, all faults, TLB reach</summary>",
         _html_table(*table_cells(frame, LEVEL_COLUMNS), na_rows=na_rows), "</details>",
@@ -110,10 +122,17 @@ def render_html(report: SizingReport) -> str:
         parts.append("</ul>")
     parts.append("<h2>Formulas</h2><p>Exact closed forms used for the numbers above "
                  "(<code>ptcalc formula STRATEGY METRIC</code> prints any of them).</p>")
-    for i, (heading, text) in enumerate(report.formulas):
-        parts.append(f"<details{' open' if i == 0 else ''}><summary>{html.escape(heading)}"
-                     "</summary>"
-                     f"<pre>{html.escape(text)}</pre></details>")
+    if report.formula_forms:
+        from ptcalc.present.formula import render_html as formula_html
+
+        for i, (heading, form) in enumerate(report.formula_forms):
+            parts.append(f"<details{' open' if i == 0 else ''}><summary>"
+                         f"{html.escape(heading)}</summary>{formula_html(form)}</details>")
+    else:
+        for i, (heading, text) in enumerate(report.formulas):
+            parts.append(f"<details{' open' if i == 0 else ''}><summary>"
+                         f"{html.escape(heading)}</summary>"
+                         f"<pre>{html.escape(text)}</pre></details>")
     parts.append("<h2>Strategies and sources</h2>")
     parts.append(_html_table(["strategy", "status", "shares", "source"],
                              [list(item) for item in report.strategies], numeric_from=99))

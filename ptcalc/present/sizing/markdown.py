@@ -52,17 +52,22 @@ def render_markdown(report: SizingReport, image_links: dict[str, str] | None = N
     from ptcalc import __version__
 
     frame = report.results
-    out = [f"# {report.title}", "", report.description, "", report.scenario_text, "",
-           "## Findings", ""]
+    out = [f"# {report.title}", ""]
+    if report.generated:
+        out += [f"Generated {report.generated} with ptcalc {__version__}.", ""]
+    if report.recommendation:
+        out += ["## Recommendation", "", report.recommendation, ""]
+    out += [report.description, "", report.scenario_text, "", "## Findings", ""]
     out += [f"- {text}" for text in report.findings]
     out += ["", "## Inputs", "",
             _md_table(["input", "value", "source"], [list(item) for item in report.inputs]),
             "", "## Every strategy", "", _md_table(*table_cells(frame, TABLE_COLUMNS)), "",
-            ("PT per process is what each process is charged (`VmPTE` in `/proc/PID/status`); "
-            "PT total is what the machine spends (`PageTables` in `/proc/meminfo`; a shared "
-            "table counts once). Max processes in RAM: the most processes for which the "
-            "region plus PT total fit in RAM (no limit: fits up to the kernel's PID limit, "
-            f"{MAX_PROCS:,})."), "", "Per paging level, all faults, TLB reach:",
+            ("Page tables per process is what each process is charged (`VmPTE` in "
+             "`/proc/PID/status`); page tables, all processes is what the machine spends "
+             "(`PageTables` in `/proc/meminfo`; a shared table counts once). Most processes "
+             "that fit in RAM: the most for which the region plus all page tables fit in RAM "
+             "(no limit: fits up to the kernel's PID limit, "
+             f"{MAX_PROCS:,})."), "", "Per paging level, all faults, TLB reach:",
             "", _md_table(*table_cells(frame, LEVEL_COLUMNS)), ""]
     for figure in report.figures:
         target = (image_links or {}).get(figure.name) or data_uri(figure.png)

@@ -36,26 +36,26 @@ MERGED = tuple(s.name for s in catalog.STRATEGIES if s.upstream.in_mainline)
 #: Columns of the main table: (column, header).
 TABLE_COLUMNS = (
     ("strategy", "strategy"),
-    ("leaf_page_bytes", "leaf page"),
-    ("pt_bytes_per_process", "PT per process (VmPTE)"),
-    ("pt_bytes_total", "PT total (PageTables)"),
-    ("savings_vs_private_4k", "saved vs private-4k"),
-    ("max_procs", "max processes in RAM"),
-    ("huge_pages", "huge pages"),
+    ("leaf_page_bytes", "leaf page size"),
+    ("pt_bytes_per_process", "page tables per process (VmPTE)"),
+    ("pt_bytes_total", "page tables, all processes (PageTables)"),
+    ("savings_vs_private_4k", "saving vs private-4k (%)"),
+    ("max_procs", "most processes that fit in RAM"),
+    ("huge_pages", "huge pages to reserve"),
     ("faults_first", "faults, first process"),
-    ("faults_next", "faults, each later"),
-    ("tlb_coverage", "TLB coverage"),
+    ("faults_next", "faults, each later process"),
+    ("tlb_coverage", "TLB coverage (% of the touched region)"),
 )
 LEVEL_COLUMNS = (
     ("strategy", "strategy"),
-    ("pte_table_bytes", "PTE tables"),
-    ("pmd_table_bytes", "PMD tables"),
-    ("pud_table_bytes", "PUD tables"),
-    ("p4d_table_bytes", "P4D tables"),
+    ("pte_table_bytes", "PTE tables, all processes"),
+    ("pmd_table_bytes", "PMD tables, all processes"),
+    ("pud_table_bytes", "PUD tables, all processes"),
+    ("p4d_table_bytes", "P4D tables, all processes"),
     ("faults_total", "faults, all processes"),
     ("tlb_reach_l1_bytes", "L1 TLB reach"),
     ("tlb_reach_l2_bytes", "L2 TLB reach"),
-    ("walk_refs", "walk refs"),
+    ("walk_refs", "memory references per page walk"),
 )
 
 
@@ -81,6 +81,9 @@ class SizingReport:
     strategies: list[tuple[str, str, str, str]]  # (name, status, shared, source)
     notes: list[str] = field(default_factory=list)
     command: str = ""
+    recommendation: str = ""                     # one paragraph (present/narrative.py)
+    generated: str = ""                          # UTC date the report was built
+    formula_forms: list = field(default_factory=list)   # (heading, presentation Form)
 
 
 def has_value(value) -> bool:
