@@ -39,6 +39,32 @@ class UnitError(InputError):
     """A size or fraction the user typed cannot be understood."""
 
 
+# Bounds checked on the text, before any arithmetic: 10**999999999 would take minutes, int()
+# refuses more than 4300 digits, and no memory size is above 2**64 bytes.
+MAX_NUMBER_CHARS = 64
+MAX_EXPONENT = 30
+MAX_BYTES = 2**64        # 16 EiB: more than any x86-64 address space (57 bits)
+
+
+def shown(text, limit: int = 40) -> str:
+    """`text` quoted for an error message, cut to `limit` characters."""
+    text = str(text)
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} chars)"
+
+
+def check_number_text(text, what: str) -> None:
+    """UnitError when the number in `text` is too long or its exponent too large to be a
+    real value (checked before any arithmetic)."""
+    raw = str(text).strip()
+    if len(raw) > MAX_NUMBER_CHARS:
+        raise UnitError(f"{what} {shown(raw)} is too long for a number (over "
+                        f"{MAX_NUMBER_CHARS} characters)")
+    match = re.search(r"[eE]([+-]?)0*([0-9]+)", raw)
+    if (match and len(match.group(2)) > 2) or (match and int(match.group(2)) > MAX_EXPONENT):
+        raise UnitError(f"{what} {shown(raw)} has an exponent beyond e{match.group(1)}"
+                        f"{MAX_EXPONENT}; no size, count or fraction is that large or small")
+
+
 def parse_size(text: str | int, *, what: str = "size", decimal: bool = False) -> int:
     """Parse "4096", "4KiB", "1.6GiB", "2M", "64GB" to an exact int of bytes.
 
@@ -80,6 +106,7 @@ def _parse(text, what: str, decimal: bool) -> tuple[int, str, bool]:
         if not math.isfinite(text) or text < 0 or text != int(text):
             raise UnitError(f"{what} {text!r} is not a whole, non-negative byte count")
         return int(text), "", False
+    check_number_text(text, what)
     if str(text).strip().startswith("-"):
         raise UnitError(f"{what} {str(text)!r} is negative; use {ACCEPTED_SIZES}")
     match = _SIZE_RE.match(str(text))
@@ -94,6 +121,9 @@ def _parse(text, what: str, decimal: bool) -> tuple[int, str, bool]:
     value = Fraction(number) * factor
     if exponent:
         value *= Fraction(10) ** int(exponent)
+    if value > MAX_BYTES:
+        raise UnitError(f"{what} {str(text)!r} is above 16 EiB (2**64 bytes), beyond any "
+                        "x86-64 address space; give a real memory size")
     if value.denominator == 1:
         return int(value), unit, False
     if factor == 1:
@@ -106,6 +136,7 @@ def parse_count(text, *, what: str = "count") -> int:
     if isinstance(text, int) and not isinstance(text, bool):
         return text
     raw = str(text).strip()
+    check_number_text(raw, what)
     if not re.fullmatch(r"[0-9]{1,3}(,[0-9]{3})+|[0-9]+(_[0-9]+)*", raw):
         raise UnitError(f"{what} {raw!r} is not a whole number; write it as 1500, 1,500 or "
                         "1_500")
@@ -115,6 +146,10 @@ def parse_count(text, *, what: str = "count") -> int:
 def parse_fraction(text: str | float, *, what: str = "touched") -> Fraction:
     """Parse a fraction in (0, 1] exactly: "0.3" -> 3/10, "25%" -> 1/4."""
     raw = str(text).strip()
+    check_number_text(raw, what)
+    if not raw.isascii():          # Fraction() reads Arabic-Indic digits; nothing else does
+        raise UnitError(f"{what} {shown(raw)} is not a number; use a fraction such as 0.5 "
+                        "or 50% (ASCII digits)")
     try:
         value = Fraction(raw[:-1]) / 100 if raw.endswith("%") else Fraction(raw)
     except (ValueError, ZeroDivisionError):

@@ -111,8 +111,13 @@ def compare(
     scenario = make_scenario(size_bytes, chosen["procs"], chosen["offset"], chosen["touched"],
                              chosen["access"], chosen["pattern"], paging, fault_around)
     rows = scenario_rows(scenario, parse_strategies(strategy))
-    ram = (parse_size(chosen["ram"], what="ram", decimal=decimal_units) if chosen.get("ram")
-           else None)
+    ram = (parse_size(chosen["ram"], what="ram", decimal=decimal_units)
+           if chosen.get("ram") is not None else None)
+    if ram == 0:
+        from ptcalc.errors import InputError
+
+        raise InputError(f"ram {chosen['ram']!r} is empty; give the host's RAM, e.g. 64GiB "
+                         "(or leave --ram out)")
     title = _scenario_title(scenario, ram, options.paging_note(paging))
     if readings:
         title += " (" + "; ".join(readings) + ")"
@@ -268,12 +273,12 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors, exit 2 on bad input, never a traceback."""
     from ptcalc.errors import InputError
 
-    _register_commands()
-    command = typer.main.get_command(app)
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:        # bare `ptcalc`: show what it can do
         argv = ["--help"]
     try:
+        _register_commands()
+        command = typer.main.get_command(app)       # a Ctrl-C here too is one line
         # Without standalone mode, click returns typer.Exit's code instead of raising it.
         code = command.main(args=argv, prog_name="ptcalc", standalone_mode=False)
         sys.stdout.flush()         # a full disk or EIO shows here, not at interpreter exit
@@ -330,11 +335,10 @@ def _discard_stdout() -> None:
 
 
 def run() -> None:
-    import signal
+    """The entry point of older installs; see ptcalc.cli.entry."""
+    from ptcalc.cli.entry import run as entry_run
 
-    # `ptcalc sweep ... | head`: end quietly on a closed pipe, as Unix filters do.
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    sys.exit(main())
+    entry_run()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ def register(app: typer.Typer) -> None:
         case: list[str] | None = typer.Option(None, help="Matrix cases whose name contains "
                                               "this text (repeatable)."),
         fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+        restore: bool = typer.Option(False, "--restore", help="Only repair what a probe "
+                                     "killed before it could restore (SIGKILL, OOM) left: "
+                                     "huge page pools, mounts; then exit."),
         layouts: bool = typer.Option(False, "--layouts", help="Run the host-layout cases "
                                      "instead: fork, maps at other addresses, THP with a "
                                      "file offset, independent random sets."),
@@ -30,6 +33,17 @@ def register(app: typer.Typer) -> None:
         Exits 1 when a measurement differs from the model."""
         from ptcalc.inputs.scenario import parse_choice, parse_procs, parse_strategies
         from ptcalc.probe import run as kernel_probe
+
+        if restore:
+            try:
+                repaired = kernel_probe.restore_only()
+            except kernel_probe.ProbeBusy as error:
+                print(f"ptcalc: error: {error}", file=sys.stderr)
+                raise typer.Exit(1) from None
+            nothing = "nothing to repair: no probe was killed before restoring its settings"
+            for line in repaired or [nothing]:
+                typer.echo(f"ptcalc probe: {line}")
+            raise typer.Exit(0)
 
         fmt = parse_choice(fmt, ("table", "json"), "format")
         if layouts:
@@ -49,8 +63,14 @@ def register(app: typer.Typer) -> None:
 
                 raise InputError("no matrix case matches --strategy/--case; "
                                  "run `ptcalc probe` to see the case names")
-        report = kernel_probe.run_probe(
-            cases, progress=lambda text: print(text, file=sys.stderr, flush=True))
+        try:
+            report = kernel_probe.run_probe(
+                cases, progress=lambda text: print(text, file=sys.stderr, flush=True))
+        except kernel_probe.ProbeBusy as error:
+            print(f"ptcalc: error: {error}", file=sys.stderr)
+            raise typer.Exit(1) from None
+        for line in getattr(report, "repaired", ()):
+            print(f"ptcalc probe: {line}", file=sys.stderr)
         typer.echo(kernel_probe.render(report, fmt))
         raise typer.Exit(report.exit_code)
 

@@ -72,6 +72,10 @@ def _int_column(frame, name, default=None):
 
 
 def _validate(frame, levels):
+    duplicated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+    if duplicated:           # frame[name] would be a frame, not a column
+        raise InputError(f"scenarios have the column {duplicated[0]!r} more than once; give "
+                         "each column once")
     sizes = _int_column(frame, "size_bytes")
     procs = _int_column(frame, "procs")
     offsets = _int_column(frame, "offset_bytes", 0)
@@ -90,6 +94,7 @@ def _validate(frame, levels):
     else:
         touched = np.ones(len(frame))
     rules.TOUCHED.check_column(touched)
+    rules.TOUCHED_RESOLVED.check_column(touched)
     return sizes, procs, offsets, touched
 
 
@@ -156,7 +161,7 @@ def _exact_prefix(out, rows, pages, value):
     fraction = Fraction(repr(float(value)))
     num, den = fraction.numerator, fraction.denominator
     group_pages = pages[rows]
-    if num * int(group_pages.max(initial=0)) < 2**63:
+    if num * int(group_pages.max(initial=0)) < 2**63 and den < 2**63:   # else: exact ints
         out[rows] = -((-num * group_pages) // den)
     else:
         out[rows] = (-((-num * group_pages.astype(object)) // den)).astype(np.int64)

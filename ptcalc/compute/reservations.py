@@ -32,7 +32,14 @@ from ptcalc.compute.plan import HUGETLB, Layout, _layouts, largest_fitting
 from ptcalc.errors import InputError
 from ptcalc.inputs.scenario import MAX_PROCS, Scenario
 from ptcalc.paging import HUGE_1G_BYTES, HUGE_2M_BYTES
-from ptcalc.units import UnitError, format_size, parse_count, parse_size
+from ptcalc.units import (
+    UnitError,
+    check_number_text,
+    format_size,
+    parse_count,
+    parse_size,
+    shown,
+)
 
 DEFAULT_HUGE_PAGE = HUGE_2M_BYTES          # x86-64 Hugepagesize without default_hugepagesz=
 PAGE_SIZES = (HUGE_2M_BYTES, HUGE_1G_BYTES)
@@ -78,7 +85,7 @@ def parse_reservation(text, *, size_bytes: int, ram_bytes: int | None = None,
     try:
         reservation = _parse(raw, size_bytes, decimal)
     except UnitError as error:
-        raise InputError(f"reserved {raw!r} is not understood ({error}); give "
+        raise InputError(f"reserved {shown(raw)} is not understood ({error}); give "
                          f"{RESERVED_HELP}") from None
     if ram_bytes is not None:
         total = sum(page * count for page, count in reservation.pages.items()) if (
@@ -93,6 +100,7 @@ def parse_reservation(text, *, size_bytes: int, ram_bytes: int | None = None,
 
 def _parse(raw: str, size_bytes: int, decimal: bool) -> Reservation:
     if raw.endswith("%"):
+        check_number_text(raw[:-1], "reserved")     # before Fraction: 1e999999999% hangs
         fraction = Fraction(raw[:-1].strip()) / 100 if _number(raw[:-1]) else None
         if fraction is None or not 0 <= fraction <= 1:
             raise UnitError("a fraction of the region from 0% to 100%")

@@ -106,9 +106,12 @@ def add_tlb_to_frame(frame, cpu, paging_levels=4, virtualized=False, host_page="
                           llc_bytes=llc_bytes)
     out = frame.copy()
     for name in METRIC_NAMES:
-        column = pd.Series(pd.NA, index=frame.index,
-                           dtype="Int64" if name in INT_METRICS else "Float64")
-        column.loc[applicable] = metrics[name].to_numpy()
+        values = metrics[name].to_numpy()
+        dtype = "Int64" if name in INT_METRICS else "Float64"
+        if dtype == "Int64" and values.dtype == object:     # Python ints beyond 64 bits
+            dtype = object
+        column = pd.Series(None if dtype is object else pd.NA, index=frame.index, dtype=dtype)
+        column.loc[applicable] = values
         out[name] = column
     return out
 

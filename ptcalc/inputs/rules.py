@@ -81,6 +81,12 @@ OFFSET_RANGE = Rule("offset", "offset_bytes", "is not from 0 to below 512 GiB",
 TOUCHED = Rule("touched", "touched", "is out of range",
                "use a fraction in (0, 1], e.g. 0.25 or 25%",
                lambda v: _not(v > 0) | (v > 1))
+# One page of the largest region (64 PiB = 2**44 pages) is ~5.7e-14 of it; below ~1.1e-16,
+# 1 - t rounds to 1 in the float formulas of the random pattern (a division by zero).
+TOUCHED_RESOLVED = Rule("touched", "touched", "is below 1e-15",
+                        "less than one 4 KiB page of the largest region and below what the "
+                        "float formulas resolve (1 - t == 1); give at least 1e-15",
+                        lambda v: v < 1e-15 * (1 - 1e-12))   # 1e-15 itself is fine
 
 #: In the order they are checked.
 OFFSET_RULES = (OFFSET_RANGE, OFFSET_PAGE)

@@ -16,7 +16,7 @@ from ptcalc import paging
 from ptcalc.errors import InputError
 from ptcalc.inputs import rules
 from ptcalc.inputs.rules import MAX_PROCS
-from ptcalc.units import UnitError, parse_count, parse_fraction, parse_size
+from ptcalc.units import UnitError, parse_count, parse_fraction, parse_size, shown
 
 ACCESSES = ("read", "write")
 PATTERNS = ("dense", "random")
@@ -53,7 +53,7 @@ def parse_procs(value) -> int:
     try:
         procs = parse_count(value, what="procs")        # 1500, 1,500 or 1_500
     except UnitError:
-        raise InputError(f"procs {value!r} is not a whole number; use a count from 1 to "
+        raise InputError(f"procs {shown(value)} is not a whole number; use a count from 1 to "
                          f"{MAX_PROCS}") from None
     return rules.PROCS.check(procs)
 
@@ -65,7 +65,8 @@ def parse_touched(value) -> Fraction:
         fraction = Fraction(repr(value))
     else:
         fraction = parse_fraction(value)       # UnitError is an InputError
-    return rules.TOUCHED.check(fraction, shown=repr(value))
+    rules.TOUCHED.check(fraction, shown=repr(value))
+    return rules.TOUCHED_RESOLVED.check(fraction, shown=repr(value))
 
 
 def parse_choice(value, choices, what: str) -> str:

@@ -296,7 +296,9 @@ def _group_members(pgid: int) -> list[int]:
 
 
 def kill_group(pgid: int, timeout: float = 10.0) -> None:
-    """SIGKILL a probe process group and wait until none of it holds memory or files."""
+    """SIGKILL a probe process group and wait until none of it holds memory or files.
+    `pgid` must be an unreaped child of this process (its leader): only then is the number
+    still this group's (see fork_holder)."""
     try:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
@@ -311,6 +313,13 @@ def kill_group(pgid: int, timeout: float = 10.0) -> None:
 
 
 _ACTIVE_GROUPS: set[int] = set()
+# (started(pgid), gone(pgid)): the guard's journal, so a killed probe's groups can be found
+GROUP_HOOKS: list = []
+
+
+def _hook(which: int, pgid: int) -> None:
+    if len(GROUP_HOOKS) == 2:
+        GROUP_HOOKS[which](pgid)
 
 
 def kill_active_groups() -> None:
@@ -336,12 +345,25 @@ def fork_holder(region: Region, touches, threads: bool, timeout: float,
     _ACTIVE_GROUPS.add(pid)
     os.close(w)
     try:
+        _hook(0, pid)
         msg = json.loads(_read_line(r, time.monotonic() + timeout + hold_seconds + 5))
-        # the holder releases the workers and reaps them after reporting
-        os.waitpid(pid, 0)
+        # The holder releases the workers and reaps them after reporting.  Reaping it and
+        # forgetting its group is one step (signals wait): once reaped, its PID may be
+        # reused, and a killpg() of it would hit a stranger's group.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        try:
+            os.waitpid(pid, 0)
+            _ACTIVE_GROUPS.discard(pid)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     finally:
         os.close(r)
-        if pid in _ACTIVE_GROUPS:
+        if pid in _ACTIVE_GROUPS:     # not reaped: its PID cannot have been reused
             kill_group(pid)
             _ACTIVE_GROUPS.discard(pid)
+        _hook(1, pid)
     return msg
+
+
+_SIGNALS = {getattr(signal, name) for name in
+            ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGPIPE") if hasattr(signal, name)}

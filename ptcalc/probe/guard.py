@@ -5,8 +5,11 @@ shmem mTHP switches (``transparent_hugepage/hugepages-<size>kB/shmem_enabled``) 
 inside ``SystemGuard``, which records every huge page size's ``nr_hugepages`` and the mount
 table first, reserves only what the running case needs, refuses a case that would need more
 than half of MemAvailable, and restores everything on normal exit, on an exception, and on
-SIGINT/SIGTERM (its handlers raise, restoration runs in ``finally``; a second signal during
-restoration is ignored).
+SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGPIPE (its handlers raise, restoration runs in
+``finally``; a second signal during restoration is ignored).  Every change is written to a
+root-only journal first (ptcalc.probe.journal), so that a probe killed with SIGKILL is
+repaired by the next one; mounts are made nosuid,nodev,noexec in the root-only state
+directory, never under $TMPDIR.
 """
 
 from __future__ import annotations
@@ -26,16 +29,25 @@ class CaseSkipped(Exception):
 
 
 class ProbeInterrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM arrived; restoration runs while this propagates."""
+    """A terminating signal arrived; restoration runs while this propagates."""
 
     def __init__(self, signum: int):
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
 
 
+class ProbeBusy(RuntimeError):
+    """Another probe holds the lock for longer than the guard waits (the CLI: exit 1)."""
+
+
 HUGEPAGES_DIR = "/sys/kernel/mm/hugepages"
 THP_DIR = "/sys/kernel/mm/transparent_hugepage"
 MNT_DETACH = 2
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+# Handled like SIGTERM: a closed terminal or dropped ssh (HUP), Ctrl-\ (QUIT), and
+# `ptcalc probe | head` (PIPE) restore too.
+SIGNALS = tuple(getattr(signal, name) for name in
+                ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGPIPE") if hasattr(signal, name))
 
 
 def hugepage_counts() -> dict[int, int]:
@@ -113,8 +125,7 @@ class SystemGuard:
     ``foreign`` instead.
     """
 
-    LOCK_PATH = HUGEPAGES_DIR      # flock()ed: one ptcalc probe at a time per machine
-    LOCK_WAIT_SECONDS = 600.0
+    LOCK_WAIT_SECONDS = 120.0      # another probe's whole matrix takes about a minute
 
     def __init__(self, *, install_signal_handlers: bool = True):
         self.install_signal_handlers = install_signal_handlers
@@ -134,10 +145,18 @@ class SystemGuard:
         self._restoring = False
         self.restored = False
         self.problems: list[str] = []
+        self.repaired: list[str] = []        # what a killed earlier probe left, undone
+        self.journal = None
+        self._state_dir: str | None = None
 
     # -- lifecycle
     def __enter__(self) -> Self:
         self._lock()
+        try:
+            self._repair_and_journal()
+        except BaseException:
+            self._unlock()
+            raise
         self.saved_counts = hugepage_counts()
         self.saved_mounts = mount_table()
         self.saved_mthp = mthp_settings()
@@ -145,7 +164,7 @@ class SystemGuard:
         self.added = dict.fromkeys(self.saved_counts, 0)
         if self.install_signal_handlers:
             try:
-                for signum in (signal.SIGINT, signal.SIGTERM):
+                for signum in SIGNALS:
                     self._old_handlers[signum] = signal.signal(signum, self._on_signal)
             except ValueError:          # not the main thread: finally-blocks still restore
                 self._old_handlers.clear()
@@ -160,14 +179,17 @@ class SystemGuard:
 
     def _lock(self) -> None:
         """Serialise probes: two at once would each restore the other's reservation.  The
-        lock is an flock on the sysfs huge page directory (no file is left behind); it is
-        skipped where that directory does not exist."""
+        lock is an flock on a file in the root-only state directory (no other user can hold
+        it); without root there is nothing to change and no lock is taken."""
         import fcntl
 
-        try:
-            fd = os.open(self.LOCK_PATH, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except OSError:
+        from ptcalc.probe import journal
+
+        if not self.is_root():
             return
+        self._state_dir = journal.state_dir()
+        path = os.path.join(self._state_dir, journal.LOCK)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         deadline = time.monotonic() + self.LOCK_WAIT_SECONDS
         while True:
             try:
@@ -175,13 +197,28 @@ class SystemGuard:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
+                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
                     os.close(fd)
-                    raise RuntimeError("another ptcalc probe has been running for "
-                                       f"{self.LOCK_WAIT_SECONDS:.0f} s") from None
+                    raise ProbeBusy(f"another ptcalc probe (pid {holder or '?'}) has held "
+                                    f"{path} for {self.LOCK_WAIT_SECONDS:.0f} s; wait for it "
+                                    "to finish or stop it") from None
                 time.sleep(0.1)
             except OSError:          # a filesystem without flock: run unserialised
                 break
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
+
+    def _repair_and_journal(self) -> None:
+        """Holding the lock: undo what a killed probe left (its journal), then journal this
+        run.  Before the baseline is read, so a leaked pool is never taken as the original."""
+        from ptcalc.probe import children, journal
+
+        if self._state_dir is None or self._lock_fd is None:
+            return
+        self.repaired = journal.repair(self._state_dir)
+        self.journal = journal.Journal(self._state_dir)
+        children.GROUP_HOOKS[:] = [self.journal.group, self.journal.group_gone]
 
     def _unlock(self) -> None:
         if self._lock_fd is not None:
@@ -221,11 +258,13 @@ class SystemGuard:
                               f"{fmt_bytes(page_bytes)}")
         self.check_memory(short * page_bytes, "the huge page reservation")
         path = _hp_path(page_bytes, "nr_hugepages")
-        # write and count as one step: SIGINT/SIGTERM wait until the pages are counted as
-        # ours, so an interrupt can neither leak them nor remove someone else's
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        # write and count as one step: signals wait until the pages are counted as ours,
+        # so an interrupt can neither leak them nor remove someone else's
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, set(SIGNALS))
         try:
             nr = self._sync(page_bytes)
+            if self.journal is not None:       # written down before the change
+                self.journal.hugepages(page_bytes, nr - self.added[page_bytes])
             try:
                 self._write(path, nr + short)
             finally:
@@ -246,11 +285,14 @@ class SystemGuard:
 
         if not self.is_root():
             raise CaseSkipped(f"needs root to mount {fstype} ({options})")
-        path = tempfile.mkdtemp(prefix=f"ptcalc-{fstype}-")
+        # in the root-only state directory: $TMPDIR may be any user's, or shared
+        path = tempfile.mkdtemp(prefix=f"ptcalc-{fstype}-", dir=self._state_dir)
         self.mounts.append(path)     # before mounting: a signal in between still cleans up
+        if self.journal is not None:
+            self.journal.mount(path)
         libc = _libc()
-        rc = libc.mount(fstype.encode(), path.encode(), fstype.encode(), 0,
-                        f"{options},mode=0700".encode())
+        rc = libc.mount(fstype.encode(), path.encode(), fstype.encode(),
+                        MS_NOSUID | MS_NODEV | MS_NOEXEC, f"{options},mode=0700".encode())
         if rc != 0:
             err = ctypes.get_errno()
             self._unmount_all()
@@ -265,9 +307,11 @@ class SystemGuard:
         if not self.is_root():
             raise CaseSkipped(f"needs root to set {path}")
         # record and write as one step: a signal in between cannot leave it unrecorded
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, set(SIGNALS))
         try:
             self.knobs.setdefault(path, read_choice(path))
+            if self.journal is not None:       # written down before the change
+                self.journal.knob(path, self.knobs[path])
             with open(path, "w") as f:
                 f.write(value)
         finally:
@@ -290,6 +334,8 @@ class SystemGuard:
                     f.write(value)
                 if read_choice(path) != value:
                     self.problems.append(f"{path} is {read_choice(path)}, wanted {value}")
+                elif self.journal is not None:
+                    self.journal.knob_restored(path)
             except (OSError, ValueError) as exc:
                 self.problems.append(f"cannot restore {path} to {value}: {exc}")
             del self.knobs[path]
@@ -322,7 +368,12 @@ class SystemGuard:
                 if value != self.expected.get(size, value):
                     self.foreign.append(f"nr_hugepages of {fmt_bytes(size)} changed from "
                                         f"{self.expected[size]} to {value} by another process")
+            if self.journal is not None and not self.journal.pending():
+                self.journal.close()             # all undone: nothing for the next run
         finally:
+            from ptcalc.probe import children
+
+            children.GROUP_HOOKS.clear()
             for signum, handler in self._old_handlers.items():
                 signal.signal(signum, handler)
             self._old_handlers.clear()
@@ -347,6 +398,9 @@ class SystemGuard:
                 os.rmdir(path)
             except OSError as exc:
                 self.problems.append(f"cannot remove {path}: {exc}")
+            else:
+                if self.journal is not None:
+                    self.journal.unmounted(path)
             self.mounts.pop()
 
     def _sync(self, page_bytes: int) -> int:
@@ -373,6 +427,8 @@ class SystemGuard:
             now = _read_int(path)
             if now != target:
                 self.problems.append(f"{path} is {now}, wanted {target}")
+            elif self.journal is not None:
+                self.journal.hugepages_restored(page_bytes)
             self.added[page_bytes] = 0
             self.expected[page_bytes] = now
 

@@ -60,6 +60,7 @@ class ProbeReport:
     state_before: dict = field(default_factory=dict)
     state_after: dict = field(default_factory=dict)
     interrupted: str | None = None
+    repaired: list[str] = field(default_factory=list)   # a killed earlier probe's leftovers
 
     @property
     def exit_code(self) -> int:

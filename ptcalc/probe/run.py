@@ -40,6 +40,7 @@ from ptcalc.probe.cases import (
 )
 from ptcalc.probe.guard import (
     CaseSkipped,
+    ProbeBusy,
     ProbeInterrupted,
     SystemGuard,
     mount_table,
@@ -226,6 +227,7 @@ def run_probe(cases=None, *, model=None, progress=None, fault_around: int | None
         except KeyboardInterrupt as exc:
             signum = exc.signum if isinstance(exc, ProbeInterrupted) else signal.SIGINT
             report.interrupted = signal.Signals(signum).name
+    report.repaired = list(guard.repaired)
     report.restored = guard.restored
     report.restore_problems = list(guard.problems)
     report.foreign_changes = list(guard.foreign)
@@ -234,6 +236,13 @@ def run_probe(cases=None, *, model=None, progress=None, fault_around: int | None
     report.state_after = {"nr_hugepages": {str(k): v for k, v in guard.final_counts.items()},
                           "mounts": guard.final_mounts, "shmem_mthp": guard.final_mthp}
     return report
+
+
+def restore_only() -> list[str]:
+    """Only repair what a probe killed before restoring left (its journal): take the lock,
+    undo, release.  Returns one line per repair ([] when there was nothing to do)."""
+    with SystemGuard(install_signal_handlers=True) as guard:
+        return list(guard.repaired)
 
 
 # --------------------------------------------------------------------------- stand-alone
@@ -285,7 +294,25 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["FAULT_TOLERANCE", "LIVE_STRATEGIES", "MAX_MEASURED_PROCS", "NOT_IN_LINUX",
-           "CaseResult", "Check", "ProbeCase", "ProbeReport", "SystemGuard", "default_matrix",
-           "main", "model_for", "render", "render_json", "render_table", "run_case",
-           "run_probe", "user_cases"]
+__all__ = [
+    "FAULT_TOLERANCE",
+    "LIVE_STRATEGIES",
+    "MAX_MEASURED_PROCS",
+    "NOT_IN_LINUX",
+    "CaseResult",
+    "Check",
+    "ProbeBusy",
+    "ProbeCase",
+    "ProbeReport",
+    "SystemGuard",
+    "default_matrix",
+    "main",
+    "model_for",
+    "render",
+    "render_json",
+    "render_table",
+    "restore_only",
+    "run_case",
+    "run_probe",
+    "user_cases",
+]

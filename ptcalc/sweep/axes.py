@@ -29,7 +29,7 @@ from fractions import Fraction
 from ptcalc.errors import InputError
 from ptcalc.inputs import rules
 from ptcalc.inputs.scenario import ACCESSES, MAX_PROCS, PATTERNS, parse_choice, parse_strategies
-from ptcalc.units import format_size, parse_fraction, parse_size
+from ptcalc.units import format_size, parse_fraction, parse_size, shown
 
 RANGE_HELP = ("a value, a list A,B,C or a range START..STOP/STEP (STOP included when the "
               "steps land on it)")
@@ -171,9 +171,9 @@ def _size_parser(option: str):
 
 def _procs_one(text, step=False):
     cleaned = str(text).strip().replace("_", "")
-    if not re.fullmatch(r"[0-9]+", cleaned):
+    if not re.fullmatch(r"[0-9]{1,20}", cleaned):      # 20 digits: int() stays cheap
         what = "--procs step" if step else "--procs"
-        raise InputError(f"{what} {text!r} is not a whole number; use a count from 1 to "
+        raise InputError(f"{what} {shown(text)} is not a whole number; use a count from 1 to "
                          f"{MAX_PROCS}, a list 1,10,100 or a range 1..3000/10")
     return int(cleaned)
 
@@ -214,6 +214,8 @@ def parse_touched_axis(text) -> Axis:
     for extreme in (axis.minimum, axis.maximum):
         rules.TOUCHED.check(extreme, shown=_show_fraction(extreme),
                             where=f"--touched {text!r} includes")
+    rules.TOUCHED_RESOLVED.check(axis.minimum, shown=_show_fraction(axis.minimum),
+                                 where=f"--touched {text!r} includes")
     return axis
 
 

@@ -47,3 +47,49 @@ def test_output_name_too_long(tmp_path):
                            cwd=tmp_path), 1)
     assert "file name too long" in line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sigkilled_sweep_leaves_a_temporary_the_next_write_removes(tmp_path):
+    import signal
+    import time
+
+    target = tmp_path / "out.csv"
+    target.write_text("old\n")
+    slow = subprocess.Popen([sys.executable, "-m", "ptcalc", "sweep", "--size", "1GiB",
+                             "--procs", "1..4194304/1", "-o", str(target)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": SOURCE})
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".out.csv.*.tmp")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+    finally:
+        slow.send_signal(signal.SIGKILL)
+        slow.wait()
+    assert len(list(tmp_path.glob(".out.csv.*.tmp"))) == 1      # SIGKILL cannot clean up
+    assert target.read_text() == "old\n"
+    result = ptcalc("sweep", "--size", "1GiB", "--procs", "1..2", "-o", target, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]   # the stale one went
+
+
+def test_sigterm_during_a_report_write_leaves_the_old_file(tmp_path):
+    import signal
+
+    target = tmp_path / "r.html"
+    target.write_text("old report")
+    code = (
+        "import os, signal\n"
+        "from ptcalc.present import files\n"
+        "real = os.fsync\n"
+        "def fsync(fd):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    real(fd)\n"
+        "os.fsync = fsync\n"
+        f"files.atomic_write({str(target)!r}, b'x' * 100000)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=False, timeout=60, env={**os.environ, "PYTHONPATH": SOURCE})
+    assert result.returncode == 128 + signal.SIGTERM, result.stderr
+    assert target.read_text() == "old report"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]      # no .r.html.*.tmp

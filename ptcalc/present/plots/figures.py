@@ -238,12 +238,13 @@ def faults(df, title=None):
 
 
 def tlb_coverage(cpu="default", working_set=None, *, strategies=None, sizes=None,
-                 virtualized=False, host_page="4k", title=None):
+                 virtualized=False, host_page="4k", title=None, paging=4):
     """TLB coverage (the share of the working set the TLB maps at once, ``tlb_coverage``)
     against working-set size on ``cpu``, one line per distinct curve (strategies with the same
     leaf pages share a line; the legend names them).  ``working_set`` (bytes or text) is
     marked with a vertical line.  Sizes default to powers of two from 2 MiB to 4x the working
-    set (at least 1 TiB)."""
+    set (at least 1 TiB), within the user address space of ``paging`` levels (the working
+    set itself is the last point when 4x would not fit)."""
     import numpy as np
 
     from ptcalc.api import evaluate
@@ -253,12 +254,17 @@ def tlb_coverage(cpu="default", working_set=None, *, strategies=None, sizes=None
     chosen, _ = resolve(cpu)
     mark = parse_bytes(working_set, "working set") if working_set is not None else None
     if sizes is None:
-        top = max(2**40, 4 * mark) if mark else 2**40
+        from ptcalc.paging import paging_for
+
+        space = paging_for(int(paging)).user_space_bytes
+        top = min(max(2**40, 4 * mark) if mark else 2**40, space - 1)
         sizes = [2**k for k in range(21, int(math.log2(top)) + 1)]
+        if mark and sizes[-1] < mark < space:
+            sizes.append(mark)
     sizes = [parse_bytes(value, "size") for value in sizes]
     names = list(parse_strategies(strategies))
     frame = evaluate(scenario_frame(sizes, 1, 0, 1.0, "read"), names, cpu=chosen.name,
-                     virtualized=virtualized, host_page=host_page)
+                     virtualized=virtualized, host_page=host_page, paging=paging)
     curves: dict[tuple, list[str]] = {}       # strategies with equal curves share a line
     for name in names:
         rows = frame[frame["strategy"] == name]

@@ -133,7 +133,8 @@ def build_report(preset: str | None = None, *, size=None, procs=None, ram=None, 
                      "once, by leaf page size (log scales); the dotted line is this "
                      "scenario's working set.",
                      plot.png_bytes(plot.tlb_coverage(chosen_cpu.name,
-                                                      int(frame["touched_bytes"].iloc[0])))),
+                                                      int(frame["touched_bytes"].iloc[0]),
+                                                      paging=scenario.paging))),
     ]
 
     findings = _findings(frame, scenario, ram_bytes, chosen_cpu)
