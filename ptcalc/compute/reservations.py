@@ -28,7 +28,7 @@ import dataclasses
 import re
 from fractions import Fraction
 
-from ptcalc.compute.plan import HUGETLB, Layout, _layouts, largest_fitting
+from ptcalc.compute.fallbacks import HUGETLB, Layout, _layouts, largest_fitting
 from ptcalc.errors import InputError
 from ptcalc.inputs.scenario import MAX_PROCS, Scenario
 from ptcalc.paging import HUGE_1G_BYTES, HUGE_2M_BYTES
