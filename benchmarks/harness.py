@@ -51,7 +51,7 @@ class Figure:
     title: str               # what a reader sees
     samples: list[float]     # one per round (a ratio, seconds, MiB, ...)
     goal: float              # the target the median must not exceed
-    unit: str = "×"
+    unit: str = "x"          # "x" for a ratio
     detail: str = ""         # the absolute figures behind a ratio, for the reader
     extra: dict = field(default_factory=dict)
 
@@ -98,8 +98,8 @@ def peak_rss_of(argv: Sequence[str], **kwargs) -> tuple[float, int]:
                 "p=subprocess.Popen(sys.argv[1:],stdout=subprocess.DEVNULL);"
                 "_,s,u=os.wait4(p.pid,0);c=os.waitstatus_to_exitcode(s);"
                 "print(time.perf_counter()-t,u.ru_maxrss,c)")
-    output = subprocess.run([sys.executable, "-c", launcher, *argv], capture_output=True,
-                            text=True, env=CHILD_ENV, **kwargs)
+    output = subprocess.run([sys.executable, "-c", launcher, *argv], check=False,
+                            capture_output=True, text=True, env=CHILD_ENV, **kwargs)
     wall, rss, code = output.stdout.split()
     if int(code) != 0:
         raise RuntimeError(f"{' '.join(map(str, argv))} exited {code}")

@@ -71,8 +71,8 @@ def previous(mode: str) -> tuple[str, dict]:
 
 
 def number(value: float, unit: str) -> str:
-    if unit == "×":
-        return f"{value:.2f}×"
+    if unit == "x":
+        return f"{value:.2f}x"
     return f"{value:,.1f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
 
 
