@@ -31,24 +31,27 @@ def register(app: typer.Typer) -> None:
     def compare(
         preset: str | None = options.preset(),
         size: str | None = options.scenario_value(
-            "Region size: 4096, 4KiB, 1.5GiB, 2M, 10GB.", metavar="SIZE",
-            show_default="300GiB, from the preset oracle-sga-300g"),
+            "Region size: 4096, 4KiB, 1.5GiB, 2M, 10GB.", "300GiB, from the preset oracle-sga-300g",
+            metavar="SIZE"),
         procs: str | None = options.scenario_value(
-            "Processes mapping the region.", metavar="COUNT",
-            show_default="1500, from the preset oracle-sga-300g"),
+            "Processes mapping the region.", "1500, from oracle-sga-300g",
+            metavar="COUNT"),
         offset: str | None = options.scenario_value(
             "Start address modulo 512 GiB (a multiple of 4 KiB; 0 = best aligned).",
-            metavar="SIZE", show_default=options.SCENARIO_DEFAULTS["offset"]),
+            options.SCENARIO_DEFAULTS["offset"] + " unless a preset gives it", metavar="SIZE"),
         touched: str | None = options.scenario_value(
-            "Fraction each process touches, in (0, 1].", metavar="FRACTION",
-            show_default=options.SCENARIO_DEFAULTS["touched"] + " (every page)"),
+            "Fraction each process touches, in (0, 1].",
+            options.SCENARIO_DEFAULTS["touched"] + " (every page) unless a preset gives it",
+            metavar="FRACTION"),
         pattern: Literal[PATTERNS] | None = options.scenario_value(
             "dense (a prefix) or random (each page with probability TOUCHED; expected "
-            "values).", metavar="PATTERN", case_sensitive=False,
-            show_default=options.SCENARIO_DEFAULTS["pattern"]),
+            "values).", options.SCENARIO_DEFAULTS["pattern"] + " unless a preset gives it",
+            metavar="PATTERN",
+            case_sensitive=False),
         access: Literal[ACCESSES] | None = options.scenario_value(
-            "read or write (decides the fault counts).", metavar="ACCESS",
-            case_sensitive=False, show_default=options.SCENARIO_DEFAULTS["access"]),
+            "read or write (decides the fault counts).",
+            options.SCENARIO_DEFAULTS["access"] + " unless a preset gives it", metavar="ACCESS",
+            case_sensitive=False),
         ram: str | None = typer.Option(None, metavar="SIZE", help="Host RAM: say which "
                                        "strategies do not fit (region + page tables > RAM); "
                                        "`ptcalc plan` gives limits."),
@@ -202,25 +205,8 @@ def add_tlb(rows, scenario, tlb, title):
     return rows, title, explanation
 
 
-def is_path(text) -> bool:
-    """Does a --cpu or --preset value name a file rather than a listed name?"""
-    text = str(text)
-    return "/" in text or text.endswith(".toml") or text.startswith("~")
-
-
 def resolve_cpu(cpu):
     """(Cpu, explanation or None) for a listed name, 'host', 'default' or a TOML file."""
-    if cpu is not None and is_path(cpu):
-        from pathlib import Path
-
-        from ptcalc.cpus.load import load_cpu_file
-        from ptcalc.errors import InputError
-
-        path = Path(cpu).expanduser()
-        if not path.is_file():
-            raise InputError(f"cpu file {cpu!r} does not exist; give a TOML file as in "
-                             "models/cpus, or a name (ptcalc cpus)")
-        return load_cpu_file(path), None
     from ptcalc.compute.tlb import resolve
 
     return resolve(cpu)

@@ -41,11 +41,6 @@ def register(app: typer.Typer) -> None:
         """Print the formula of one metric of one strategy, with its constants."""
         from ptcalc.present.formula import formula_text
 
-        if cpu is not None:
-            from ptcalc.cli.compare import is_path, resolve_cpu
-
-            if is_path(cpu):
-                cpu = resolve_cpu(cpu)[0]
         typer.echo(formula_text(strategy, metric, latex=latex, paging=paging,
                                 pattern=pattern.lower(), cpu=cpu, virtualized=virtualized,
                                 host_page=host_page.lower()))

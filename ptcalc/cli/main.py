@@ -81,13 +81,21 @@ def _completion_protocol() -> None:
         os.environ[COMPLETE_VAR] = f"{instruction}_{shell}"
 
 
-def _list_choices_in_help(command) -> None:
-    """Append the names an option takes (strategies, CPUs, presets, metrics) to its help;
-    done only when help is shown (reading them costs start-up time)."""
+def _prepare_help(command) -> None:
+    """Help in one style: every value shown as an upper-case word (--size SIZE, STRATEGY;
+    typer would show `<str>` where a command sets no metavar), and the names an option takes
+    (strategies, CPUs, presets, metrics) listed in its help.  Done only when help is shown:
+    reading the names costs start-up time."""
     from ptcalc.cli.options import LISTED_IN_HELP
 
     for sub in getattr(command, "commands", {}).values():
         for param in sub.params:
+            if getattr(param, "param_type_name", "") == "argument":
+                param.metavar = param.metavar or param.name.upper()
+                param.display_type_rich = lambda ctx: None     # not "STRATEGY <str>"
+            elif not (getattr(param, "is_flag", False) or param.metavar):
+                longest = max(param.opts, key=len).lstrip("-")         # --format, not fmt
+                param.metavar = longest.replace("-", "_").upper()
             names = LISTED_IN_HELP.get(param.name)
             if names and getattr(param, "help", None) and "One of:" not in param.help:
                 param.help = f"{param.help} One of: {', '.join(names())}."
@@ -113,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         _completion_protocol()
         command = typer.main.get_command(app)       # a Ctrl-C here too is one line
         if "--help" in argv or "-h" in argv:
-            _list_choices_in_help(command)
+            _prepare_help(command)
         # Without standalone mode, click returns typer.Exit's code instead of raising it.
         code = command.main(args=argv, prog_name="ptcalc", standalone_mode=False)
         sys.stdout.flush()         # a full disk or EIO shows here, not at interpreter exit
@@ -126,10 +134,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ptcalc: interrupted", file=sys.stderr)
         return 130
+    except SystemExit as error:
+        # click ends a write to a closed pipe with exit 1; a reader that stopped reading
+        # (`| head -1`) is no failure: exit 0, as for the pipes this function sees itself
+        if _closed_pipe(error.__context__):
+            _discard_stdout()
+            return 0
+        raise
     except OSError as error:
-        import errno
-
-        if isinstance(error, BrokenPipeError) or error.errno == errno.EPIPE:
+        if _closed_pipe(error):
             _discard_stdout()      # the reader has what it wanted, as `head` expects
             return 0
         print(f"ptcalc: error: {_write_failure(error)}", file=sys.stderr)  # exit 1
@@ -153,6 +166,12 @@ def main(argv: list[str] | None = None) -> int:
             from ptcalc.present import fit
 
             fit.restore(token)
+
+
+def _closed_pipe(error) -> bool:
+    import errno
+
+    return isinstance(error, OSError) and error.errno == errno.EPIPE
 
 
 def _write_failure(error: OSError) -> str:

@@ -82,9 +82,12 @@ def decimal_units(help_text: str):
     return typer.Option(False, "--decimal-units", help=help_text)
 
 
-def scenario_value(help_text: str, **extra):
+def scenario_value(help_text: str, default: str | None = None, **extra):
     """A scenario value (--size, --procs, --offset, ...): unset unless given, so that a preset
-    or the defaults (ptcalc.inputs.presets.SCENARIO_DEFAULTS) can fill it."""
+    or the defaults (ptcalc.inputs.presets.SCENARIO_DEFAULTS) can fill it; `default` is what
+    --help says is used then."""
+    if default is not None:
+        help_text += f"  [default: {default}]"
     return typer.Option(None, help=help_text, **extra)
 
 

@@ -61,7 +61,8 @@ PLAN_COLUMNS = (
 
 # Shown also for rows whose strategy does not apply: they describe the scenario, not a result.
 DESCRIPTIVE = frozenset({"strategy", "fallback", "size_bytes", "offset_bytes", "touched",
-                         "access", "pattern", "procs", "huge_pages_reserved"})
+                         "access", "pattern", "procs", "huge_pages_reserved", "line", "name",
+                         "ram_bytes"})
 # PID_MAX_LIMIT (ptcalc.inputs.scenario.MAX_PROCS): a count this high means "no limit in sight".
 _PROCS_CAP = 4 * 1024 * 1024
 
