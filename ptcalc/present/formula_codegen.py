@@ -61,7 +61,6 @@ class _Interned:
 
 def _forms(progress=None):
     """(core forms, TLB forms, TLB docs, steps, legend lines) of every variant covered."""
-    from ptcalc.api import formula
     from ptcalc.catalog import STRATEGY_NAMES
     from ptcalc.model import expressions as model
     from ptcalc.model import presentation, tlb
@@ -81,7 +80,7 @@ def _forms(progress=None):
                 if progress:
                     progress(f"{strategy} {metric} {levels}")
             for metric in tlb.METRIC_NAMES:
-                expr = formula(strategy, metric, paging=levels)
+                expr = tlb.tlb_expression(metric, None, strategy=strategy, paging_levels=levels)
                 form = presentation.tlb_form(strategy, metric, expr)
                 tlb_forms[(strategy, metric, levels)] = (
                     steps.ids((s.name, s.text, s.latex) for s in form.steps),
