@@ -94,7 +94,7 @@ def formula_form(strategy: str, metric: str, *, paging=4, pattern: str = "dense"
     from ptcalc.model import presentation, tlb
 
     expr = formula(strategy, metric, paging=paging, pattern=pattern, cpu=cpu,
-                   virtualized=virtualized, host_page=host_page)
+                   virtualized=virtualized, host_page=host_page).expr
     (name,) = parse_strategies([strategy])
     if metric in tlb.METRIC_NAMES:
         return presentation.tlb_form(name, metric, expr)
