@@ -15,9 +15,11 @@ _LAZY = {
     "STRATEGIES": ("ptcalc.model.strategies", "STRATEGY_NAMES"),
     "InputError": ("ptcalc.errors", "InputError"),
     "plot": ("ptcalc.present.plots", None),  # the module itself
+    "styled": ("ptcalc.present.styled", "styled"),
 }
 
-__all__ = ["STRATEGIES", "InputError", "compare", "evaluate", "formula", "operations", "plot"]
+__all__ = ["STRATEGIES", "InputError", "compare", "evaluate", "formula", "operations", "plot",
+           "styled"]
 
 
 def __getattr__(name: str):

@@ -119,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         token = fit.use(fit.Fit(width=terminal_width()))
         _register_commands()
         _completion_protocol()
-        command = typer.main.get_command(app)       # a Ctrl-C here too is one line
+        from ptcalc.cli.lazy import click_command
+
+        command = click_command(app, argv)          # a Ctrl-C here too is one line
         if "--help" in argv or "-h" in argv:
             _prepare_help(command)
         # Without standalone mode, click returns typer.Exit's code instead of raising it.
