@@ -16,10 +16,11 @@ _LAZY = {
     "STRATEGIES": ("ptcalc.model.strategies", "STRATEGY_NAMES"),
     "InputError": ("ptcalc.errors", "InputError"),
     "plot": ("ptcalc.present.plots", None),  # the module itself
+    "styled": ("ptcalc.present.styled", "styled"),
 }
 
 __all__ = ["STRATEGIES", "InputError", "compare", "evaluate", "evaluate_chunks", "formula",
-           "operations", "plot"]
+           "operations", "plot", "styled"]
 
 
 def __getattr__(name: str):

@@ -143,11 +143,14 @@ def _with_tlb(frame, keep, cpu, paging, virtualized, host_page, llc_bytes):
 
 def formula(strategy: str, metric: str, *, paging: int = 4, pattern: str = "dense", cpu=None,
             virtualized: bool = False, host_page="4k"):
-    """The sympy expression of one metric (renders as LaTeX in Jupyter).
+    """One metric's formula: a `ptcalc.api_formula.Formula`, which renders as LaTeX in
+    Jupyter, is taken by every sympy function (its sympy expression is `.expr`), and evaluates
+    exactly with `.at(size="300GiB", procs=1500)`; `.subs()` also takes symbols by name.
 
     TLB metrics (tlb_reach_l1_bytes, ...) show the CPU's entry counts as symbols, or filled
     in with cpu= a name from `ptcalc cpus`.
     """
+    from ptcalc.api_formula import Formula
     from ptcalc.inputs.scenario import PATTERNS, parse_choice, parse_paging
     from ptcalc.model import expressions as model
     from ptcalc.model import tlb
@@ -159,9 +162,10 @@ def formula(strategy: str, metric: str, *, paging: int = 4, pattern: str = "dens
         from ptcalc.compute.tlb import parse_host_page, resolve
 
         chosen = resolve(cpu)[0] if cpu else None
-        return tlb.tlb_expression(metric, chosen, strategy=name, paging_levels=levels,
+        expr = tlb.tlb_expression(metric, chosen, strategy=name, paging_levels=levels,
                                   virtualized=virtualized,
                                   host_page_bytes=parse_host_page(host_page))
+        return Formula(expr, strategy=name, metric=metric, paging=levels, pattern=pattern)
     names = (*model.metric_names(levels), *tlb.METRIC_NAMES)
     if metric not in names:
         import difflib
@@ -172,4 +176,4 @@ def formula(strategy: str, metric: str, *, paging: int = 4, pattern: str = "dens
     expr = model.formula(name, metric, levels, pattern)
     if expr is None:
         raise InputError(f"metric {metric!r} does not apply to {name} (it is null there)")
-    return expr
+    return Formula(expr, strategy=name, metric=metric, paging=levels, pattern=pattern)

@@ -278,7 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["--help"]
     try:
         _register_commands()
-        command = typer.main.get_command(app)       # a Ctrl-C here too is one line
+        from ptcalc.cli.lazy import click_command
+
+        command = click_command(app, argv)          # a Ctrl-C here too is one line
         # Without standalone mode, click returns typer.Exit's code instead of raising it.
         code = command.main(args=argv, prog_name="ptcalc", standalone_mode=False)
         sys.stdout.flush()         # a full disk or EIO shows here, not at interpreter exit

@@ -287,7 +287,7 @@ def _sweep_to_file(spec, output, fmt, progress, chunk_rows) -> None:
     if fmt is not None and fmt != kind.replace("jsonl", "json"):
         raise _error(f"--format {fmt} does not match output {output!r}; the extension "
                      "chooses the file format (or leave out --format)")
-    with atomic_file(output, binary=kind == "parquet") as (stream, _):   # OSError: exit 1
+    with atomic_file(output, binary=kind in ("parquet", "csv")) as (stream, _):  # OSError: 1
         rows = run_sweep(spec, open_writer(kind, stream, output),
                          _progress(spec, progress), chunk_rows)
     typer.echo(f"wrote {rows:,} rows ({spec.scenarios:,} scenarios x {len(spec.strategies)} "

@@ -18,7 +18,7 @@ evaluated by the compiled single-region formulas and so needs a one-map layout.
 from __future__ import annotations
 
 from ptcalc import paging as g
-from ptcalc.compute import _compiled
+from ptcalc.compute import formulas
 from ptcalc.compute.host_rules import (
     LINKS_CHARGED,
     SPAN,
@@ -66,7 +66,7 @@ def evaluate_layout(layout: Layout, strategies=STRATEGY_NAMES) -> dict:
 
 
 def metric_names(levels: int) -> tuple[str, ...]:
-    return _compiled.METRICS[levels]
+    return formulas.metric_names(levels)
 
 
 def _levels(layout: Layout) -> tuple[str, ...]:
@@ -80,7 +80,7 @@ COMPARE_ONLY = tuple(s for s in STRATEGY_NAMES
 
 def _reasons(layout: Layout, strategy: str) -> list[str]:
     """Why `strategy` cannot map the layout's shared regions (compiled conditions per map)."""
-    function, texts = _compiled.CONDITIONS[(strategy, layout.paging)]
+    function, texts = formulas.conditions_function(strategy, layout.paging)
     shared = [r.name for r in layout.regions if r.kind == "shared"]
     found = []
     for grp in layout.groups:

@@ -192,9 +192,12 @@ def inspect(pids=None, pgrep=None, maps_files=None, *, what_if: bool = True,
     groups = group_uses(uses, min_procs=min_procs)
     top: list[dict] = []
     if what_if and groups:
+        from ptcalc.inspect.whatif import Evaluations
+
+        evaluations = Evaluations()          # each distinct what-if once, for every group
         for group in groups:
             try:
-                group.evaluate(strategies, pattern)
+                group.evaluate(strategies, pattern, evaluations)
             except InputError as exc:      # a layout the model cannot take
                 warnings.append(f"no what-if for {group.path or group.identity}: {exc}")
         top = total_rows(groups)

@@ -48,6 +48,7 @@ class SharedUse:
     file_offset: int
     page_bytes: int
     pieces: list[Piece] = field(default_factory=list)
+    _tables: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def size_bytes(self) -> int:
@@ -68,8 +69,12 @@ class SharedUse:
 
     @property
     def tables(self) -> TableCount:
-        """Tables this mapping alone needs (as if no neighbour shared them)."""
-        return count_tables(self.pieces)
+        """Tables this mapping alone needs (as if no neighbour shared them); counted once
+        the pieces are complete (reports ask for it many times)."""
+        key = (len(self.pieces), self.start, self.end)
+        if self._tables is None or self._tables[0] != key:
+            self._tables = (key, count_tables(self.pieces))
+        return self._tables[1]
 
     def to_dict(self) -> dict:
         tables = self.tables
@@ -178,11 +183,14 @@ class SharedGroup:
     def current_physical_pt_bytes(self) -> int:
         return physical_pt_bytes(self.uses)
 
-    def evaluate(self, strategies=None, pattern: str = "layout") -> None:
-        """Fill `what_if` from ptcalc.compare (empty when no process has a page mapped)."""
+    def evaluate(self, strategies=None, pattern: str = "layout", evaluations=None) -> None:
+        """Fill `what_if` from ptcalc.compare (empty when no process has a page mapped).
+        `evaluations` (ptcalc.inspect.whatif.Evaluations) shares identical what-ifs between
+        groups."""
         from ptcalc.inspect.whatif import evaluate_placement, finish_rows, sum_rows
 
-        row_sets = [evaluate_placement(p, strategies, pattern) for p in self.placements]
+        row_sets = [evaluate_placement(p, strategies, pattern, evaluations)
+                    for p in self.placements]
         self.what_if = finish_rows(sum_rows(row_sets), self.current_physical_pt_bytes)
 
     def to_dict(self) -> dict:

@@ -70,6 +70,9 @@ def slot_equivalent(start: int, size: int, slots: int) -> Fraction:
     return Fraction(min(prefix, size), size)
 
 
+_PLAIN_TYPES = (int, str, bool)
+
+
 def _clip(touched, size: int) -> Fraction:
     """At least one page, at most all (compare() wants a fraction in (0, 1])."""
     return min(max(Fraction(touched), Fraction(PAGE_BYTES, size)), Fraction(1))
@@ -77,6 +80,8 @@ def _clip(touched, size: int) -> Fraction:
 
 def _plain(value):
     """numpy/pandas scalars -> JSON-friendly Python values (NaN -> None)."""
+    if value is None or type(value) in _PLAIN_TYPES:
+        return value
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float):
@@ -124,10 +129,37 @@ def _huge(row: dict) -> int:
     return sum(row.get(column) or 0 for column in _HUGE_MAPPED)
 
 
-def evaluate_placement(p: Placement, strategies=None, pattern: str = "layout") -> list[dict]:
-    """Every strategy for one placement, realigned where a switch would realign it."""
-    rows = _evaluate(p.size_bytes, p.offset_bytes, p.procs, p.touched, p.touched_slots,
-                     strategies, pattern)
+class Evaluations:
+    """The what-ifs asked so far, each evaluated once: a process with thousands of mappings
+    asks the same question again and again (the aligned placements of neighbouring small
+    mappings coincide).  Keyed by every input of the evaluation; hands out copies."""
+
+    def __init__(self):
+        self.rows: dict[tuple, list[dict]] = {}
+        self.asked = 0
+
+    def __call__(self, size, offset, procs, touched, touched_slots, strategies, pattern):
+        self.asked += 1
+        key = (size, offset, procs, Fraction(touched), Fraction(touched_slots),
+               None if strategies is None else tuple(strategies), pattern)
+        rows = self.rows.get(key)
+        if rows is None:
+            rows = self.rows[key] = _evaluate(size, offset, procs, touched, touched_slots,
+                                              strategies, pattern)
+        return [dict(row) for row in rows]
+
+    @property
+    def evaluated(self) -> int:
+        return len(self.rows)
+
+
+def evaluate_placement(p: Placement, strategies=None, pattern: str = "layout",
+                       evaluations: Evaluations | None = None) -> list[dict]:
+    """Every strategy for one placement, realigned where a switch would realign it.
+    `evaluations` shares the evaluations between calls (each distinct one done once)."""
+    evaluate = evaluations if evaluations is not None else Evaluations()
+    rows = evaluate(p.size_bytes, p.offset_bytes, p.procs, p.touched, p.touched_slots,
+                    strategies, pattern)
     for row in rows:
         row.update(placement="as mapped", evaluated_offset_bytes=p.offset_bytes,
                    evaluated_size_bytes=p.size_bytes)
@@ -137,8 +169,8 @@ def evaluate_placement(p: Placement, strategies=None, pattern: str = "layout") -
         if (offset, size) == (p.offset_bytes, p.size_bytes):
             continue
         scale = Fraction(p.size_bytes, size)
-        aligned = _evaluate(size, offset, p.procs, p.touched * scale, p.touched_slots * scale,
-                            strategies, pattern)
+        aligned = evaluate(size, offset, p.procs, p.touched * scale, p.touched_slots * scale,
+                           strategies, pattern)
         by_name = {row["strategy"]: row for row in aligned}
         for index, row in enumerate(rows):
             new = by_name.get(row["strategy"])

@@ -121,8 +121,9 @@ class Inputs:
 
         from ptcalc.model import symbols as S
 
-        me = cls(size_bytes=S.size, offset_bytes=S.offset, touched_bytes=S.touched_bytes,
-                 procs=S.procs, read_access=S.read_access, fault_around_bytes=S.fault_around,
+        me = cls(size_bytes=S.size_bytes, offset_bytes=S.offset_bytes,
+                 touched_bytes=S.touched_bytes, procs=S.procs, read_access=S.read_access,
+                 fault_around_bytes=S.fault_around_bytes,
                  op_start_bytes=sp.Symbol("op_start_bytes", integer=True, nonnegative=True),
                  op_bytes=sp.Symbol("op_bytes", integer=True, positive=True),
                  cpus=sp.Symbol("cpus", integer=True, positive=True),

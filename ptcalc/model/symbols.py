@@ -24,8 +24,6 @@ read_access = sp.Symbol("read_access", integer=True, nonnegative=True)  # 1 read
 
 INPUTS = (offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes,
           read_access)
-# The former short names, kept for strategy modules written before the rename.
-offset, size, fault_around = offset_bytes, size_bytes, fault_around_bytes
 
 # --- geometric constants -------------------------------------------------------------------
 PAGE = sp.Symbol("PAGE_BYTES", integer=True, positive=True)

@@ -209,8 +209,11 @@ def tlb_reach_l1_bytes(ctx: _Ctx) -> sp.Expr:
     holds s (a pool shared by several sizes serves each of them whole).  Mix of sizes: entries
     go to the largest page first; the largest size present is unbounded, smaller sizes are
     limited to mapped_<size>_bytes (see the module docstring).
-    Units: bytes.  Source: entries per CPU in models/cpus/<cpu>.toml (each with its URL and
-    evidence class); reach = entries x page size (docs/model.md section 6).
+    Units: bytes.  Source: entries per CPU in models/cpus/<cpu>.toml, each with its URL and
+    evidence class: the CPUID TLB leaves (Intel leaf 0x2 descriptors and leaf 0x18, Intel
+    SDM Vol. 2A "CPUID"; AMD Fn8000_0005/Fn8000_0006, AMD64 APM Vol. 3) as dumped for each
+    part at https://github.com/InstLatx64/InstLatx64, the vendors' optimization manuals, and
+    measurements; reach = entries x page size (docs/model.md section 6).
     """
     return _reach(ctx, "l1_dtlb")
 
@@ -221,7 +224,8 @@ def tlb_reach_l2_bytes(ctx: _Ctx) -> sp.Expr:
     Equation as tlb_reach_l1_bytes with the L2 arrays: l2_entries_s x s for one size s.  A
     size the L2 does not hold (Haswell 1 GiB, Zen 5 1 GiB) gives 0; a size it holds as
     smaller entries (Zen 2: 1 GiB as 2 MiB) counts entries x the smaller size.
-    Units: bytes.  Source: models/cpus/<cpu>.toml.
+    Units: bytes.  Source: models/cpus/<cpu>.toml, as tlb_reach_l1_bytes: the CPUID TLB leaves
+    (https://github.com/InstLatx64/InstLatx64 dumps), vendor manuals, measurements.
     """
     return _reach(ctx, "l2_tlb")
 

@@ -8,6 +8,7 @@ is looked up by the names and shapes defined here, so evaluating needs no sympy.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from ptcalc import catalog
 from ptcalc.errors import InputError
@@ -121,8 +122,9 @@ def level_shape(level) -> tuple:
                  for array in level.arrays)
 
 
+@cache
 def tlb_shape(cpu) -> tuple:
-    """(L1 shape, L2 shape) of a CPU."""
+    """(L1 shape, L2 shape) of a CPU (a Cpu is frozen: asked once per CPU)."""
     return tuple(level_shape(cpu.level(key)) for key in LEVEL_PREFIX)
 
 
@@ -134,5 +136,10 @@ def shape_arguments(shape) -> tuple[str, ...]:
 
 def tlb_parameters(cpu) -> dict[str, int]:
     """The entry counts of a CPU's arrays by argument name (shape_arguments of its shape)."""
+    return dict(_parameters(cpu))
+
+
+@cache
+def _parameters(cpu) -> tuple:
     counts = [array.entries for key in LEVEL_PREFIX for array in cpu.level(key).arrays]
-    return dict(zip(shape_arguments(tlb_shape(cpu)), counts))
+    return tuple(zip(shape_arguments(tlb_shape(cpu)), counts))

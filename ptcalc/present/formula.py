@@ -94,25 +94,52 @@ def formula_form(strategy: str, metric: str, *, paging=4, pattern: str = "dense"
     from ptcalc.model import presentation, tlb
 
     expr = formula(strategy, metric, paging=paging, pattern=pattern, cpu=cpu,
-                   virtualized=virtualized, host_page=host_page)
+                   virtualized=virtualized, host_page=host_page).expr
     (name,) = parse_strategies([strategy])
     if metric in tlb.METRIC_NAMES:
         return presentation.tlb_form(name, metric, expr)
     return presentation.form(name, metric, parse_paging(paging), pattern)
 
 
+def _generated_form(strategy: str, metric: str, paging, pattern: str, cpu, virtualized,
+                    host_page):
+    """The stored form (ptcalc.present.formula_table: no sympy) of the common variants, or
+    None: the dense pattern, and TLB metrics without a CPU on a native walk."""
+    from ptcalc.inputs.scenario import PATTERNS, parse_choice, parse_paging, parse_strategies
+    from ptcalc.model.tlb_inputs import METRIC_NAMES as TLB_METRICS
+    from ptcalc.present import formula_table
+
+    (name,) = parse_strategies([strategy])
+    levels = parse_paging(paging)
+    pattern = parse_choice(pattern, PATTERNS, "pattern")
+    if metric in TLB_METRICS:
+        if cpu is not None or virtualized or host_page != "4k":
+            return None
+        return formula_table.tlb_form(name, metric, levels)
+    return formula_table.core_form(name, metric, levels, pattern)
+
+
 def formula_text(strategy: str, metric: str, *, latex: bool = False, paging=4,
                  pattern: str = "dense", cpu=None, virtualized=False, host_page="4k") -> str:
-    from ptcalc.model import tlb
+    from ptcalc.model.tlb_inputs import METRIC_NAMES as TLB_METRICS
 
-    form = formula_form(strategy, metric, paging=paging, pattern=pattern, cpu=cpu,
-                        virtualized=virtualized, host_page=host_page)
+    form = _generated_form(strategy, metric, paging, pattern, cpu, virtualized, host_page)
+    if form is None:
+        form = formula_form(strategy, metric, paging=paging, pattern=pattern, cpu=cpu,
+                            virtualized=virtualized, host_page=host_page)
     if latex:
         return render_latex(form)
-    if metric in tlb.METRIC_NAMES:
+    if metric in TLB_METRICS:
+        from ptcalc.present.formula_table import tlb_doc
+
+        doc = tlb_doc(metric)
+        if doc is None:
+            from ptcalc.model import tlb
+
+            doc = tlb.metric_doc(metric)
         where = f", {cpu}" if cpu else ""
         text = render_text(form, f"{metric} [{strategy}{where}]")
-        return text + "\n\n" + tlb.metric_doc(metric).strip()
+        return text + "\n\n" + doc.strip()
     return render_text(form, f"{metric} [{form.strategy}, {form.levels}-level, {pattern}]")
 
 

@@ -36,6 +36,24 @@ COLUMNS = {
 NO_LIMIT = {"max_procs", "oom_procs"}
 
 
+def column_kind(name: str) -> str:
+    """bytes, count, percent or text: from COLUMNS, else from the name (every byte column of
+    ptcalc ends in _bytes, every ratio in _ratio)."""
+    if name in COLUMNS:
+        return COLUMNS[name][1]
+    if name.endswith("_bytes"):
+        return "bytes"
+    if name.endswith(("_ratio", "_share")):
+        return "percent"
+    if name.startswith(("faults", "refaults", "ptes_", "tables_", "ipis")):
+        return "count"
+    return "text"
+
+
+def header(name: str) -> str:
+    return COLUMNS[name][0] if name in COLUMNS else name.replace("_", " ")
+
+
 def _percent(value: float) -> str:
     """3 significant digits, and never 100% or 0% for what is not: 0.00195%, 99.9992%."""
     pct = 100 * value
@@ -66,21 +84,25 @@ def _formatter(kind: str, missing: str = "-"):
 
 
 def styled(frame, columns=None, index: str | None = "strategy", headers: dict | None = None):
-    """A Styler of `frame[columns]` (index `index`) with readable headers and values."""
-    columns = list(columns or [c for c in frame.columns if c in COLUMNS])
+    """A Styler of `frame[columns]` (index `index`) with readable headers and values; the
+    cells keep the frame's numbers (``styled(df).data`` is a plain DataFrame of them).
+    Columns default to every metric of the frame (byte, count and ratio columns)."""
+    columns = [c for c in (columns or [c for c in frame.columns
+                                       if c in COLUMNS or column_kind(c) != "text"])
+               if c != index]
     table = frame[[c for c in ([index] if index else []) + columns if c in frame.columns]]
     if index:
         table = table.set_index(index)
     table = table[[c for c in columns if c != index]]
     headers = headers or {}
-    styler = table.style.format({c: _formatter(COLUMNS.get(c, (c, "text"))[1],
+    styler = table.style.format({c: _formatter(column_kind(c),
                                                "no limit" if c in NO_LIMIT else "-")
                                  for c in table.columns})
-    labels = [headers.get(c, COLUMNS.get(c, (c, ""))[0]) for c in table.columns]
+    labels = [headers.get(c, header(c)) for c in table.columns]
     styler = styler.relabel_index(labels, axis="columns")
     if index:
         styler.index.name = COLUMNS.get(index, (index, ""))[0]
     else:
         styler = styler.hide(axis="index")
-    numeric = [c for c in table.columns if COLUMNS.get(c, (c, "text"))[1] != "text"]
+    numeric = [c for c in table.columns if column_kind(c) != "text"]
     return styler.set_properties(subset=numeric, **{"text-align": "right"})

@@ -1,6 +1,21 @@
 """Writing results that arrive in chunks: the writers per format (CSV, JSON, JSON lines,
 Parquet) and a plain-text progress bar.  The file they write into is opened by the caller
-with ``ptcalc.present.files.atomic_file`` (complete or not at all)."""
+with ``ptcalc.present.files.atomic_file`` (complete or not at all).
+
+The CSV format (RFC 4180, UTF-8, "\\n" line ends), kept stable:
+
+- a header line of the column names, unquoted;
+- integers in decimal digits, exact at any size (values beyond 64 bits too);
+- text (strategy, access, pattern, reason, ...) always in double quotes, a quote doubled;
+- true / false for booleans; an empty field where a value does not exist (a metric of a
+  strategy that does not apply);
+- floats (ratios, touched, expected values of the random pattern) in the shortest text that
+  reads back as the same double: 0.5, 1, 0.00001, 2.5e+20.
+
+It is written by pyarrow's CSV writer (the figure of benchmarks/figures/sweep.py); without
+pyarrow, by pandas with the same values: text quoted only where needed and floats as
+Python's repr (1.0, 1e-05).
+"""
 
 from __future__ import annotations
 
@@ -34,16 +49,75 @@ def file_format(path: str) -> str:
 # --- writers ----------------------------------------------------------------------------------
 
 class CsvWriter:
+    """CSV in the format of the module docstring, chunk by chunk.  `stream` is a binary file
+    (the fast way) or a text stream."""
+
     def __init__(self, stream):
         self.stream = stream
+        self.binary = not isinstance(stream, io.TextIOBase)
         self.first = True
 
+    def _put(self, data: bytes) -> None:
+        self.stream.write(data if self.binary else data.decode("utf-8"))
+
     def write(self, frame) -> None:
-        frame.to_csv(self.stream, header=self.first, index=False, lineterminator="\n")
-        self.first = False
+        if self.first:
+            self._put((",".join(map(str, frame.columns)) + "\n").encode("utf-8"))
+            self.first = False
+        if not len(frame):
+            return
+        try:
+            import pyarrow.csv  # noqa: F401
+        except ImportError:
+            self._put(_pandas_csv(frame))
+            return
+        self._put(_arrow_csv(frame))
 
     def close(self) -> None:
         pass
+
+
+def _arrow_table(frame):
+    """The frame as a pyarrow Table, exact: object columns of Python ints (beyond int64)
+    become decimals of scale 0, text columns stay text."""
+    import pyarrow as pa
+
+    plain = [name for name in frame.columns if frame[name].dtype != object]
+    table = pa.Table.from_pandas(frame[plain], preserve_index=False)
+    for position, name in enumerate(frame.columns):
+        if name in plain:
+            continue
+        values = frame[name].tolist()
+        values = [None if value is None or value != value else value for value in values]
+        if all(value is None or isinstance(value, int) for value in values):
+            widest = max((abs(v) for v in values if v is not None), default=0)
+            kind = pa.decimal128(38, 0) if widest < 10**38 else pa.decimal256(76, 0)
+            column = pa.array(values, kind)
+        else:
+            column = pa.array([None if v is None else str(v) for v in values], pa.string())
+        table = table.add_column(position, name, column)
+    return table.replace_schema_metadata(None)
+
+
+def _arrow_csv(frame) -> bytes:
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(_arrow_table(frame), sink,
+                     pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
+    return sink.getvalue().to_pybytes()
+
+
+def _pandas_csv(frame) -> bytes:
+    """The same values through pandas (no pyarrow): exact ints, true/false, empty for NA;
+    text quoted where needed only, floats as Python's repr."""
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if column.dtype == bool or str(column.dtype) == "boolean":
+            out[name] = column.map({True: "true", False: "false"}).astype(object)
+    return out.to_csv(header=False, index=False, lineterminator="\n").encode("utf-8")
 
 
 class JsonWriter:

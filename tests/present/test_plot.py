@@ -268,3 +268,57 @@ def test_no_pyplot_and_lazy_matplotlib():
             "import ptcalc; p.png_bytes(p.savings(ptcalc.compare('1GiB', 2))); "
             "assert 'matplotlib.pyplot' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, env={"DISPLAY": "", "PATH": ""})
+
+
+# --------------------------------------------------------------------------------------------
+# ax=: a plot as one panel of the caller's figure
+
+
+def test_plots_draw_into_the_callers_axes(sga):
+    from matplotlib.figure import Figure
+
+    mine = Figure(figsize=(14, 9), layout="constrained")
+    mine.suptitle("my host")
+    axes = mine.subplots(2, 2).flat
+    drawn = [plot.savings(sga, ax=axes[0]), plot.faults(sga, ax=axes[1]),
+             plot.tlb_coverage("skylake-sp", "64GiB", ax=axes[2]),
+             plot.page_tables_vs_procs("300GiB", "512GiB", procs=1500, ax=axes[3])]
+    assert all(fig is mine for fig in drawn)
+    assert len(mine.axes) == 4                   # no axes of their own added
+    assert mine.get_figwidth() == 14             # the caller's size is kept
+    assert mine.get_suptitle() == "my host"
+    # each panel got its plot: bars for the two bar charts, lines for the two line plots
+    assert len(axes[0].patches) >= len(sga) - 1 and len(axes[1].patches) > len(sga)
+    assert axes[2].lines and axes[3].lines
+    assert axes[3].get_xlabel() == "processes mapping the region"
+    _check_png(mine)
+
+
+def test_heatmap_into_the_callers_axes():
+    from matplotlib.figure import Figure
+
+    grid = pd.DataFrame([{"size_bytes": s * GiB, "procs": c, "touched": t}
+                         for s in (16, 64) for c in (100, 800) for t in (0.5, 1.0)])
+    results = ptcalc.evaluate(grid)
+    mine = Figure()
+    first, second, spare = mine.subplots(3, 1)
+    assert plot.heatmap(results, ax=[first, second]) is mine
+    assert first.get_title(loc="left") == "touched fraction: 50%" and first.images
+    assert second.images and not spare.images
+    with pytest.raises(InputError, match="2 panel"):
+        plot.heatmap(results, ax=spare)
+    assert plot.heatmap(results[results["touched"] == 1.0], ax=spare) is mine
+
+
+def test_missing_matplotlib_says_how_to_install():
+    """Without matplotlib a plot raises ModuleNotFoundError with the install command, before
+    doing any work (sys.modules['matplotlib'] = None makes the import fail as if absent)."""
+    code = ("import sys; sys.modules['matplotlib'] = None\n"
+            "import ptcalc\n"
+            "try:\n"
+            "    ptcalc.plot.savings(None)\n"
+            "except ModuleNotFoundError as error:\n"
+            "    print(error.name, '|', error)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "matplotlib | ptcalc's plots need matplotlib: pip install 'ptcalc[plot]'"

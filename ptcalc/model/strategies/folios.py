@@ -29,8 +29,8 @@ from ptcalc.model.strategies.base import Context, StrategyCounts, per_process
 
 def folio_part_end(folio_bytes):
     """End of the folio-mapped part: the whole F pieces from the start if it is F-aligned."""
-    return S.offset + sp.Piecewise(
-        (S.align_down(S.size, folio_bytes), sp.Eq(sp.Mod(S.offset, folio_bytes), 0)),
+    return S.offset_bytes + sp.Piecewise(
+        (S.align_down(S.size_bytes, folio_bytes), sp.Eq(sp.Mod(S.offset_bytes, folio_bytes), 0)),
         (0, True))
 
 
@@ -38,7 +38,7 @@ def folio_counts(ctx: Context, folio_bytes: int) -> StrategyCounts:
     """Counts of shmem mTHP with folios of `folio_bytes` (a power of two, 8 KiB..1 MiB)."""
     folio = sp.Integer(folio_bytes)
     touch = ctx.touch()
-    start, end = S.offset, S.offset + S.size
+    start, end = S.offset_bytes, S.offset_bytes + S.size_bytes
     split = folio_part_end(folio)
     folios = touch.slots(start, split, folio)      # folios holding a touched page
     small = touch.pages(split, end)                # 4 KiB pages touched after them
@@ -46,7 +46,7 @@ def folio_counts(ctx: Context, folio_bytes: int) -> StrategyCounts:
     # A later reader: per folio (then per window in the 4 KiB rest) when a folio is at least
     # the fault-around window; else the windows cover whole folios: as 4 KiB pages.
     later_read = sp.Piecewise(
-        (folios + touch.read_windows(split, end), folio >= S.fault_around),
+        (folios + touch.read_windows(split, end), folio >= S.fault_around_bytes),
         (touch.read_windows(start, end), True))
     return StrategyCounts(
         charged=tables,

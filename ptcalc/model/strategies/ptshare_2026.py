@@ -17,7 +17,7 @@ from ptcalc.model.strategies.base import Context, StrategyCounts, per_process
 
 def counts(ctx: Context) -> StrategyCounts:
     touch = ctx.touch()
-    start, end = S.offset, S.offset + S.size
+    start, end = S.offset_bytes, S.offset_bytes + S.size_bytes
     shadow = per_process(ctx, start, end, touch)           # the shadow mm's tables
     guest = {level: n for level, n in shadow.items() if level != "pte"}
     physical = {level: n + S.procs * guest.get(level, 0) for level, n in shadow.items()}
@@ -35,9 +35,9 @@ def counts(ctx: Context) -> StrategyCounts:
 
 def not_applicable(ctx: Context) -> list:
     return [
-        (sp.Ne(sp.Mod(S.offset, S.PTE_SPAN), 0),
+        (sp.Ne(sp.Mod(S.offset_bytes, S.PTE_SPAN), 0),
          ("offset is not 2 MiB-aligned: ptshare_validate_mmap() needs a PMD-aligned address "
           "(and MAP_FIXED)")),
-        (sp.Ne(sp.Mod(S.size, S.PTE_SPAN), 0),
+        (sp.Ne(sp.Mod(S.size_bytes, S.PTE_SPAN), 0),
          "size is not a multiple of 2 MiB: ptshare_validate_mmap() needs a PMD-aligned length"),
     ]

@@ -22,8 +22,8 @@ def aligned_part(start, length, span):
 
 def counts(ctx: Context) -> StrategyCounts:
     touch = ctx.touch()
-    start, end = S.offset, S.offset + S.size
-    gib_end = start + aligned_part(start, S.size, S.PMD_SPAN)
+    start, end = S.offset_bytes, S.offset_bytes + S.size_bytes
+    gib_end = start + aligned_part(start, S.size_bytes, S.PMD_SPAN)
     pmd_end = gib_end + aligned_part(start, end - gib_end, S.PTE_SPAN)
     gigs = touch.slots(start, gib_end, S.PMD_SPAN)      # 1 GiB folios touched
     huge = touch.slots(gib_end, pmd_end, S.PTE_SPAN)    # 2 MiB folios touched

@@ -1,5 +1,6 @@
 """The plots: page tables against process count, savings, faults, TLB coverage, heatmaps.
-Each returns a ``matplotlib.figure.Figure`` (see ``ptcalc.present.plots``)."""
+Each returns a ``matplotlib.figure.Figure`` (see ``ptcalc.present.plots``); with ``ax=`` it draws
+into the caller's Axes and returns that Axes' figure."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ptcalc.present.plots.style import (
     count_axis,
     count_text,
     names_text,
+    needs_matplotlib,
     new_figure,
     percent_text,
     strategy_style,
@@ -25,9 +27,10 @@ from ptcalc.present.plots.style import (
 from ptcalc.units import format_size
 
 
+@needs_matplotlib
 def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, touched=1.0,
                          access="write", strategies=None, pattern="dense", paging=4,
-                         title=None, points=200):
+                         title=None, points=200, ax=None):
     """Page-table bytes the machine spends (``pt_bytes_total``, the growth of PageTables)
     against the number of processes, one line per strategy, on a log2 byte axis.
 
@@ -62,7 +65,7 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
     frame = evaluate(scenario_frame(size_bytes, counts, offset_bytes, touched, access), names,
                      pattern=pattern, paging=paging)
 
-    fig, ax = new_figure(7.0)
+    fig, ax = new_figure(7.0, ax=ax)
     headroom = ram_bytes - size_bytes
     curves: dict[tuple, list[str]] = {}      # strategies whose lines coincide share one
     for name in names:
@@ -134,7 +137,8 @@ def applicable_mask(df):
     return df["applicable"].fillna(False).astype(bool) if "applicable" in df else None
 
 
-def savings(df, title=None, units: str = "iec"):
+@needs_matplotlib
+def savings(df, title=None, units: str = "iec", *, ax=None):
     """Horizontal bars: page-table bytes per strategy (``pt_bytes_total``) for one scenario (a
     ``compare`` result) on a linear axis, so that bar lengths compare like the memory they
     stand for; each bar is labelled with its size, its saving against private-4k and how many
@@ -143,7 +147,7 @@ def savings(df, title=None, units: str = "iec"):
 
     from ptcalc.present.plots.style import linear_bytes_unit
 
-    fig, ax = new_figure(0.55 * len(df) + 1.6)
+    fig, ax = new_figure(0.55 * len(df) + 1.6, ax=ax)
     applicable = applicable_mask(df)
     names = list(df["strategy"])
     totals = df["pt_bytes_total"].astype("float64").to_numpy()
@@ -188,12 +192,13 @@ FAULT_SERIES = (("faults_first", "first process", "#1f77b4"),
                 ("faults_total", "all processes", "#2ca02c"))
 
 
-def faults(df, title=None):
+@needs_matplotlib
+def faults(df, title=None, *, ax=None):
     """Grouped horizontal bars per strategy: minor faults of the first process, of each later
     process and of all processes (log axis; a zero is written as "0")."""
     import numpy as np
 
-    fig, ax = new_figure(0.75 * len(df) + 1.8)
+    fig, ax = new_figure(0.75 * len(df) + 1.8, ax=ax)
     applicable = applicable_mask(df)
     names = list(df["strategy"])
     positions = np.arange(len(names))[::-1].astype(float)
@@ -237,8 +242,9 @@ def faults(df, title=None):
     return fig
 
 
+@needs_matplotlib
 def tlb_coverage(cpu="default", working_set=None, *, strategies=None, sizes=None,
-                 virtualized=False, host_page="4k", title=None, paging=4):
+                 virtualized=False, host_page="4k", title=None, paging=4, ax=None):
     """TLB coverage (the share of the working set the TLB maps at once, ``tlb_coverage``)
     against working-set size on ``cpu``, one line per distinct curve (strategies with the same
     leaf pages share a line; the legend names them).  ``working_set`` (bytes or text) is
@@ -273,7 +279,7 @@ def tlb_coverage(cpu="default", working_set=None, *, strategies=None, sizes=None
         coverage = rows["tlb_coverage"].astype("float64").to_numpy()
         key = tuple(None if math.isnan(v) else round(v, 12) for v in coverage)
         curves.setdefault(key, []).append(name)
-    fig, ax = new_figure(5.4)
+    fig, ax = new_figure(5.4, ax=ax)
     for k, (key, members) in enumerate(curves.items()):
         rows = frame[(frame["strategy"] == members[0]) & frame["applicable"].astype(bool)]
         leaf = format_size(int(rows["leaf_page_bytes"].iloc[-1]))   # at the largest size
@@ -312,8 +318,10 @@ def tlb_coverage(cpu="default", working_set=None, *, strategies=None, sizes=None
     return fig
 
 
+@needs_matplotlib
 def heatmap(df, *, x="procs", y="size_bytes", value="pt_bytes_total", strategy="private-4k",
-            facet="touched", ram=None, title=None, xlabel=None, ylabel=None, units="iec"):
+            facet="touched", ram=None, title=None, xlabel=None, ylabel=None, units="iec",
+            ax=None):
     """A grid of ``value`` (bytes) for one ``strategy`` of an ``evaluate`` result: ``y``
     (e.g. size_bytes = shared_buffers) up, ``x`` (e.g. procs = connections) across, one
     panel per value of ``facet`` (e.g. the touched fraction), stacked.  Cells are written out
@@ -335,11 +343,20 @@ def heatmap(df, *, x="procs", y="size_bytes", value="pt_bytes_total", strategy="
     values = rows[value].astype("float64")
     positive = values[values > 0]
     norm = LogNorm(vmin=positive.min(), vmax=positive.max()) if len(positive) else None
-    from matplotlib.figure import Figure
+    if ax is None:
+        from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(WIDTH, len(facets) * (0.42 * len(ys) + 1.1) + 0.8), dpi=DPI,
-                 layout="constrained")
-    axes = fig.subplots(len(facets), 1, squeeze=False)[:, 0].tolist()
+        fig = Figure(figsize=(WIDTH, len(facets) * (0.42 * len(ys) + 1.1) + 0.8), dpi=DPI,
+                     layout="constrained")
+        axes = fig.subplots(len(facets), 1, squeeze=False)[:, 0].tolist()
+    else:
+        axes = list(ax) if isinstance(ax, (list, tuple)) else list(getattr(ax, "flat", [ax]))
+        if len(axes) != len(facets):
+            from ptcalc.errors import InputError
+
+            raise InputError(f"heatmap draws {len(facets)} panel(s) (one per {facet} value); "
+                             f"pass as many axes as ax=, or facet=None for one")
+        fig = axes[0].get_figure()
     image = None
     for ax, level in zip(axes, facets):
         part = rows if level is None else rows[rows[facet] == level]
@@ -376,8 +393,12 @@ def heatmap(df, *, x="procs", y="size_bytes", value="pt_bytes_total", strategy="
         bar = fig.colorbar(image, ax=axes, shrink=0.8, pad=0.01, aspect=40)
         bytes_axis(bar.ax.yaxis, units)
         bar.set_label(f"{value} ({strategy})", fontsize=FONT_SIZE)
-    fig.suptitle(title or f"{value} of {strategy}" + (
+    heading = title or f"{value} of {strategy}" + (
         f"; red: region + page tables exceed {format_size(ram_bytes, units)} RAM"
-        if ram_bytes else ""), fontsize=FONT_SIZE + 2)
+        if ram_bytes else "")
+    if ax is None:
+        fig.suptitle(heading, fontsize=FONT_SIZE + 2)
+    else:               # the caller's figure keeps its own suptitle
+        axes[0].set_title(heading, fontsize=FONT_SIZE + 1, loc="center", pad=16)
     return fig
 

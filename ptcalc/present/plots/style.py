@@ -38,9 +38,34 @@ def names_text(names) -> str:
     return ", ".join(out)
 
 
-def new_figure(height: float, width: float = WIDTH, ncols: int = 1):
+INSTALL_HINT = "ptcalc's plots need matplotlib: pip install 'ptcalc[plot]'"
+
+
+def needs_matplotlib(function):
+    """A plot function that says how to install matplotlib when it is missing (before any
+    work), instead of a bare ModuleNotFoundError from deep inside."""
+    import functools
+
+    @functools.wraps(function)
+    def checked(*args, **kwargs):
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError as error:
+            raise ModuleNotFoundError(INSTALL_HINT, name="matplotlib") from error
+        return function(*args, **kwargs)
+    return checked
+
+
+def new_figure(height: float, width: float = WIDTH, ncols: int = 1, ax=None):
+    """(figure, axes) of a new figure, or of the caller's `ax` (drawn into as it is: its
+    figure keeps its size and layout, so the plot can be one panel of the caller's)."""
     from matplotlib.figure import Figure
 
+    if ax is not None:
+        if ncols != 1:
+            raise TypeError("this plot draws several panels; pass no ax=")
+        ax.tick_params(labelsize=FONT_SIZE)
+        return ax.get_figure(), ax
     fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     axes = fig.subplots(1, ncols, squeeze=False)[0]
     for ax in axes:
