@@ -5,7 +5,7 @@ model with sympy at generation time."""
 
 # ruff: noqa
 
-SOURCE_SHA256 = 'e7095fe234061f1dcc02308fe745c64247f9a7ae3ba8cb933523aae7855979de'
+SOURCE_SHA256 = 'c06e599ee4c23d68feba1660880a7ae7bf69d9b7c81707d719644e4efee4b141'
 
 #: (name, text, latex) of every step
 STEPS = (
