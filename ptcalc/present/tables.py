@@ -124,9 +124,11 @@ COLUMN_PRIORITY = (
 _NAMES = frozenset({"strategy", "name", "fallback", "group", "key", "operation"})
 
 
-def choose_keys(rows: list[dict], columns, chosen: tuple[str, ...] | None, what: str = "table"):
+def choose_keys(rows: list[dict], columns, chosen: tuple[str, ...] | None,
+                partial: bool = False):
     """The column specs for `chosen` keys (--columns), in the order given; every key must be
-    a column of the table or a key of its rows."""
+    a column of the table or a key of its rows (partial: of one of the output's tables, so
+    keys this one lacks are skipped)."""
     if chosen is None:
         return columns
     from ptcalc.errors import InputError
@@ -134,29 +136,33 @@ def choose_keys(rows: list[dict], columns, chosen: tuple[str, ...] | None, what:
     specs = {key: (key, header, kind) for key, header, kind in columns}
     known = list(specs) + [key for row in rows for key in row if key not in specs]
     known = list(dict.fromkeys(known))
+    if partial:
+        chosen = tuple(key for key in chosen if key in known) or chosen
     out = []
     for key in chosen:
         if key not in known:
-            raise InputError(f"--columns: {key!r} is not a column of this {what}; known: "
+            raise InputError(f"--columns: {key!r} is not a column of this table; known: "
                              f"{', '.join(known)}")
         out.append(specs.get(key, (key, key, "text")))
     return tuple(out)
 
 
 def render(rows: list[dict], fmt: str = "table", units: str = "iec", columns=COMPARE_COLUMNS,
-           title: str | None = None, notes: list[str] | None = None, fit=None) -> str:
+           title: str | None = None, notes: list[str] | None = None, fit=None,
+           some_columns: bool = False) -> str:
     """Rows as text in one of FORMATS.  json and csv keep exact machine values and every key
     of the rows unless `fit.columns` (--columns) chooses; a table fits `fit.width` (default:
-    the current ptcalc.present.fit.Fit, which has no limit unless the command line set one)."""
+    the current ptcalc.present.fit.Fit, which has no limit unless the command line set one).
+    some_columns: one of several tables of an output; --columns keys it lacks are skipped."""
     from ptcalc.present import fit as fitting
 
     fit = fit or fitting.current()
     if fmt in ("json", "csv"):
         if fit.columns is not None:
-            keys = [key for key, _, _ in choose_keys(rows, (), fit.columns)]
+            keys = [key for key, _, _ in choose_keys(rows, (), fit.columns, some_columns)]
             rows = [{key: row.get(key) for key in keys} for row in rows]
         return _machine(rows, fmt)
-    columns = choose_keys(rows, columns, fit.columns)
+    columns = choose_keys(rows, columns, fit.columns, some_columns)
     present = [(key, header, kind) for key, header, kind in columns
                if fit.columns is not None or (
                    any(key in row for row in rows)

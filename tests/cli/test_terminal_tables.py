@@ -159,3 +159,16 @@ def test_wrap_never_exceeds_the_width():
         assert widest(fit.wrap(line, 40, indent="  ")) <= 40
     # a word that fits the width starts its own line instead of being split
     assert fit.wrap("see: " + "u" * 38, 40, indent="  ").splitlines() == ["see:", "  " + "u" * 38]
+
+
+def test_docs_list_the_priority_order():
+    """docs/cli.md names every key of the priority order, in that order."""
+    from ptcalc.present.tables import COLUMN_PRIORITY
+
+    text = " ".join((Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+                    .split())
+    section = text.split("The order of importance", 1)[1].split("Other keys follow", 1)[0]
+    words = section.replace(",", " ").replace(")", " ").replace("(", " ").split()
+    quoted = [word.strip("`.") for word in words if word.startswith("`")]
+    quoted = [word for word in quoted if word in COLUMN_PRIORITY]     # not `ptcalc op`
+    assert quoted == list(COLUMN_PRIORITY)
