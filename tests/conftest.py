@@ -46,6 +46,15 @@ def pytest_collection_modifyitems(config, items):
                 break
 
 
+@pytest.fixture(autouse=True)
+def _no_inherited_terminal_width(monkeypatch):
+    """Tables fit COLUMNS (ptcalc.present.fit).  GNU readline, once some module imports it,
+    puts COLUMNS=80 into the C environment that child processes inherit (os.environ does
+    not show it): a test that wants a width sets COLUMNS itself."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    os.unsetenv("COLUMNS")
+
+
 def rows_by_strategy(**kwargs) -> dict:
     """Model rows of one scenario keyed by strategy."""
     return {row["strategy"]: row for row in scenario_rows(make_scenario(**kwargs))}

@@ -3,14 +3,14 @@
 Importing typer and the command modules takes a noticeable moment; a Ctrl-C then would be a
 KeyboardInterrupt traceback from deep inside an import.  Until the commands are loaded, SIGINT
 ends the process with one line and exit 130; from then on it is a KeyboardInterrupt, which
-`main()` (and the atomic file writers) turn into a clean exit.  Standard library only.
+`main()` (and the atomic file writers) turn into a clean exit.  Standard library only; this
+module imports ptcalc.cli.main, never the other way round.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import sys
 
 
 def _interrupted_while_starting(signum, frame) -> None:
@@ -23,10 +23,6 @@ def _interrupted_while_starting(signum, frame) -> None:
 
 def run() -> None:
     signal.signal(signal.SIGINT, _interrupted_while_starting)
-    from ptcalc.cli import main as cli
+    from ptcalc.cli.main import run as run_loaded  # imports typer and the commands
 
-    cli._register_commands()
-    signal.signal(signal.SIGINT, signal.default_int_handler)   # KeyboardInterrupt again
-    # `ptcalc sweep ... | head`: end quietly on a closed pipe, as Unix filters do.
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    sys.exit(cli.main())
+    run_loaded()

@@ -9,6 +9,8 @@ import sys
 
 import typer
 
+from ptcalc.cli import options
+
 HELP = """Measure live processes (or snapshots from another host): VmPTE, the page-table bytes
 predicted from the pages they really map, and for every object they map MAP_SHARED what
 each sharing strategy would cost for the same layout.  Reading other users' processes
@@ -58,6 +60,7 @@ def register(app: typer.Typer) -> None:
             None, "--save-layout", metavar="FILE", help="Write the layout inspect inferred "
             "(shared objects, groups of identical processes, measured baselines) for "
             "`ptcalc compare --layout FILE`."),
+        wide: bool = options.wide(),
     ) -> None:
         from ptcalc.inputs.scenario import parse_choice
         from ptcalc.inspect.render import FORMATS
@@ -85,4 +88,6 @@ def register(app: typer.Typer) -> None:
             print(f"ptcalc: saved layout {save_layout}", file=sys.stderr)
         for warning in result.warnings:
             print(f"ptcalc: warning: {warning}", file=sys.stderr)
-        typer.echo(render(result, fmt, units, detail))
+        from ptcalc.present.fit import fitted
+
+        typer.echo(render(result, fmt, units, detail, layout=fitted))

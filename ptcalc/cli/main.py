@@ -11,8 +11,6 @@ import sys
 
 import typer
 
-from ptcalc.cli import options
-
 app = typer.Typer(
     name="ptcalc",
     help="Page-table cost of sharing memory between processes on x86-64 Linux: page-table "
@@ -25,229 +23,30 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib import metadata
 
-def _choice(value: str, choices, what: str) -> str:
-    from ptcalc.inputs.scenario import parse_choice
-
-    return parse_choice(value, choices, what)
-
-
-def _scenario_title(scenario, ram=None, paging_note: str = "") -> str:
-    from ptcalc.units import format_size
-
-    touched = f"{float(scenario.touched) * 100:.4g}%"
-    text = (f"{format_size(scenario.size_bytes)} region at offset "
-            f"{format_size(scenario.offset_bytes)}, {scenario.procs:,} processes, each touching "
-            f"{touched} ({scenario.pattern}), {scenario.access} access, "
-            f"{scenario.paging_levels}-level paging{paging_note}")
-    if scenario.requested_size_bytes != scenario.size_bytes:
-        text += f" (size rounded up to whole 4 KiB pages from {scenario.requested_size_bytes})"
-    if ram:
-        text += f", {format_size(ram)} RAM"
-    return text
-
-
-@app.command()
-def compare(
-    preset: str | None = options.preset(help="Start from a named workload (models/"
-                                        "workloads); other options override its values."),
-    size: str | None = options.scenario_value("Region size: 4096, 4KiB, 1.5GiB, 2M, 10GB."),
-    procs: str | None = options.scenario_value("Processes mapping the region."),
-    offset: str | None = options.scenario_value("Start address modulo 512 GiB "
-                                                "(a multiple of 4 KiB; 0 = best aligned)."),
-    touched: str | None = options.scenario_value("Fraction each process touches, in (0, 1]."),
-    pattern: str | None = options.scenario_value("dense (a prefix) or random (each page "
-                                                 "with probability TOUCHED; expected values)."),
-    access: str | None = options.scenario_value("read or write (decides the fault counts)."),
-    ram: str | None = typer.Option(None, help="Host RAM: say which strategies do not fit "
-                                   "(region + page tables > RAM); `ptcalc plan` gives limits."),
-    strategy: list[str] | None = options.strategy(),
-    paging: str = options.paging(),
-    fault_around: str = options.fault_around(),
-    cpu: str | None = typer.Option(None, help="Add TLB reach and page-walk metrics for this "
-                                      "CPU (see `ptcalc cpus`; 'host' detects this machine's; "
-                                      "'default' is skylake-sp)."),
-    virtualized: bool = typer.Option(False, "--virtualized", help="Walks are two-dimensional "
-                                     "(guest and host page tables); needs --cpu."),
-    host_page: str = typer.Option("4k", help="Host (EPT/NPT) page size with --virtualized: "
-                                  "4k, 2m or 1g."),
-    llc: str | None = typer.Option(None, help="Last-level cache size for the walk "
-                                      "footprint ratio (default: the CPU file's)."),
-    reserved: str | None = typer.Option(None, help="Huge pages reserved: 2m=26214, 1g=300, a "
-                                        "bare count of 2 MiB pages, a size (100GiB) or 80% of "
-                                        "the region; short of it, hugetlb rows show the mixed "
-                                        "(Oracle) and whole (PostgreSQL) fallbacks."),
-    decimal_units: bool = typer.Option(False, "--decimal-units", help="Read kB/MB/GB/TB as "
-                                       "powers of 1000 (default: 1024, as PostgreSQL, Oracle "
-                                       "and /proc/meminfo write them)."),
-    kubernetes: bool = typer.Option(False, "--kubernetes", help="Add the pod's "
-                                    "resources.limits (hugepages-2Mi/1Gi, memory with the "
-                                    "page tables charged to its memory cgroup)."),
-    fmt: str = options.output_format(),
-    units: str = options.units(),
-    layout: str | None = typer.Option(None, "--layout", help="A host layout (TOML file or "
-                                      "name in models/layouts): several regions and process "
-                                      "groups; shows the host and each group."),
-) -> None:
-    """Compare every strategy for one scenario (default: 300 GiB SGA, 1500 processes)."""
-    if layout:
-        from ptcalc.cli.layout import compare_layout
-
-        compare_layout(layout, strategy, paging, fault_around, ram, fmt, units, decimal_units)
-        return
-    from ptcalc.compute.scalar import scenario_rows
-    from ptcalc.inputs.presets import choose
-    from ptcalc.inputs.scenario import make_scenario, parse_strategies
-    from ptcalc.present.tables import FORMATS, UNITS, not_applicable_notes, render
-    from ptcalc.units import parse_size
-
-    fmt = _choice(fmt, FORMATS, "format")
-    units = _choice(units, UNITS, "units")
-    chosen = choose(preset, {"size": size, "procs": procs, "offset": offset,
-                             "touched": touched, "access": access, "pattern": pattern,
-                             "ram": ram}).values
-    readings = _readings(chosen, ("size", "ram"), decimal_units)
-    size_bytes = parse_size(chosen["size"], what="size", decimal=decimal_units)
-    scenario = make_scenario(size_bytes, chosen["procs"], chosen["offset"], chosen["touched"],
-                             chosen["access"], chosen["pattern"], paging, fault_around)
-    rows = scenario_rows(scenario, parse_strategies(strategy))
-    ram = (parse_size(chosen["ram"], what="ram", decimal=decimal_units)
-           if chosen.get("ram") is not None else None)
-    if ram == 0:
-        from ptcalc.errors import InputError
-
-        raise InputError(f"ram {chosen['ram']!r} is empty; give the host's RAM, e.g. 64GiB "
-                         "(or leave --ram out)")
-    title = _scenario_title(scenario, ram, options.paging_note(paging))
-    if readings:
-        title += " (" + "; ".join(readings) + ")"
-    notes = not_applicable_notes(rows)
-    if cpu is not None or virtualized or llc is not None:
-        from ptcalc.compute.tlb import add_tlb_to_rows, parse_host_page, resolve
-
-        parse_host_page(host_page)
-        chosen_cpu, explanation = resolve(cpu)
-        llc_bytes = parse_size(llc, what="llc") if llc else None
-        rows = add_tlb_to_rows(rows, chosen_cpu, scenario.paging_levels, virtualized, host_page,
-                               llc_bytes)
-        title += f"; TLB of {chosen_cpu.name}" + (" (virtualized)" if virtualized else "")
-        if explanation:
-            notes.insert(0, explanation)
-    from ptcalc.present import settings
-
-    rows, extra = _verdicts(rows, scenario, ram, reserved, decimal_units)
-    notes = extra + notes
-    if kubernetes:
-        notes += settings.kubernetes_lines(rows, scenario.size_bytes, scenario.procs)
-    if fmt in ("json", "csv"):
-        typer.echo(render(rows, fmt, units))
-        return
-    from ptcalc.present.tables import COMPARE_COLUMNS
-
-    typer.echo(render(settings.for_table(rows), fmt, units, title=title, notes=notes,
-                      columns=settings.verdict_columns(COMPARE_COLUMNS, rows)))
-
-
-def _readings(chosen: dict, keys, decimal: bool) -> list[str]:
-    """How the sizes among `keys` were read ("64GB read as 64 GiB"), for the title."""
-    from ptcalc.units import UnitError, describe_size
-
-    readings = []
-    for key in keys:
-        if chosen.get(key) is None:
-            continue
         try:
-            reading = describe_size(chosen[key], decimal=decimal)
-        except UnitError:
-            continue               # the parser reports it, with the option's name
-        if reading:
-            readings.append(reading)
-    return readings
+            version = metadata.version("ptcalc")
+        except metadata.PackageNotFoundError:      # run from a source tree
+            from ptcalc import __version__ as version
+        typer.echo(f"ptcalc {version}")
+        raise typer.Exit(0)
 
 
-def _verdicts(rows, scenario, ram, reserved, decimal: bool):
-    """Rows with the reservation outcomes, RAM verdicts and inputs; notes that say them."""
-    from ptcalc.compute import reservations
-    from ptcalc.compute.scalar import scenario_rows
-    from ptcalc.present import settings
-
-    reservation = reservations.parse_reservation(reserved, size_bytes=scenario.size_bytes,
-                                                 ram_bytes=ram, decimal=decimal)
-    rows = reservations.expand_rows(rows, scenario, reservation, scenario_rows)
-    notes = []
-    if reservation is not None:
-        notes.append(reservation.describe())
-        notes += settings.reservation_notes(rows, scenario.requested_size_bytes)
-    if ram:
-        rows = reservations.add_ram_verdicts(rows, scenario, ram)
-        notes.insert(0, settings.ram_note(rows, scenario.size_bytes, ram))
-    return reservations.add_inputs(rows, scenario), notes
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", is_eager=True,
+                                          callback=_version,
+                                          help="Print the version and exit.")) -> None:
+    pass
 
 
-@app.command()
-def formula(
-    strategy: str = typer.Argument(..., help="A strategy name (see `ptcalc strategies`)."),
-    metric: str = typer.Argument(..., help="A metric, e.g. pt_bytes_total or faults_next."),
-    latex: bool = typer.Option(False, "--latex", help="Print LaTeX instead of plain text."),
-    paging: str = options.paging(),
-    pattern: str = typer.Option("dense", help="dense or random."),
-    cpu: str | None = typer.Option(None, help="For TLB metrics: fill in this CPU's entries "
-                                   "(default: show the entry counts as symbols)."),
-    virtualized: bool = typer.Option(False, "--virtualized", help="TLB walk_refs: 2D walk."),
-    host_page: str = typer.Option("4k", help="Host page size with --virtualized."),
-) -> None:
-    """Print the formula of one metric of one strategy, with its constants."""
-    from ptcalc.present.formula import formula_text
-
-    typer.echo(formula_text(strategy, metric, latex=latex, paging=paging, pattern=pattern,
-                            cpu=cpu, virtualized=virtualized, host_page=host_page))
-
-
-@app.command()
-def cpus(fmt: str = options.output_format()) -> None:
-    """List the CPUs with TLB data (models/cpus), one line each."""
-    from ptcalc.cpus import load as cpu_data
-    from ptcalc.present.tables import FORMATS, render
-
-    fmt = _choice(fmt, FORMATS, "format")
-    if fmt != "table":
-        rows = [{"name": line.split(":")[0], "summary": line.split(": ", 1)[1]}
-                for line in cpu_data.summary_lines()]
-        typer.echo(render(rows, fmt, columns=(("name", "cpu", "text"),
-                                              ("summary", "summary", "text"))))
-        return
-    typer.echo("\n".join(cpu_data.summary_lines()))
-    typer.echo(f"\ndefault: {cpu_data.DEFAULT_CPU}; 'host' detects this machine's CPU")
-
-
-@app.command()
-def strategies(fmt: str = options.output_format()) -> None:
-    """List the strategies: what each shares, its rule, its sources and upstream status."""
-    from ptcalc.catalog import STRATEGIES
-    from ptcalc.inputs.scenario import parse_choice
-    from ptcalc.present.tables import FORMATS, render
-
-    fmt = parse_choice(fmt, FORMATS, "format")
-    if fmt == "json":
-        typer.echo(render([s.as_dict() for s in STRATEGIES], "json"))
-        return
-    rows = [{"name": s.name, "shared": s.shared, "rule": s.rule, "source": s.source,
-             "upstream": s.upstream.summary(), "leaf_sizes": ",".join(s.leaf_sizes),
-             "probe_backings": ",".join(s.probe_backings)} for s in STRATEGIES]
-    if fmt != "table":
-        typer.echo(render(rows, fmt, columns=tuple((key, key, "text") for key in rows[0])))
-        return
-    for s in STRATEGIES:
-        typer.echo(f"{s.name}\n  shares:   {s.shared}\n  rule:     {s.rule}\n"
-                   f"  layouts:  {s.layout_rule}\n"
-                   f"  upstream: {s.upstream.summary()}\n"
-                   + "".join(f"  source:   {what}: {address}\n" for what, address in s.sources))
-
-
-# Modules that add commands: each defines register(app) and imports only typer and the
-# standard library at module level (start-up stays fast).
-COMMAND_MODULES = ("ptcalc.cli.probe", "ptcalc.cli.report", "ptcalc.cli.inspect",
-                   "ptcalc.cli.sweep", "ptcalc.cli.op")
+# Modules that add commands, in the order --help lists them: each defines register(app)
+# and imports only typer and the standard library at module level (start-up stays fast).
+COMMAND_MODULES = ("ptcalc.cli.compare", "ptcalc.cli.listings", "ptcalc.cli.probe",
+                   "ptcalc.cli.report", "ptcalc.cli.inspect", "ptcalc.cli.sweep",
+                   "ptcalc.cli.op")
 
 
 _registered: list[str] = []
@@ -269,18 +68,62 @@ def _named(error: BaseException, *names: str) -> bool:
     return any(cls.__name__ in names for cls in type(error).__mro__)
 
 
+COMPLETE_VAR = "_PTCALC_COMPLETE"
+
+
+def _completion_protocol() -> None:
+    """Accept click's spelling of the completion request (`bash_complete`, `zsh_source`, as
+    click's documentation gives it) besides typer's (`complete_bash`, what the scripts of
+    --install-completion send)."""
+    shell, _, instruction = os.environ.get(COMPLETE_VAR, "").partition("_")
+    if instruction in ("complete", "source") and shell in ("bash", "zsh", "fish",
+                                                           "powershell", "pwsh"):
+        os.environ[COMPLETE_VAR] = f"{instruction}_{shell}"
+
+
+def _prepare_help(command) -> None:
+    """Help in one style: every value shown as an upper-case word (--size SIZE, STRATEGY;
+    typer would show `<str>` where a command sets no metavar), and the names an option takes
+    (strategies, CPUs, presets, metrics) listed in its help.  Done only when help is shown:
+    reading the names costs start-up time."""
+    from ptcalc.cli.options import LISTED_IN_HELP
+
+    for sub in getattr(command, "commands", {}).values():
+        for param in sub.params:
+            if getattr(param, "param_type_name", "") == "argument":
+                param.metavar = param.metavar or param.name.upper()
+                param.display_type_rich = lambda ctx: None     # not "STRATEGY <str>"
+            elif not (getattr(param, "is_flag", False) or param.metavar):
+                longest = max(param.opts, key=len).lstrip("-")         # --format, not fmt
+                param.metavar = longest.replace("-", "_").upper()
+            names = LISTED_IN_HELP.get(param.name)
+            if names and getattr(param, "help", None) and "One of:" not in param.help:
+                param.help = f"{param.help} One of: {', '.join(names())}."
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: one-line errors, exit 2 on bad input, never a traceback."""
+    """Entry point: one-line errors, exit 2 on bad input, never a traceback; a closed
+    stdout (`ptcalc ... | head -1`) ends it quietly with exit 0."""
     from ptcalc.errors import InputError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:        # bare `ptcalc`: show what it can do
         argv = ["--help"]
+    token = None
     try:
+        from ptcalc.cli.options import terminal_width
+        from ptcalc.present import fit
+
+        # Tables fit the terminal (--columns and --wide change that); each run sets its
+        # own, so in-process callers (tests) do not inherit one.
+        token = fit.use(fit.Fit(width=terminal_width()))
         _register_commands()
+        _completion_protocol()
         from ptcalc.cli.lazy import click_command
 
         command = click_command(app, argv)          # a Ctrl-C here too is one line
+        if "--help" in argv or "-h" in argv:
+            _prepare_help(command)
         # Without standalone mode, click returns typer.Exit's code instead of raising it.
         code = command.main(args=argv, prog_name="ptcalc", standalone_mode=False)
         sys.stdout.flush()         # a full disk or EIO shows here, not at interpreter exit
@@ -293,10 +136,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ptcalc: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
-    except OSError as error:       # writing stdout or an output file failed: exit 1
-        print(f"ptcalc: error: {_write_failure(error)}", file=sys.stderr)
+    except SystemExit as error:
+        # click ends a write to a closed pipe with exit 1; a reader that stopped reading
+        # (`| head -1`) is no failure: exit 0, as for the pipes this function sees itself
+        if _closed_pipe(error.__context__):
+            _discard_stdout()
+            return 0
+        raise
+    except OSError as error:
+        if _closed_pipe(error):
+            _discard_stdout()      # the reader has what it wanted, as `head` expects
+            return 0
+        print(f"ptcalc: error: {_write_failure(error)}", file=sys.stderr)  # exit 1
         _discard_stdout()
         return 1
     except Exception as error:  # click's own exceptions, matched by class name
@@ -312,6 +163,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ptcalc: error: {message} (see: {where} --help)", file=sys.stderr)
             return 2
         raise
+    finally:
+        if token is not None:
+            from ptcalc.present import fit
+
+            fit.restore(token)
+
+
+def _closed_pipe(error) -> bool:
+    import errno
+
+    return isinstance(error, OSError) and error.errno == errno.EPIPE
 
 
 def _write_failure(error: OSError) -> str:
@@ -337,10 +199,14 @@ def _discard_stdout() -> None:
 
 
 def run() -> None:
-    """The entry point of older installs; see ptcalc.cli.entry."""
-    from ptcalc.cli.entry import run as entry_run
+    """The console script (ptcalc.cli.entry.run calls it after its quiet start; installs
+    made before that module existed call it directly).  SIGPIPE stays ignored, as Python
+    sets it: a closed stdout is a BrokenPipeError, which main() ends with exit 0."""
+    import signal
 
-    entry_run()
+    _register_commands()
+    signal.signal(signal.SIGINT, signal.default_int_handler)   # KeyboardInterrupt again
+    sys.exit(main())
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import typer
 
+from ptcalc.cli import options
+
 OPERATION_HELP = "fork, exit, mprotect, munmap or madvise (MADV_DONTNEED)."
 
 
@@ -38,9 +40,10 @@ def register(app: typer.Typer) -> None:
         formula: str | None = typer.Option(None, metavar="METRIC", help="Print the formula "
                                            "of METRIC (e.g. tables_unshared) for the chosen "
                                            "strategies instead of numbers."),
-        fmt: str = typer.Option("table", "--format", "-f", help="Output format: table, "
-                                "markdown, csv or json."),
-        units: str = typer.Option("iec", help="Units in tables: iec, si or bytes."),
+        fmt: str = options.output_format(),
+        units: str = options.units(),
+        columns: str | None = options.columns(),
+        wide: bool = options.wide(),
     ) -> None:
         """Cost of one operation by one process on the shared region, for every strategy:
         page tables freed, unshared and allocated, VmPTE and PageTables now and after the

@@ -90,6 +90,8 @@ def register(app: typer.Typer) -> None:
                                              help="Progress bar on stderr (default: when "
                                                   "stderr is a terminal)."),
         chunk_rows: int = typer.Option(1 << 18, hidden=True, min=1, max=1 << 24),
+        columns: str | None = options.columns(),
+        wide: bool = options.wide(),
     ) -> None:
         from ptcalc.present.tables import FORMATS, UNITS
 
@@ -165,6 +167,8 @@ def register(app: typer.Typer) -> None:
         group: str | None = typer.Option(None, "--group", metavar="NAME",
                                          help="With --layout: the most processes of this "
                                               "group that fit --ram, the others held."),
+        columns: str | None = options.columns(),
+        wide: bool = options.wide(),
     ) -> None:
         if layout and group:
             from ptcalc.cli.layout import plan_layout
@@ -206,7 +210,9 @@ def register(app: typer.Typer) -> None:
         typer.echo(render(rows, fmt, units, columns=PLAN_COLUMNS, title=title, notes=notes))
 
     @app.command()
-    def presets(fmt: str = options.output_format(metavar="FORMAT")) -> None:
+    def presets(fmt: str = options.output_format(metavar="FORMAT"),
+                columns: str | None = options.columns(),
+                wide: bool = options.wide()) -> None:
         """List the named workloads (models/workloads): values and the source of each."""
         from ptcalc.inputs.presets import all_presets
         from ptcalc.present.tables import FORMATS, render

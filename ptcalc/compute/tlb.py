@@ -20,9 +20,19 @@ def parse_host_page(value) -> int:
 
 
 def resolve(cpu):
-    """(Cpu, explanation or None) for a name, an alias, 'host' or 'default'."""
+    """(Cpu, explanation or None) for a name, an alias, 'host', 'default' or a CPU file
+    (a path, or a name ending in .toml: the form of models/cpus/*.toml)."""
     from ptcalc.cpus import load as cpus
 
+    text = str(cpu) if cpu is not None else ""
+    if "/" in text or text.endswith(".toml") or text.startswith("~"):
+        from pathlib import Path
+
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise InputError(f"cpu file {text!r} does not exist; give a TOML file as in "
+                             "models/cpus, or a name (ptcalc cpus)")
+        return cpus.load_cpu_file(path), None
     return cpus.resolve_cpu(None if cpu in (None, "default") else cpu)
 
 

@@ -36,9 +36,25 @@ def preset_names() -> list[str]:
     return sorted(path.stem for path in models_path("workloads").glob("*.toml"))
 
 
+def is_preset_file(text) -> bool:
+    """Does a --preset value name a file (a path, or a name ending in .toml)?"""
+    text = str(text).strip()
+    return "/" in text or text.endswith(".toml") or text.startswith("~")
+
+
 def load_preset(name: str) -> Preset:
-    """The preset called `name`; InputError (naming file and key) if it is unknown or bad."""
+    """The preset called `name`, or the preset file at that path (same form as
+    models/workloads/*.toml); InputError (naming file and key) if it is unknown or bad."""
     name = str(name).strip()
+    if is_preset_file(name):
+        from pathlib import Path
+
+        path = Path(name).expanduser()
+        if not path.is_file():
+            raise InputError(f"preset {name!r} is not known: no such file; give a TOML file "
+                             "with description, [scenario] and [sources] (as in "
+                             "models/workloads), or a name: " + ", ".join(preset_names()))
+        return load_preset_file(path)
     path = models_path("workloads", f"{name}.toml")
     if not name or "/" in name or not path.is_file():
         names = preset_names()
@@ -53,6 +69,8 @@ def load_preset_file(path) -> Preset:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: not valid TOML: {error}") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot read it: {error.strerror or error}") from None
     unknown = sorted(set(data) - set(TOP_KEYS))
     if unknown:
         raise InputError(f"{path}: unknown key {unknown[0]}; known: {', '.join(TOP_KEYS)}")
@@ -124,15 +142,17 @@ class Chosen:
 
 
 def choose(preset: str | None, given: dict, *, default_unless=("size", "procs"),
-           required=("size", "procs"), as_text: bool = False) -> Chosen:
+           required=("size", "procs"), as_text: bool = False,
+           default_preset: bool = True) -> Chosen:
     """Defaults, then the preset's values, then the values given (those not None).
 
     `given` holds every option the command takes (None when not given); the preset supplies
     only those keys.  Without a named preset, the default one is used when none of
-    `default_unless` is given.  A key of `required` still missing is an InputError.
+    `default_unless` is given (never with default_preset=False).  A key of `required`
+    still missing is an InputError.
     """
     loaded = None
-    if preset or all(given.get(key) is None for key in default_unless):
+    if preset or (default_preset and all(given.get(key) is None for key in default_unless)):
         loaded = load_preset(preset or DEFAULT_PRESET)
     values = {key: value for key, value in SCENARIO_DEFAULTS.items() if key in given}
     if loaded:

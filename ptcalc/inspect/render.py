@@ -99,10 +99,12 @@ def _matrix(result, units):
     return headers, rows
 
 
-def _tables(result, units: str, tablefmt: str, heading, detail: bool) -> str:
+def _tables(result, units: str, tablefmt: str, heading, detail: bool, layout=None) -> str:
     from tabulate import tabulate
 
     def table(rows, headers):
+        if layout is not None:          # e.g. ptcalc.present.fit.fitted: fit the terminal
+            return layout(rows, headers, tablefmt)
         return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
 
     parts = [heading("Processes"), table(
@@ -160,10 +162,13 @@ def _csv(result) -> str:
     return buffer.getvalue()
 
 
-def render(result, fmt: str = "table", units: str = "iec", detail: bool = False) -> str:
+def render(result, fmt: str = "table", units: str = "iec", detail: bool = False,
+           layout=None) -> str:
     """Format `result` as fmt (one of FORMATS); units as ptcalc.units.format_size.
 
     detail: table/markdown also show the what-if of every shared object, reasons in full.
+    layout: lays out each table, layout(rows, headers, tablefmt) -> str (default: tabulate,
+    one line per row).
     """
     from ptcalc.errors import InputError
 
@@ -174,8 +179,8 @@ def render(result, fmt: str = "table", units: str = "iec", detail: bool = False)
     if fmt == "csv":
         return _csv(result)
     if fmt == "markdown":
-        return _tables(result, units, "github", lambda title: f"### {title}\n", detail)
+        return _tables(result, units, "github", lambda title: f"### {title}\n", detail, layout)
     if fmt == "table":
         return _tables(result, units, "simple", lambda title: f"{title}\n{'-' * len(title)}",
-                       detail)
+                       detail, layout)
     raise InputError(f"format {fmt!r} is not known; use one of {', '.join(FORMATS)}")

@@ -205,15 +205,15 @@ def inspect(pids=None, pgrep=None, maps_files=None, *, what_if: bool = True,
 
 
 def render(result: InspectResult, fmt: str = "table", units: str = "iec",
-           detail: bool = False) -> str:
+           detail: bool = False, layout=None) -> str:
     """Format a result: "table" (default), "json", "markdown" or "csv".
 
     units: "iec", "si" or "bytes" (ptcalc.units.format_size); detail: table and markdown
-    also show every shared object's what-if.
+    also show every shared object's what-if; layout: see ptcalc.inspect.render.render.
     """
     from ptcalc.inspect.render import render as _render
 
-    return _render(result, fmt, units, detail)
+    return _render(result, fmt, units, detail, layout)
 
 
 def save_snapshots(pids, directory: str, warnings: list[str] | None = None) -> list[str]:

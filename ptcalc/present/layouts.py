@@ -88,7 +88,8 @@ def render_layout(layout, result: dict, fmt: str, units: str = "iec") -> str:
                 "groups": [{k: _clean(v) for k, v in r.items()} for r in result["groups"]]}
         return json.dumps(body, indent=2, default=_json_default)
     if fmt == "csv":
-        return render(result["host"], "csv") + "\n\n" + render(result["groups"], "csv")
+        return (render(result["host"], "csv", some_columns=True) + "\n\n"
+                + render(result["groups"], "csv", some_columns=True))
     host = [{**r, "fits": None if r.get("fits_ram") is None else
              ("yes" if r["fits_ram"] else "NO")} for r in result["host"]]
     notes = []
@@ -103,10 +104,11 @@ def render_layout(layout, result: dict, fmt: str, units: str = "iec") -> str:
                      "every strategy: the strategies change how shared memory is mapped")
     notes += sorted({f"{r['strategy']}: not applicable: {r['reason']}"
                      for r in result["host"] if not r["applicable"]})
-    top = render(host, fmt, units, HOST_COLUMNS, title=title(layout, units), notes=notes)
+    top = render(host, fmt, units, HOST_COLUMNS, title=title(layout, units), notes=notes,
+                 some_columns=True)
     groups = render(result["groups"], fmt, units, GROUP_COLUMNS,
                     title="per group (VmPTE of one process; faults 1st: its first process, "
-                          "after the groups above)")
+                          "after the groups above)", some_columns=True)
     return top + "\n\n" + groups
 
 

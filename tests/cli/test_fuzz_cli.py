@@ -76,7 +76,9 @@ def quiet_side_effects(monkeypatch, tmp_path):
     monkeypatch.setattr(operations_probe, "render", lambda report, fmt="table": "stubbed")
 
     def no_report(*args, **kwargs):
-        raise cli._input_error("stubbed")     # the argument checks ran; no report is built
+        from ptcalc.errors import InputError
+
+        raise InputError("stubbed")     # the argument checks ran; no report is built
 
     monkeypatch.setattr(sizing_report, "build_report", no_report)
 
