@@ -244,11 +244,11 @@ def register(app: typer.Typer) -> None:
 def _layout_segments(path, segments, size, paging):
     """The shared regions of a layout file as the segments (their sizes in bytes), and the
     region size: --size, else their sum."""
-    from ptcalc.inputs.layout import load_layout_file
+    from ptcalc.cli.layout import load_layout
 
     if segments is not None:
         raise _error("give --segments or --layout, not both")
-    loaded = load_layout_file(path, paging)
+    loaded = load_layout(path, paging)
     shared = [region.size_bytes for region in loaded.regions if region.kind == "shared"]
     if not shared:
         raise _error(f"layout {path!r} has no shared region; the huge page pool is for "
