@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "compare": ("ptcalc.api", "compare"),
     "evaluate": ("ptcalc.api", "evaluate"),
+    "evaluate_chunks": ("ptcalc.api", "evaluate_chunks"),
     "formula": ("ptcalc.api", "formula"),
     "operations": ("ptcalc.api_operations", "operations"),
     "STRATEGIES": ("ptcalc.model.strategies", "STRATEGY_NAMES"),
@@ -18,8 +19,8 @@ _LAZY = {
     "styled": ("ptcalc.present.styled", "styled"),
 }
 
-__all__ = ["STRATEGIES", "InputError", "compare", "evaluate", "formula", "operations", "plot",
-           "styled"]
+__all__ = ["STRATEGIES", "InputError", "compare", "evaluate", "evaluate_chunks", "formula",
+           "operations", "plot", "styled"]
 
 
 def __getattr__(name: str):

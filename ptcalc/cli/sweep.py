@@ -24,8 +24,11 @@ fractions need a step (--size 1GiB..8GiB/1GiB, --touched 0.1..1/0.1).  --access,
 --strategy take lists.  Rows: size varies slowest, then offset, touched, access, pattern,
 procs; the strategies of a scenario are consecutive.  --output writes .csv, .json, .jsonl or
 .parquet (needs pyarrow), streamed chunk by chunk (bounded memory) into a temporary file that
-replaces FILE only when complete.  Without --output the rows go to stdout in --format (table
-and markdown at most 50,000 rows)."""
+replaces FILE only when complete.  CSV: a header of column names, text in double quotes,
+integers exact at any size, true/false, an empty field where a metric does not exist,
+floats in their shortest exact text.  --columns KEYS writes only those columns, in that
+order, also to files; only the metrics among them are evaluated (faster, smaller).  Without
+--output the rows go to stdout in --format (table and markdown at most 50,000 rows)."""
 
 PLAN_HELP = """Per strategy, the most processes whose page tables (pt_bytes_total, plus
 --base-pt per process) fit in the budget, by default RAM minus the region; the break-even
@@ -106,7 +109,8 @@ def register(app: typer.Typer) -> None:
                         as_text=True).values
 
         spec = make_sweep(chosen["size"], chosen["procs"], chosen["offset"], chosen["touched"],
-                          chosen["access"], chosen["pattern"], strategy, paging, fault_around)
+                          chosen["access"], chosen["pattern"], strategy, paging, fault_around,
+                          columns=columns)
         if output is not None:
             _sweep_to_file(spec, output, fmt, progress, chunk_rows, columns)
         else:
@@ -240,11 +244,11 @@ def register(app: typer.Typer) -> None:
 def _layout_segments(path, segments, size, paging):
     """The shared regions of a layout file as the segments (their sizes in bytes), and the
     region size: --size, else their sum."""
-    from ptcalc.inputs.layout import load_layout_file
+    from ptcalc.cli.layout import load_layout
 
     if segments is not None:
         raise _error("give --segments or --layout, not both")
-    loaded = load_layout_file(path, paging)
+    loaded = load_layout(path, paging)
     shared = [region.size_bytes for region in loaded.regions if region.kind == "shared"]
     if not shared:
         raise _error(f"layout {path!r} has no shared region; the huge page pool is for "
@@ -352,5 +356,7 @@ def _sweep_to_stdout(spec, fmt, units, progress, chunk_rows, paging_note="",
     title = (f"{spec.scenarios:,} scenarios ({' x '.join(str(len(a)) for a in spec.axes)}: "
              f"size, offset, touched, access, pattern, procs) x {len(spec.strategies)} "
              f"strategies, {spec.paging}-level paging{paging_note}")
-    typer.echo(render(collected.rows, fmt, units, columns=SWEEP_COLUMNS, title=title,
+    present = set(collected.rows[0]) if collected.rows else set()
+    columns = tuple(c for c in SWEEP_COLUMNS if c[0] in present) or SWEEP_COLUMNS
+    typer.echo(render(collected.rows, fmt, units, columns=columns, title=title,
                       notes=not_applicable_notes(collected.rows)))

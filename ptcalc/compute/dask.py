@@ -23,7 +23,8 @@ def is_dask(obj) -> bool:
     return type(obj).__module__.split(".")[0] == "dask"
 
 
-def evaluate_dask(scenarios, strategies, *, pattern="dense", paging=4, fault_around=65536):
+def evaluate_dask(scenarios, strategies, *, pattern="dense", paging=4, fault_around=65536,
+                  metrics=None):
     """A dask DataFrame of results for a dask DataFrame of scenarios (lazy)."""
     import pandas as pd
 
@@ -44,21 +45,22 @@ def evaluate_dask(scenarios, strategies, *, pattern="dense", paging=4, fault_aro
     probe = pd.DataFrame({"size_bytes": [4096] * len(kinds), "procs": [1] * len(kinds),
                           "pattern": list(kinds)})
     meta = evaluate_frame(probe, strategies, pattern=pattern, paging=levels,
-                          fault_around=fault_around).iloc[:0]
+                          fault_around=fault_around, metrics=metrics).iloc[:0]
     reasons = all_reasons(strategies, levels)
     meta["reason"] = meta["reason"].cat.set_categories(reasons)
     dtypes = {name: str(dtype) for name, dtype in meta.dtypes.items()
               if str(dtype) in ("Int64", "Float64")}
     return scenarios.map_partitions(
         _evaluate_partition, list(strategies), pattern, levels, fault_around, reasons, dtypes,
-        meta=meta, enforce_metadata=False, align_dataframes=False)
+        metrics, meta=meta, enforce_metadata=False, align_dataframes=False)
 
 
-def _evaluate_partition(part, strategies, pattern, levels, fault_around, reasons, dtypes):
+def _evaluate_partition(part, strategies, pattern, levels, fault_around, reasons, dtypes,
+                        metrics=None):
     from ptcalc.compute.frame import evaluate_frame
 
     out = evaluate_frame(part, tuple(strategies), pattern=pattern, paging=levels,
-                         fault_around=fault_around)
+                         fault_around=fault_around, metrics=metrics)
     out["reason"] = out["reason"].cat.set_categories(reasons)
     for name, dtype in dtypes.items():
         if out[name].dtype != dtype:

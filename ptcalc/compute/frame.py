@@ -1,35 +1,38 @@
-"""Evaluate whole DataFrames of scenarios: validate columns, compute every strategy over
-whole numpy columns with the compiled formulas, return the long format.
+"""Evaluate whole DataFrames of scenarios: validate the columns, run the compiled formulas
+over row chunks of numpy columns, write the long format once.
 
-How it stays fast (10^6 scenarios x 9 strategies in about a second):
+How it stays near the cost of writing its output:
 
-- no per-row Python: the dense prefix (touched_bytes) is exact integer arithmetic over whole
-  columns, with Fractions only once per distinct `touched` value whose float product lands
-  near an integer (see `_touched_bytes`);
-- the output columns are allocated once, strategy-major, and filled in place; the compiled
-  formulas run over row chunks of CHUNK_ROWS scenarios, so their temporaries stay in cache
-  and are recycled instead of being fresh memory each time;
-- strings are categorical: `strategy`, `access`, `pattern` and `reason` are small integer
-  codes over a few categories (a reason is a bit set of the strategy's conditions);
+- no per-row Python: the dense prefix is exact integer arithmetic over whole columns
+  (ptcalc.compute.columns); the kernels (ptcalc.compute.kernels) run over CHUNK_ROWS scenarios
+  at a time, so their temporaries stay in cache, and shift instead of dividing;
+- every output column is allocated once and written once, chunk by chunk while its values
+  are in cache: metric values and their NA masks, applicable, reason codes; the scenario
+  columns are broadcast copies, strings are categorical codes;
+- `metrics=` runs kernels pruned to the chosen metrics: less is computed, not only written;
 - the DataFrame is assembled without copying (no block consolidation, no concat).
 
-Integers stay exact: int64 while the largest size x procs product is far from 2**63, Python
-ints (object columns) beyond.  Metric columns are nullable (Int64 or Float64): NA where the
-strategy does not apply or the metric does not exist for it.
+Integers stay exact: the rows whose size x procs could take a product past int64 (size x
+procs >= 2**68: none in practice) are computed again with Python ints
+(ptcalc.compute.wide); a metric column becomes an object column of Python ints only when one
+of its values is beyond int64, every other column stays Int64 and no other row is slowed.
+
+Memory (4-level paging, every metric): 172 bytes per output row (scenario 34, strategy,
+applicable and reason codes 3, 15 metrics x (8 value + 1 mask)), plus about 60 bytes per
+scenario of validated inputs while it runs, plus O(CHUNK_ROWS) temporaries.  5-level adds 9
+bytes per row.  evaluate_chunks bounds the output held at once.
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 import pandas as pd
 
-from ptcalc import paging as geometry
-from ptcalc.compute import formulas
-from ptcalc.compute.formulas import metric_names
+from ptcalc.compute import columns as scenario_columns
+from ptcalc.compute import formulas, kernels, wide
+from ptcalc.compute.kernels import BACKEND as _BACKEND  # noqa: F401  (tests use it)
+from ptcalc.compute.typed import RESULT_COLUMNS, SCENARIO_COLUMNS, frame_attrs
 from ptcalc.errors import InputError
-from ptcalc.inputs import rules
 from ptcalc.inputs.scenario import (
     ACCESSES,
     PATTERNS,
@@ -38,217 +41,265 @@ from ptcalc.inputs.scenario import (
     parse_paging,
 )
 
-SCENARIO_COLUMNS = ("size_bytes", "procs", "offset_bytes", "touched", "access", "pattern")
-RESULT_COLUMNS = ("strategy", "applicable", "reason")
-# Beyond this, products such as procs x table bytes could pass 2**63: use Python ints.
-_INT64_SAFE = 2**62
-# Scenarios per slice of the compiled formulas: 32 Ki x 8 B = 256 KiB per temporary array.
+_touched_bytes = scenario_columns.touched_bytes      # the name the tests use
+# Scenarios per slice of the kernels: 32 Ki x 8 B = 256 KiB per temporary array.
 CHUNK_ROWS = 1 << 15
+ORDERS = ("strategy", "scenario")
+
+__all__ = ["CHUNK_ROWS", "ORDERS", "RESULT_COLUMNS", "SCENARIO_COLUMNS", "Plan",
+           "evaluate_frame", "parse_metrics"]
 
 
-# --- validation ----------------------------------------------------------------------------
+def parse_metrics(metrics, levels) -> tuple[str, ...]:
+    """Validated metric names in the order given (None: all, in output order)."""
+    names = formulas.metric_names(levels)
+    if metrics is None:
+        return names
+    if isinstance(metrics, str):
+        metrics = [part.strip() for part in metrics.split(",") if part.strip()]
+    chosen = []
+    for metric in metrics:
+        if metric not in names:
+            import difflib
 
-def _int_column(frame, name, default=None):
-    if name not in frame:
-        if default is None:
-            raise InputError(f"scenarios lack the column {name!r}; give size_bytes and procs "
-                             "(and optionally offset_bytes, touched, access, pattern)")
-        return np.full(len(frame), default, dtype=np.int64)
-    column = frame[name]
-    if column.isna().any():
-        raise InputError(f"column {name!r} has missing values; fill them in")
-    if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_integer_dtype(column):
-        values = pd.to_numeric(column, errors="coerce")
-        bad = values.isna() | (values != np.floor(values)) | (values.abs() >= 2.0**63)
-        if pd.api.types.is_bool_dtype(column) or bad.any():
-            shown = column[bad].iloc[0] if bad.any() else column.iloc[0]
-            raise InputError(f"column {name!r} has {shown!r}; it must hold whole numbers "
-                             "(bytes or processes)")
-        column = values
-    try:
-        return column.to_numpy(dtype=np.int64)
-    except (OverflowError, TypeError, ValueError):
-        raise InputError(f"column {name!r} must hold whole numbers below 2**63") from None
+            near = difflib.get_close_matches(str(metric), names, n=1, cutoff=0.4)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            raise InputError(f"metric {metric!r} is not known; {hint}known: {', '.join(names)}")
+        if metric not in chosen:
+            chosen.append(metric)
+    if not chosen:
+        raise InputError(f"metrics is empty; name at least one of: {', '.join(names)}")
+    return tuple(chosen)
 
 
-def _validate(frame, levels):
-    duplicated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-    if duplicated:           # frame[name] would be a frame, not a column
-        raise InputError(f"scenarios have the column {duplicated[0]!r} more than once; give "
-                         "each column once")
-    sizes = _int_column(frame, "size_bytes")
-    procs = _int_column(frame, "procs")
-    offsets = _int_column(frame, "offset_bytes", 0)
-    rules.SIZE.check_column(sizes)
-    rules.PROCS.check_column(procs)
-    for rule in rules.OFFSET_RULES:
-        rule.check_column(offsets)
-    # Sizes near 2**63 would overflow when rounded up: check them before rounding.
-    rules.check_region_columns(sizes, np.zeros_like(offsets), levels)
-    sizes = rules.whole_pages(sizes)
-    rules.check_region_columns(sizes, offsets, levels)
-    if "touched" in frame:
-        if frame["touched"].isna().any():
-            raise InputError("column 'touched' has missing values; use fractions in (0, 1]")
-        touched = pd.to_numeric(frame["touched"], errors="coerce").to_numpy(dtype=float)
-    else:
-        touched = np.ones(len(frame))
-    rules.TOUCHED.check_column(touched)
-    rules.TOUCHED_RESOLVED.check_column(touched)
-    return sizes, procs, offsets, touched
+class Plan:
+    """What does not change from chunk to chunk: options, strategies, chosen metrics, their
+    kernels and dtypes, and the reason categories."""
+
+    def __init__(self, strategies, *, pattern="dense", paging=4, fault_around=65536,
+                 metrics=None, order="strategy", patterns=None):
+        self.levels = parse_paging(paging)
+        self.pattern = parse_choice(pattern, PATTERNS, "pattern")
+        self.fault_around = parse_fault_around(fault_around)
+        self.order = parse_choice(order, ORDERS, "order")
+        self.strategies = tuple(strategies)
+        self.metrics = parse_metrics(metrics, self.levels)
+        every = formulas.metric_names(self.levels)
+        self.selected = None if self.metrics == every else tuple(
+            every.index(name) for name in self.metrics)
+        kinds = kernels.column_kinds(self.strategies, self.levels, patterns or PATTERNS)
+        self.kinds = {name: kinds[name] for name in self.metrics}
+        self.conditions = [kernels.conditions_kernel(s, self.levels) for s in self.strategies]
+        self.reasons = _all_reasons(self.conditions)
+        # per strategy: condition bits -> reason code (-1: applicable)
+        self.reason_tables = []
+        for _, texts in self.conditions:
+            table = np.full(1 << len(texts), -1, dtype=np.int16)
+            for bits in range(1, 1 << len(texts)):
+                table[bits] = self.reasons.index(_reason_text(texts, bits))
+            self.reason_tables.append(table)
+        self.code_dtype = np.int8 if len(self.reasons) < 127 else np.int16
+
+    def kernel(self, strategy, kind):
+        return kernels.metrics_kernel(strategy, self.levels, PATTERNS[kind], self.selected)
+
+    def missing(self, strategy, kind) -> list[bool]:
+        """Per chosen metric: True where the strategy lacks it under that pattern."""
+        kinds = kernels.metric_kinds(strategy, self.levels, PATTERNS[kind])
+        every = formulas.metric_names(self.levels)
+        return [kinds[every.index(name)] is None for name in self.metrics]
+
+    def attrs(self) -> dict:
+        return frame_attrs(self.strategies, self.levels, self.pattern, self.fault_around,
+                           self.metrics)
 
 
-def _codes(frame, name, choices, default) -> np.ndarray:
-    """int8 codes into `choices` of a text column (case and spaces ignored)."""
-    if name not in frame:
-        return np.full(len(frame), choices.index(default), dtype=np.int8)
-    codes, uniques = pd.factorize(frame[name], use_na_sentinel=True)
-    if (codes < 0).any():
-        raise InputError(f"column {name!r} has missing values; use one of: {', '.join(choices)}")
-    lookup = np.empty(len(uniques), dtype=np.int8)
-    for i, value in enumerate(uniques):
-        text = str(value).strip().lower()
-        if text not in choices:
-            raise InputError(f"column {name!r} has {value!r}; use one of: {', '.join(choices)}")
-        lookup[i] = choices.index(text)
-    return lookup[codes]
+def _reason_text(texts, bits):
+    return formulas.join_reasons(t for b, t in enumerate(texts) if bits >> b & 1)
 
 
-# --- the dense prefix, exact -----------------------------------------------------------------
-
-def _touched_bytes(sizes, touched):
-    """ceil(t x pages) whole pages, t being the decimal the float `touched` prints as (so 0.1
-    means 1/10, as scenario.touched_prefix_bytes reads it), exact for every row.
-
-    Few distinct values of t (the usual case: sweeps and presets): integer arithmetic over
-    all rows of each value, with its Fraction made once.  Many distinct values: the float
-    product p = t * pages differs from the exact one by less than 2**-51 * p, so where p is
-    farther than p * 2**-40 + 2**-30 from an integer its ceiling is exact; the rows nearer an
-    integer are done in integers, once per distinct t among them.
-    """
-    pages = sizes // geometry.PAGE_BYTES
-    rest = np.flatnonzero(touched != 1.0)
-    if not rest.size:
-        return pages * geometry.PAGE_BYTES
-    out = pages.copy()                           # touched == 1: every page
-    codes, values = pd.factorize(touched[rest])
-    if len(values) > _FEW_TOUCHED:
-        product = touched[rest] * pages[rest]
-        above = product - np.floor(product)
-        margin = product * 2.0**-40 + 2.0**-30
-        out[rest] = np.ceil(product).astype(np.int64)
-        near = (above < margin) | (1.0 - above < margin)
-        rest = rest[near]
-        codes, values = pd.factorize(touched[rest])
-    if len(values) == 1:
-        _exact_prefix(out, rest, pages, values[0])
-    elif len(values) <= _FEW_TOUCHED:
-        for j, value in enumerate(values):
-            _exact_prefix(out, rest[codes == j], pages, value)
-    elif len(values):
-        order = np.argsort(codes, kind="stable")
-        bounds = np.searchsorted(codes[order], np.arange(len(values) + 1))
-        for j, value in enumerate(values):
-            _exact_prefix(out, rest[order[bounds[j]:bounds[j + 1]]], pages, value)
-    return out * geometry.PAGE_BYTES
+def _all_reasons(conditions) -> list[str]:
+    """Every reason text the strategies can give, in a fixed order (strategy, then bits)."""
+    reasons: list[str] = []
+    for _, texts in conditions:
+        for bits in range(1, 1 << len(texts)):
+            text = _reason_text(texts, bits)
+            if text not in reasons:
+                reasons.append(text)
+    return reasons
 
 
-_FEW_TOUCHED = 32
-
-
-def _exact_prefix(out, rows, pages, value):
-    """out[rows] = ceil(value x pages[rows]) with value read as its shortest decimal."""
-    fraction = Fraction(repr(float(value)))
-    num, den = fraction.numerator, fraction.denominator
-    group_pages = pages[rows]
-    if num * int(group_pages.max(initial=0)) < 2**63 and den < 2**63:   # else: exact ints
-        out[rows] = -((-num * group_pages) // den)
-    else:
-        out[rows] = (-((-num * group_pages.astype(object)) // den)).astype(np.int64)
-
-
-# --- evaluation -------------------------------------------------------------------------------
-
-def evaluate_frame(scenarios, strategies, *, pattern="dense", paging=4,
-                   fault_around=65536):
-    """The long format: one row per scenario and strategy (strategy-major: all scenarios of
-    the first strategy, then the next), scenario columns, strategy, applicable, reason and
-    the metrics.  (A dask DataFrame goes to ptcalc.compute.dask, which calls this function
-    partition by partition.)"""
+def evaluate_frame(scenarios, strategies, *, pattern="dense", paging=4, fault_around=65536,
+                   metrics=None, order="strategy", plan=None, all_reasons=False):
+    """The long format: one row per scenario and strategy, the scenario columns, strategy,
+    applicable, reason and the chosen metrics (all by default).  order="strategy" (default):
+    all scenarios of the first strategy, then the next; order="scenario": the strategies of
+    the first scenario, then the next.  `reason` has the categories that occur (all the
+    strategies can give with all_reasons=True, for frames that must concatenate).  (A dask
+    DataFrame goes to ptcalc.compute.dask, which calls this function partition by
+    partition; ptcalc.compute.chunks slices big inputs.)"""
     if not isinstance(scenarios, pd.DataFrame):
         raise InputError("scenarios must be a pandas DataFrame with columns size_bytes and "
                          f"procs, not {type(scenarios).__name__}")
-    levels = parse_paging(paging)
-    default_pattern = parse_choice(pattern, PATTERNS, "pattern")
-    fault_around = parse_fault_around(fault_around)
-    sizes, procs, offsets, touched = _validate(scenarios, levels)
-    access_codes = _codes(scenarios, "access", ACCESSES, "write")
-    pattern_codes = _codes(scenarios, "pattern", PATTERNS, default_pattern)
-    n, k = len(sizes), len(strategies)
-    wide = bool(n) and int(sizes.max()) // 128 * int(procs.max()) >= _INT64_SAFE
-    inputs = {
-        "offset_bytes": offsets, "size_bytes": sizes,
-        "touched_bytes": _touched_bytes(sizes, touched), "touched": touched,
-        "procs": procs, "fault_around_bytes": fault_around,
-        "read_access": (access_codes == ACCESSES.index("read")).astype(np.int64),
-    }
-    if wide:
-        inputs = {name: value.astype(object) if isinstance(value, np.ndarray)
-                  and value.dtype == np.int64 else value for name, value in inputs.items()}
-    names = metric_names(levels)
-    kinds = [code for code in range(len(PATTERNS)) if (pattern_codes == code).any()]
-    plans = [_StrategyPlan(strategy, levels, kinds, n) for strategy in strategies]
-    dtypes = _probe_dtypes(plans, kinds, pattern_codes, inputs, names, wide)
-    outputs = _Outputs(names, dtypes, n * k, pattern_codes)
-    applicable = np.empty(n * k, dtype=bool)
-    reasons = _Reasons(n * k)
-    with np.errstate(all="ignore"):
-        for start in range(0, n, CHUNK_ROWS):
-            stop = min(n, start + CHUNK_ROWS)
-            args = {name: _rows(value, start, stop) for name, value in inputs.items()}
-            chunk_patterns = pattern_codes[start:stop]
-            if len(kinds) > 1:
-                parts = {}
-                for kind in kinds:
-                    where = np.flatnonzero(chunk_patterns == kind)
-                    if where.size:
-                        parts[kind] = (where, {name: a[where] if isinstance(a, np.ndarray)
-                                               else a for name, a in args.items()})
-            for i, plan in enumerate(plans):
-                base = i * n + start
-                if plan.texts:
-                    plan.bits[start:stop] = _reason_bits(plan.condition(**args), stop - start)
-                if len(kinds) == 1:
-                    outputs.put(plan.functions[kinds[0]](**args),
-                                slice(base, base + stop - start))
-                    continue
-                for kind, (where, part) in parts.items():
-                    outputs.put(plan.functions[kind](**part), base + where)
-        for i, plan in enumerate(plans):
-            block = slice(i * n, (i + 1) * n)
-            if plan.texts:
-                np.equal(plan.bits, 0, out=applicable[block])
-                reasons.set(block, plan.bits, plan.texts)
+    scenario_columns.reject_duplicates(scenarios)
+    pattern_codes = None
+    if plan is None:
+        default = parse_choice(pattern, PATTERNS, "pattern")
+        pattern_codes = scenario_columns.codes(scenarios, "pattern", PATTERNS, default)
+        present = np.flatnonzero(np.bincount(pattern_codes, minlength=len(PATTERNS)))
+        # dtypes from the patterns that occur (float expected values only under random)
+        plan = Plan(strategies, pattern=pattern, paging=paging, fault_around=fault_around,
+                    metrics=metrics, order=order,
+                    patterns=[PATTERNS[code] for code in present] or [default])
+    return _Evaluation(scenarios, plan, pattern_codes).frame(all_reasons)
+
+
+class _Evaluation:
+    """One frame of scenarios through a Plan."""
+
+    def __init__(self, scenarios, plan: Plan, pattern_codes=None):
+        self.plan = plan
+        sizes, procs, offsets, touched = scenario_columns.validate(scenarios, plan.levels)
+        self.access = scenario_columns.codes(scenarios, "access", ACCESSES, "write")
+        self.patterns = (scenario_columns.codes(scenarios, "pattern", PATTERNS, plan.pattern)
+                         if pattern_codes is None else pattern_codes)
+        self.n = len(sizes)
+        self.inputs = {
+            "offset_bytes": offsets, "size_bytes": sizes,
+            "touched_bytes": scenario_columns.touched_bytes(sizes, touched),
+            "touched": touched, "procs": procs, "fault_around_bytes": plan.fault_around,
+            "read_access": (self.access == ACCESSES.index("read")).astype(np.int64),
+        }
+        self.kinds = [code for code in range(len(PATTERNS)) if (self.patterns == code).any()]
+
+    def _rows(self, i, start, stop, where=None):
+        """Output positions of strategy i for scenarios start..stop (or start + where)."""
+        n, k = self.n, len(self.plan.strategies)
+        if self.plan.order == "strategy":
+            base = i * n + start
+            return slice(base, i * n + stop) if where is None else base + where
+        if where is None:
+            return slice(start * k + i, stop * k, k)
+        return (start + where) * k + i
+
+    def frame(self, all_reasons=False):
+        plan, n = self.plan, self.n
+        k = len(plan.strategies)
+        length = n * k
+        values = {name: np.empty(length, dtype=np.float64 if plan.kinds[name] == "f"
+                                 else np.int64) for name in plan.metrics}
+        masks = {name: np.empty(length, dtype=bool) for name in plan.metrics}
+        applicable = np.empty(length, dtype=bool)
+        reasons = np.empty(length, dtype=plan.code_dtype)
+        used = np.zeros(len(plan.reasons) + 1, dtype=np.int64)  # rows per code + 1 (0: none)
+        missing = {(s, kind): plan.missing(s, kind) for s in plan.strategies
+                   for kind in self.kinds}
+        with np.errstate(all="ignore"):
+            for start in range(0, n, CHUNK_ROWS):
+                stop = min(n, start + CHUNK_ROWS)
+                args = {name: value[start:stop] if isinstance(value, np.ndarray) else value
+                        for name, value in self.inputs.items()}
+                parts = self._pattern_parts(args, start, stop)
+                for i, strategy in enumerate(plan.strategies):
+                    rows = self._rows(i, start, stop)
+                    condition, texts = plan.conditions[i]
+                    if texts:
+                        bits = _reason_bits(condition(**args), stop - start)
+                        codes = plan.reason_tables[i][bits]
+                        used += np.bincount(codes + 1, minlength=len(used))
+                        reasons[rows] = codes
+                        not_applicable = bits != 0
+                        applicable[rows] = ~not_applicable
+                    else:
+                        reasons[rows] = -1
+                        applicable[rows] = True
+                        not_applicable = False
+                    for kind, where, part in parts:
+                        results = plan.kernel(strategy, kind)(**part)
+                        lacking = missing[(strategy, kind)]
+                        na = not_applicable if where is None or not texts else \
+                            not_applicable[where]
+                        target = rows if where is None else self._rows(i, start, stop, where)
+                        for j, name in enumerate(plan.metrics):
+                            if lacking[j]:
+                                values[name][target] = 0
+                                masks[name][target] = True
+                                continue
+                            column = values[name]
+                            value = results[j]
+                            if column.dtype == np.int64 and np.asarray(value).dtype.kind == "f":
+                                column = values[name] = column.astype(float)  # probe missed
+                            column[target] = value
+                            masks[name][target] = na
+        beyond = wide.fix_wide_rows(self, values, masks, applicable, reasons, used)
+        out = self._scenario_columns()
+        out["strategy"] = pd.Categorical.from_codes(self._strategy_codes(), plan.strategies)
+        out["applicable"] = applicable
+        out["reason"] = self._reason_column(reasons, used, all_reasons)
+        for name in plan.metrics:
+            if name in beyond:
+                out[name] = wide.object_column(values[name], masks[name], *beyond[name])
+            elif values[name].dtype.kind == "f":
+                out[name] = pd.arrays.FloatingArray(values[name], masks[name])
             else:
-                applicable[block] = True
-                reasons.codes[block] = -1
-            outputs.finish_strategy(block, applicable[block], plan.missing)
-    columns = {
-        "size_bytes": np.tile(sizes, k), "procs": np.tile(procs, k),
-        "offset_bytes": np.tile(offsets, k), "touched": np.tile(touched, k),
-        "access": pd.Categorical.from_codes(np.tile(access_codes, k), ACCESSES),
-        "pattern": pd.Categorical.from_codes(np.tile(pattern_codes, k), PATTERNS),
-        "strategy": pd.Categorical.from_codes(
-            np.repeat(np.arange(k, dtype=np.int16), n), list(strategies)),
-        "applicable": applicable,
-        "reason": pd.Categorical.from_codes(reasons.codes, reasons.texts),
-    }
-    columns.update(outputs.columns())
-    return pd.DataFrame(columns, copy=False)
+                out[name] = pd.arrays.IntegerArray(values[name], masks[name])
+        result = pd.DataFrame(out, copy=False)
+        result.attrs = plan.attrs()
+        return result
 
+    def _pattern_parts(self, args, start, stop):
+        """[(pattern code, row indices within the chunk or None for all, kernel inputs)]."""
+        if len(self.kinds) == 1:
+            return [(self.kinds[0], None, args)]
+        chunk = self.patterns[start:stop]
+        parts = []
+        for kind in self.kinds:
+            where = np.flatnonzero(chunk == kind)
+            if where.size:
+                parts.append((kind, where, {name: value[where] if isinstance(value, np.ndarray)
+                                            else value for name, value in args.items()}))
+        return parts
 
-def _rows(value, start, stop):
-    return value[start:stop] if isinstance(value, np.ndarray) else value
+    def _broadcast(self, column):
+        """A scenario column repeated for every strategy, in the output order."""
+        k = len(self.plan.strategies)
+        out = np.empty(self.n * k, dtype=column.dtype)
+        if self.plan.order == "strategy":
+            out.reshape(k, self.n)[:] = column
+        else:
+            out.reshape(self.n, k)[:] = column[:, None]
+        return out
+
+    def _scenario_columns(self) -> dict:
+        inputs = self.inputs
+        return {
+            "size_bytes": self._broadcast(inputs["size_bytes"]),
+            "procs": self._broadcast(inputs["procs"]),
+            "offset_bytes": self._broadcast(inputs["offset_bytes"]),
+            "touched": self._broadcast(inputs["touched"]),
+            "access": pd.Categorical.from_codes(self._broadcast(self.access), ACCESSES),
+            "pattern": pd.Categorical.from_codes(self._broadcast(self.patterns), PATTERNS),
+        }
+
+    def _strategy_codes(self):
+        k = len(self.plan.strategies)
+        codes = np.empty(self.n * k, dtype=np.int8 if k < 127 else np.int16)
+        if self.plan.order == "strategy":
+            codes.reshape(k, self.n)[:] = np.arange(k, dtype=codes.dtype)[:, None]
+        else:
+            codes.reshape(self.n, k)[:] = np.arange(k, dtype=codes.dtype)
+        return codes
+
+    def _reason_column(self, codes, used, all_reasons):
+        categories = self.plan.reasons
+        if not all_reasons and len(categories):
+            present = used[1:] > 0
+            if not present.all():          # keep the categories that occur, in their order
+                table = np.full(len(categories) + 1, -1, dtype=codes.dtype)
+                table[:-1][present] = np.arange(int(present.sum()), dtype=codes.dtype)
+                codes = table[codes]       # index -1 -> the last entry, -1
+                categories = [c for c, p in zip(categories, present) if p]
+        return pd.Categorical.from_codes(codes, categories)
 
 
 def _reason_bits(hits, length) -> np.ndarray:
@@ -257,154 +308,3 @@ def _reason_bits(hits, length) -> np.ndarray:
     for bit, hit in enumerate(hits):
         code |= np.asarray(hit, dtype=np.int8) << bit
     return code
-
-
-def _probe_dtypes(plans, kinds, pattern_codes, inputs, names, wide) -> dict:
-    """Metric name -> numpy dtype of its column, from each formula run on one row of each
-    pattern (the dtype of a numpy result depends on its inputs' dtypes, not their values).
-    Also records in each plan which metrics it lacks (None) for which pattern."""
-    dtypes = dict.fromkeys(names)
-    for kind in kinds:
-        row = int(np.flatnonzero(pattern_codes == kind)[0])
-        args = {name: _rows(value, row, row + 1) for name, value in inputs.items()}
-        for plan in plans:
-            with np.errstate(all="ignore"):
-                values = plan.functions[kind](**args)
-            for name, value in zip(names, values):
-                if value is None:
-                    plan.missing.setdefault(name, []).append(kind)
-                    continue
-                kind_of = "f" if np.asarray(value).dtype.kind == "f" else "i"
-                if dtypes[name] != "f":
-                    dtypes[name] = kind_of
-    return {name: (object if wide and kind != "f" else np.float64 if kind == "f"
-                   else np.int64) for name, kind in dtypes.items()}
-
-
-class _StrategyPlan:
-    """One strategy's compiled functions (on the fast column backend) and its state."""
-
-    def __init__(self, strategy, levels, kinds, n):
-        condition, self.texts = formulas.conditions_function(strategy, levels)
-        self.condition = _on_columns(condition)
-        self.functions = {kind: _on_columns(formulas.metrics_function(strategy, levels,
-                                                                      PATTERNS[kind]))
-                          for kind in kinds}
-        self.bits = np.zeros(n, dtype=np.int8) if self.texts else None
-        self.missing: dict[str, list[int]] = {}    # metric -> pattern codes lacking it
-
-
-class _Reasons:
-    """Reason texts as categorical codes: -1 (applicable) or an index into `texts`."""
-
-    def __init__(self, length):
-        self.codes = np.empty(length, dtype=np.int16)
-        self.texts: list[str] = []
-
-    def set(self, block, bits, texts):
-        """Codes for one strategy's rows from their condition bits; only the bit sets that
-        occur become categories."""
-        present = np.flatnonzero(np.bincount(bits, minlength=1 << len(texts)))
-        table = np.full(1 << len(texts), -1, dtype=np.int16)
-        for combination in present[present > 0]:
-            text = formulas.join_reasons(t for b, t in enumerate(texts) if combination >> b & 1)
-            if text not in self.texts:
-                self.texts.append(text)
-            table[combination] = self.texts.index(text)
-        self.codes[block] = table[bits]
-
-
-class _Outputs:
-    """Metric columns allocated once and filled in place, then masked where NA."""
-
-    def __init__(self, names, dtypes, length, pattern_codes):
-        self.names = names
-        self.length = length
-        self.values = {name: np.empty(length, dtype=dtypes[name]) for name in names}
-        self.not_applicable = np.empty(length, dtype=bool)
-        self.missing: list[tuple[slice, str, list[int]]] = []
-        self.pattern_codes = pattern_codes
-
-    def put(self, results, rows):
-        for name, value in zip(self.names, results):
-            if value is None:
-                continue
-            target = self.values[name]
-            if target.dtype == np.int64 and np.asarray(value).dtype.kind == "f":
-                target = self.values[name] = target.astype(float)   # not seen by the probe
-            target[rows] = value
-
-    def finish_strategy(self, block, applicable, missing):
-        np.logical_not(applicable, out=self.not_applicable[block])
-        self.missing.extend((block, name, kinds) for name, kinds in missing.items())
-
-    def columns(self) -> dict:
-        masks = {}
-        for block, name, kinds in self.missing:
-            if name not in masks:
-                masks[name] = self.not_applicable.copy()
-            if len(kinds) == len(np.unique(self.pattern_codes)):
-                masks[name][block] = True
-            else:
-                masks[name][block] |= np.isin(self.pattern_codes, kinds)
-        out = {}
-        for name in self.names:
-            values = self.values[name]
-            mask = masks.get(name)
-            if mask is None:
-                mask = self.not_applicable.copy()
-            if values.dtype == np.int64:
-                out[name] = pd.arrays.IntegerArray(values, mask)
-            elif values.dtype.kind == "f":
-                out[name] = pd.arrays.FloatingArray(values, mask)
-            else:
-                values[mask] = None
-                out[name] = values
-        return out
-
-
-# --- a faster backend for the compiled formulas over int64 columns ----------------------------
-
-class _ColumnBackend:
-    """Same functions as ptcalc.compute.runtime, with integer division by a power-of-two constant
-    done as an arithmetic shift (exact floor division for every int64); everything else is
-    ptcalc.compute.runtime's.  Object (Python int) columns and scalars take the generic path."""
-
-    def __init__(self):
-        from ptcalc.compute import runtime as numeric
-
-        self._generic = numeric
-
-    def __getattr__(self, name):
-        return getattr(self._generic, name)
-
-    @staticmethod
-    def floor_div(a, b):
-        if (type(b) is int and b > 0 and not b & (b - 1) and isinstance(a, np.ndarray)
-                and a.dtype == np.int64):
-            return a >> (b.bit_length() - 1)
-        return a // b
-
-    @staticmethod
-    def ceil_div(a, b):
-        if (type(b) is int and b > 0 and not b & (b - 1) and isinstance(a, np.ndarray)
-                and a.dtype == np.int64):
-            return -((-a) >> (b.bit_length() - 1))
-        return -((-a) // b)
-
-
-_BACKEND = _ColumnBackend()
-_ON_COLUMNS: dict = {}
-
-
-def _on_columns(function):
-    """A generated function (ptcalc.compute.formulas) with its `_n` helpers bound to _BACKEND."""
-    import types
-
-    fast = _ON_COLUMNS.get(function)
-    if fast is None:
-        namespace = dict(function.__globals__, _n=_BACKEND)
-        fast = types.FunctionType(function.__code__, namespace, function.__name__,
-                                  function.__defaults__, function.__closure__)
-        _ON_COLUMNS[function] = fast
-    return fast

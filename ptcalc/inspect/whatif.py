@@ -194,9 +194,13 @@ def sum_rows(row_sets: list[list[dict]]) -> list[dict]:
     for rows in row_sets[1:]:
         for total, row in zip(out, rows):
             total["applicable"] = bool(total.get("applicable")) and bool(row.get("applicable"))
-            reasons = [r for r in (total.get("reason"), row.get("reason")) if r]
-            total["reason"] = "; ".join(dict.fromkeys(
-                part for r in reasons for part in r.split("; "))) or None
+            old, new = total.get("reason"), row.get("reason")
+            if new and new != old:
+                reasons = [r for r in (old, new) if r]
+                total["reason"] = "; ".join(dict.fromkeys(
+                    part for r in reasons for part in r.split("; "))) or None
+            elif not old:
+                total["reason"] = None
             if row.get("placement") != total.get("placement"):
                 total["placement"] = "mixed"
             for key in SUMMED:
