@@ -44,6 +44,8 @@ class Sweep:
     strategies: tuple[str, ...]
     paging: int = 4
     fault_around: int = DEFAULT_FAULT_AROUND
+    metrics: tuple[str, ...] | None = None      # None: every metric
+    columns: tuple[str, ...] | None = None      # the columns written, in order; None: all
 
     @property
     def axes(self):
@@ -63,15 +65,20 @@ class Sweep:
 
 
 def make_sweep(size, procs, offset="0", touched="1", access="write", pattern="dense",
-               strategies=None, paging=4, fault_around=DEFAULT_FAULT_AROUND) -> Sweep:
-    """Parse the option texts (see ptcalc.sweep.axes) into a validated Sweep."""
+               strategies=None, paging=4, fault_around=DEFAULT_FAULT_AROUND,
+               columns=None) -> Sweep:
+    """Parse the option texts (see ptcalc.sweep.axes) into a validated Sweep.  columns: the
+    columns to write, in order (names or a comma list: scenario columns, strategy,
+    applicable, reason, metrics); only the metrics among them are evaluated, as
+    ptcalc.evaluate(metrics=...); None for every column."""
     levels = parse_paging(paging)
+    chosen, metrics = _parse_columns(columns, levels)
     sweep = Sweep(
         size=parse_size_axis(size), offset=parse_offset_axis(offset),
         touched=parse_touched_axis(touched), access=parse_choice_axis(access, "access"),
         pattern=parse_choice_axis(pattern, "pattern"), procs=parse_procs_axis(procs),
         strategies=parse_strategy_axis(strategies), paging=levels,
-        fault_around=parse_fault_around(fault_around))
+        fault_around=parse_fault_around(fault_around), metrics=metrics, columns=chosen)
     if rules.region_overflows(rules.whole_pages(sweep.size.maximum), sweep.offset.maximum,
                               levels):
         raise InputError(rules.fits_message(
@@ -82,6 +89,31 @@ def make_sweep(size, procs, offset="0", touched="1", access="write", pattern="de
                          f"({' x '.join(str(len(a)) for a in sweep.axes)}); at most "
                          f"{MAX_SCENARIOS:,}: use coarser steps")
     return sweep
+
+
+def _parse_columns(columns, levels: int):
+    """(columns in order, metrics among them) of a --columns text or list; (None, None) for
+    every column.  InputError names an unknown key and the known ones."""
+    if columns is None:
+        return None, None
+    from ptcalc.compute.formulas import metric_names
+    from ptcalc.compute.typed import RESULT_COLUMNS, SCENARIO_COLUMNS
+
+    parts = columns.split(",") if isinstance(columns, str) else list(columns)
+    chosen = tuple(dict.fromkeys(str(part).strip() for part in parts if str(part).strip()))
+    known = (*SCENARIO_COLUMNS, *RESULT_COLUMNS, *metric_names(levels))
+    for key in chosen:
+        if key not in known:
+            import difflib
+
+            near = difflib.get_close_matches(key, known, n=1, cutoff=0.4)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            raise InputError(f"column {key!r} is not known; {hint}known: {', '.join(known)}")
+    if not chosen:
+        raise InputError(f"--columns is empty; name at least one of: {', '.join(known)}")
+    metrics = tuple(key for key in chosen if key in metric_names(levels))
+    # no metric asked: evaluate the cheapest one (the frame always has some), write none
+    return chosen, metrics or ("leaf_page_bytes",)
 
 
 def scenario_frame(sweep: Sweep, start: int, stop: int):
@@ -104,9 +136,20 @@ def scenario_frame(sweep: Sweep, start: int, stop: int):
     })
 
 
-def _column_dtypes(sweep: Sweep) -> dict:
-    """Result dtypes for every chunk alike: from one scenario per pattern at the sweep's
-    largest size and count (which decide int64 against exact Python ints)."""
+def _plan(sweep: Sweep):
+    """One evaluation plan for every chunk: scenario-major rows (the strategies of a
+    scenario together, written as evaluated: no reordering copy), the chosen metrics, every
+    reason category."""
+    from ptcalc.compute.frame import Plan
+
+    return Plan(sweep.strategies, paging=sweep.paging, fault_around=sweep.fault_around,
+                metrics=sweep.metrics, order="scenario", patterns=sweep.pattern.choices)
+
+
+def _column_dtypes(sweep: Sweep, plan) -> dict:
+    """Columns every chunk must hold as exact Python ints: those that are beyond int64 for
+    one scenario per pattern at the sweep's largest size and count (so that every chunk of
+    a file has the same types)."""
     import pandas as pd
 
     from ptcalc.compute.frame import evaluate_frame
@@ -116,31 +159,27 @@ def _column_dtypes(sweep: Sweep) -> dict:
         "procs": [sweep.procs.maximum] * len(sweep.pattern),
         "offset_bytes": [0] * len(sweep.pattern),
         "pattern": list(sweep.pattern.choices)})
-    result = evaluate_frame(probe, sweep.strategies, paging=sweep.paging,
-                            fault_around=sweep.fault_around)
-    return {name: dtype for name, dtype in result.dtypes.items()
-            if str(dtype) in ("Int64", "Float64", "object")}
+    result = evaluate_frame(probe, sweep.strategies, plan=plan, all_reasons=True)
+    return {name: dtype for name, dtype in result.dtypes.items() if str(dtype) == "object"
+            and name not in ("strategy", "access", "pattern", "reason")}
 
 
 def chunks(sweep: Sweep, chunk_rows: int = CHUNK_ROWS):
     """Yield (scenarios done, result DataFrame) chunk by chunk, in row order."""
-    import numpy as np
-
     from ptcalc.compute.frame import evaluate_frame
 
-    dtypes = _column_dtypes(sweep)
-    strategies = len(sweep.strategies)
-    per_chunk = max(1, chunk_rows // strategies)
+    plan = _plan(sweep)
+    dtypes = _column_dtypes(sweep, plan)
+    per_chunk = max(1, chunk_rows // len(sweep.strategies))
     for start in range(0, sweep.scenarios, per_chunk):
         stop = min(sweep.scenarios, start + per_chunk)
         result = evaluate_frame(scenario_frame(sweep, start, stop), sweep.strategies,
-                                paging=sweep.paging, fault_around=sweep.fault_around)
-        n = stop - start
-        order = (np.arange(strategies)[None, :] * n + np.arange(n)[:, None]).ravel()
-        result = result.take(order).reset_index(drop=True)
+                                plan=plan, all_reasons=True)
         for name, dtype in dtypes.items():
             if result[name].dtype != dtype:
                 result[name] = result[name].astype(dtype)
+        if sweep.columns is not None:
+            result = result[list(sweep.columns)]
         yield stop, result
 
 
@@ -148,7 +187,7 @@ def run_sweep(sweep: Sweep, writer, progress=None, chunk_rows: int = CHUNK_ROWS)
     """Evaluate every chunk into `writer` (see ptcalc.sweep.writers); returns rows written.
 
     A second thread writes each chunk while the next one is evaluated (pyarrow and file
-    writes release the GIL), at most two chunks ahead; an error of either side is raised
+    writes release the GIL), at most one chunk ahead; an error of either side is raised
     here, after the writer has stopped."""
     rows = 0
     with _BackgroundWriter(writer) as background:
@@ -168,7 +207,7 @@ class _BackgroundWriter:
 
     _DONE = object()
 
-    def __init__(self, writer, ahead: int = 2):
+    def __init__(self, writer, ahead: int = 1):
         import queue
         import threading
 

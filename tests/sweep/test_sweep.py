@@ -322,3 +322,82 @@ def test_scenario_frame_of_a_slice():
     assert frame["size_bytes"].tolist() == [GiB, GiB, 2 * GiB, 2 * GiB]
     assert frame["touched"].tolist() == [1.0, 1.0, 0.5, 0.5]
     assert frame["procs"].tolist() == [2, 3, 1, 2]
+
+
+# --- metric selection and the CSV format --------------------------------------------------------
+
+def test_columns_select_the_metrics_written():
+    args = ("sweep", "--size", "1GiB,3GiB", "--procs", "1..3", "-s", "private-4k,hugetlb-1g",
+            "-f", "csv")
+    code, full, err = run(*args)
+    assert code == 0, err
+    code, some, err = run(*args, "--columns", "procs,size_bytes,strategy,faults_next,"
+                          "pt_bytes_total")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(some)))
+    assert list(rows[0]) == ["procs", "size_bytes", "strategy", "faults_next",
+                             "pt_bytes_total"]           # those, in that order
+    every = list(csv.DictReader(io.StringIO(full)))
+    assert len(rows) == len(every) == 2 * 3 * 2
+    for row, whole in zip(rows, every):
+        assert row == {key: whole[key] for key in row}
+
+
+def test_unknown_column_is_a_one_line_error():
+    code, _, err = run("sweep", "--size", "1GiB", "--procs", "1", "--columns", "pt_bytes")
+    assert code == 2 and "not known" in err and "pt_bytes_total" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_csv_format_is_stable(tmp_path):
+    path = tmp_path / "f.csv"
+    code, _, err = run("sweep", "--size", "1GiB", "--procs", "2", "--offset", "0,4KiB",
+                       "-s", "private-4k,hugetlb-1g", "--columns",
+                       "size_bytes,procs,offset_bytes,touched,access,pattern,strategy,"
+                       "applicable,reason,pt_bytes_total,savings_vs_private_4k", "-o", path)
+    assert code == 0, err
+    reason = ('"offset is not 1 GiB-aligned: a 1 GiB hugetlb mapping must start on a 1 GiB '
+              'boundary (mmap fails with EINVAL)"')
+    # private-4k of 1 GiB at offset 0, 2 processes: 512 PTE + 1 PMD + 1 PUD tables each,
+    # (512 + 2) x 4096 x 2 = 4,210,688; hugetlb-1g: one PUD table each, 8,192, and saves
+    # 1 - 8192 / 4210688 = 0.99805...; at offset 4 KiB the region crosses one 2 MiB and one
+    # 1 GiB boundary more: (513 + 2 + 1) x 4096 x 2 = 4,227,072, and hugetlb-1g does not apply.
+    assert path.read_text().splitlines() == [
+        ("size_bytes,procs,offset_bytes,touched,access,pattern,strategy,applicable,reason,"
+         "pt_bytes_total,savings_vs_private_4k"),
+        '1073741824,2,0,1,"write","dense","private-4k",true,,4210688,0',
+        f'1073741824,2,0,1,"write","dense","hugetlb-1g",true,,8192,{1 - 8192 / 4210688!r}',
+        '1073741824,2,4096,1,"write","dense","private-4k",true,,4227072,0',
+        f'1073741824,2,4096,1,"write","dense","hugetlb-1g",false,{reason},,',
+    ]
+
+
+def test_csv_integers_beyond_64_bits_are_exact(tmp_path):
+    from ptcalc.inputs.scenario import MAX_PROCS
+
+    path = tmp_path / "big.csv"
+    code, _, err = run("sweep", "--size", str(2**55), "--procs", str(MAX_PROCS), "--paging",
+                       "5", "-s", "private-4k", "--columns", "pt_bytes_total", "-o", path)
+    assert code == 0, err
+    (row,) = list(csv.DictReader(path.open()))
+    (expected,) = scenario_rows(make_scenario(2**55, MAX_PROCS, paging_levels=5),
+                                ["private-4k"])
+    assert int(row["pt_bytes_total"]) == expected["pt_bytes_total"] > 2**63
+
+
+def test_csv_without_pyarrow_has_the_same_values(tmp_path, monkeypatch):
+    args = ("sweep", "--size", "1GiB,2MiB", "--procs", "1,7", "--offset", "0,4KiB",
+            "--pattern", "dense,random", "--touched", "0.3")
+    code, _, err = run(*args, "-o", tmp_path / "a.csv")
+    assert code == 0, err
+    monkeypatch.setitem(sys.modules, "pyarrow.csv", None)
+    code, _, err = run(*args, "-o", tmp_path / "p.csv")
+    assert code == 0, err
+    arrow = list(csv.DictReader((tmp_path / "a.csv").open()))
+    plain = list(csv.DictReader((tmp_path / "p.csv").open()))
+    assert len(arrow) == len(plain) == 2 * 2 * 2 * 2 * len(STRATEGY_NAMES)
+    for a, p in zip(arrow, plain):
+        assert a.keys() == p.keys()
+        for key in a:
+            if a[key] != p[key]:         # floats may be spelled differently: 1 and 1.0
+                assert float(a[key]) == float(p[key]), (key, a[key], p[key])
