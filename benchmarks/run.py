@@ -1,17 +1,20 @@
 """ptcalc's performance figures, each next to its goal and the previous release's figure.
 
-    python benchmarks/run.py [--quick] [--only AREA[,AREA]] [--save FILE] [--check]
+    python benchmarks/run.py [--quick] [--only AREA[,AREA]] [--record] [--check]
 
 Every figure is measured side by side with its baseline in one run (see harness.py) and
-printed as min/median/max of the rounds.  The previous release's figures are read from
-benchmarks/previous-release.json (written by `--save` at release time, from the same mode).
+printed as min/median/max of the rounds, next to its goal and the previous release's figure.
+Each release's figures are kept in benchmarks/releases/<version>.json, written by `--record`
+when the release is made (quick and full mode are stored apart).  "prev" is the newest
+release older than the version being measured.
 
---check (what CI runs, with --quick) exits 1 when a figure regressed: its median is above
-the previous release's *highest* sample by more than REGRESSION_MARGIN.  Using the previous
-maximum already absorbs the run-to-run spread seen at release time; the margin on top
-covers the difference between two machines of the same kind (the figures are ratios to a
-floor measured on the machine itself, so they move much less than absolute times).
-Without --quick, --check also fails when a median misses its goal.
+--check (what CI runs, with --quick) exits 1 when a figure regressed against the newest
+recorded release not newer than this version (the release itself once it is recorded, so a
+later change cannot slide back): its median is above that release's *highest* sample by more
+than REGRESSION_MARGIN.  The recorded maximum already absorbs the run-to-run spread seen at
+release time; the margin on top covers the difference between two machines of the same kind
+(the figures are ratios to a floor measured on the machine itself, so they move much less
+than absolute times).  Without --quick, --check also fails when a median misses its goal.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PREVIOUS_RELEASE = HERE / "previous-release.json"
+RELEASES = HERE / "releases"
 # Quick figures of one commit, run 5 times on this kind of VM, spread by up to ~20 % of the
 # median (start-up ratios least, memory-bound throughput most); 35 % above the previous
 # maximum is outside that spread and still catches a real slowdown of 1.5x.
@@ -63,11 +66,28 @@ def measure(chosen: list[str], quick: bool) -> tuple[list[Figure], list[str]]:
     return figures, failures
 
 
-def previous(mode: str) -> tuple[str, dict]:
-    if not PREVIOUS_RELEASE.exists():
-        return "none recorded", {}
-    data = json.loads(PREVIOUS_RELEASE.read_text())
-    return data.get("release", "?"), data.get(mode, {})
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".") if part.isdigit())
+
+
+def recorded(mode: str, version: str, *, older: bool) -> tuple[str, dict]:
+    """(release, figures) of the newest recorded release older than `version` (older=True)
+    or not newer than it; ("none", {}) when there is none."""
+    current = _version(version)
+    found = [(_version(p.stem), p) for p in RELEASES.glob("*.json")]
+    found = [(v, p) for v, p in found if (v < current if older else v <= current)]
+    for _, path in sorted(found, reverse=True):
+        figures = json.loads(path.read_text()).get(mode)
+        if figures:
+            return path.stem, figures
+    return "none", {}
+
+
+def this_version() -> str:
+    """The version of the ptcalc being measured (the one `import ptcalc` finds)."""
+    import ptcalc
+
+    return ptcalc.__version__
 
 
 def number(value: float, unit: str) -> str:
@@ -76,30 +96,35 @@ def number(value: float, unit: str) -> str:
     return f"{value:,.1f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
 
 
-def verdicts(figure: Figure, before: dict | None, quick: bool) -> tuple[str, bool]:
-    """(text, failed) for one figure against its goal and the previous release."""
+def verdicts(figure: Figure, guard: dict | None, guard_name: str,
+             quick: bool) -> tuple[str, bool]:
+    """(text, failed) for one figure against its goal and the release that guards it."""
     notes, failed = [], False
     if figure.met:
         notes.append("goal met")
     else:
         notes.append("MISSES GOAL")
         failed = not quick
-    if before:
-        limit = before["high"] * (1 + REGRESSION_MARGIN)
+    if guard:
+        limit = guard["high"] * (1 + REGRESSION_MARGIN)
         if figure.median > limit:
-            notes.append(f"REGRESSED (> {number(limit, figure.unit)})")
+            notes.append(f"REGRESSED vs {guard_name} (> {number(limit, figure.unit)})")
             failed = True
     return ", ".join(notes), failed
 
 
 def report(figures: list[Figure], quick: bool) -> bool:
-    release, before = previous("quick" if quick else "full")
+    mode, version = ("quick" if quick else "full"), this_version()
+    release, before = recorded(mode, version, older=True)
+    guard_name, guards = recorded(mode, version, older=False)
+    print(f"ptcalc {version}; prev: release {release}; regressions checked against "
+          f"{guard_name} (+{REGRESSION_MARGIN:.0%} over its highest sample)")
     print(f"{'figure':<52} {'min':>9} {'median':>9} {'max':>9} {'goal':>9} "
-          f"{'prev ' + release:>11}  verdict")
+          f"{'prev':>11}  verdict")
     any_failed = False
     for figure in figures:
         old = before.get(figure.key)
-        text, failed = verdicts(figure, old, quick)
+        text, failed = verdicts(figure, guards.get(figure.key), guard_name, quick)
         any_failed |= failed
         prev = number(old["median"], figure.unit) if old else "—"
         print(f"{figure.title[:52]:<52} {number(figure.low, figure.unit):>9} "
@@ -110,14 +135,17 @@ def report(figures: list[Figure], quick: bool) -> bool:
     return any_failed
 
 
-def save(figures: list[Figure], path: Path, quick: bool, release: str) -> None:
+def save(figures: list[Figure], quick: bool, release: str) -> Path:
+    RELEASES.mkdir(exist_ok=True)
+    path = RELEASES / f"{release}.json"
     data = json.loads(path.read_text()) if path.exists() else {}
     data["release"] = release
-    data.setdefault("machine", {}).update(quick=_machine())
+    data.setdefault("machine", {})["quick" if quick else "full"] = _machine()
     data[("quick" if quick else "full")] = {
         f.key: {"title": f.title, "median": f.median, "low": f.low, "high": f.high,
                 "goal": f.goal, "unit": f.unit, "samples": f.samples} for f in figures}
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    return path
 
 
 def _machine() -> str:
@@ -129,8 +157,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small inputs, few rounds (CI)")
     parser.add_argument("--only", default="", help=f"areas, of: {', '.join(areas())}")
-    parser.add_argument("--save", type=Path, help="write the figures to this JSON file")
-    parser.add_argument("--release", default=None, help="release name stored by --save")
+    parser.add_argument("--record", action="store_true",
+                        help="store the figures as this version's release figures "
+                             "(benchmarks/releases/<version>.json)")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 on a regression (and, without --quick, a missed goal)")
     args = parser.parse_args(argv)
@@ -145,11 +174,8 @@ def main(argv=None) -> int:
     failed = report(figures, args.quick)
     for failure in failures:
         print(f"could not measure {failure}")
-    if args.save:
-        import importlib.metadata
-
-        release = args.release or importlib.metadata.version("ptcalc")
-        save(figures, args.save, args.quick, release)
+    if args.record:       # what could not be measured (an older release) is left out
+        print(f"recorded in {save(figures, args.quick, this_version())}")
     return 1 if args.check and (failed or failures) else 0
 
 

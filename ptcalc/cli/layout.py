@@ -10,22 +10,50 @@ LAYOUT_HELP = ("A host layout: a TOML file with [[regions]] and [[groups]], or a
                "and the scenario options do not apply.")
 
 
-def resolve_layout(text: str, paging="4", fault_around="64KiB", ram=None, decimal=False):
+def layout_names() -> list[str]:
+    from ptcalc.data import models_path
+
+    return sorted(p.stem for p in models_path("layouts").glob("*.toml"))
+
+
+def layout_file(text: str):
+    """The TOML file of --layout: a path, or a name in models/layouts (e.g. redis-fork-24g);
+    None when it is neither."""
     from pathlib import Path
 
     from ptcalc.data import models_path
+
+    path = Path(text)
+    if path.is_file():
+        return path
+    named = models_path("layouts", f"{text}.toml")
+    return named if "/" not in text and named.is_file() else None
+
+
+def load_layout(text: str, paging="4", fault_around="64KiB"):
+    """A layout file or name (not a preset) loaded; InputError naming the choices if neither."""
+    from ptcalc.errors import InputError
+    from ptcalc.inputs.layout import load_layout_file
+
+    path = layout_file(text)
+    if path is None:
+        if "/" in text or text.endswith(".toml"):
+            return load_layout_file(text, paging, fault_around)   # its own one-line error
+        raise InputError(f"layout {text!r} is neither a file nor a known name; give a TOML "
+                         f"file or one of: {', '.join(layout_names())}")
+    return load_layout_file(path, paging, fault_around)
+
+
+def resolve_layout(text: str, paging="4", fault_around="64KiB", ram=None, decimal=False):
     from ptcalc.errors import InputError
     from ptcalc.inputs.layout import layout_from_scenario, load_layout_file
     from ptcalc.inputs.presets import load_preset, preset_names
     from ptcalc.inputs.scenario import make_scenario
     from ptcalc.units import parse_size
 
-    path = Path(text)
-    named = models_path("layouts", f"{text}.toml")
-    if path.is_file():
+    path = layout_file(text)
+    if path is not None:
         layout = load_layout_file(path, paging, fault_around)
-    elif "/" not in text and named.is_file():
-        layout = load_layout_file(named, paging, fault_around)
     elif "/" not in text and text in preset_names():
         preset = load_preset(text)
         values = {"offset": 0, "touched": 1, "access": "write", "pattern": "dense",
@@ -41,8 +69,7 @@ def resolve_layout(text: str, paging="4", fault_around="64KiB", ram=None, decima
                          ram_bytes=parse_size(values["ram"], what="ram")
                          if values.get("ram") else None)
     else:
-        names = sorted({p.stem for p in models_path("layouts").glob("*.toml")}
-                       | set(preset_names()))
+        names = sorted(set(layout_names()) | set(preset_names()))
         raise InputError(f"layout {text!r} is neither a file nor a known name; give a TOML "
                          f"file or one of: {', '.join(names)}")
     if ram:

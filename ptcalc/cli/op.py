@@ -86,10 +86,10 @@ def register(app: typer.Typer) -> None:
             typer.echo(_formula_text(strategies, operation, formula))
             return
         if layout:
+            from ptcalc.cli.layout import load_layout
             from ptcalc.compute.operations import scenario_from_layout
-            from ptcalc.inputs.layout import load_layout_file
 
-            host = load_layout_file(layout)
+            host = load_layout(layout)
             private = _private_heap(host, group)
             if operation == "fork" and private and not heap:
                 heap = str(private)

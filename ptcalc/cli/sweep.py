@@ -112,10 +112,10 @@ def register(app: typer.Typer) -> None:
                           chosen["access"], chosen["pattern"], strategy, paging, fault_around,
                           columns=columns)
         if output is not None:
-            _sweep_to_file(spec, output, fmt, progress, chunk_rows)
+            _sweep_to_file(spec, output, fmt, progress, chunk_rows, columns)
         else:
             _sweep_to_stdout(spec, fmt or "table", units, progress, chunk_rows,
-                             options.paging_note(paging))
+                             options.paging_note(paging), columns)
 
     @app.command(help=PLAN_HELP)
     def plan(
@@ -244,11 +244,11 @@ def register(app: typer.Typer) -> None:
 def _layout_segments(path, segments, size, paging):
     """The shared regions of a layout file as the segments (their sizes in bytes), and the
     region size: --size, else their sum."""
-    from ptcalc.inputs.layout import load_layout_file
+    from ptcalc.cli.layout import load_layout
 
     if segments is not None:
         raise _error("give --segments or --layout, not both")
-    loaded = load_layout_file(path, paging)
+    loaded = load_layout(path, paging)
     shared = [region.size_bytes for region in loaded.regions if region.kind == "shared"]
     if not shared:
         raise _error(f"layout {path!r} has no shared region; the huge page pool is for "
@@ -287,7 +287,29 @@ def _progress(spec, enabled):
     return Progress(spec.scenarios, enabled=enabled)
 
 
-def _sweep_to_file(spec, output, fmt, progress, chunk_rows) -> None:
+class _ChosenColumns:
+    """A sweep writer that keeps only the --columns keys, in their order."""
+
+    def __init__(self, writer, text: str | None):
+        self.writer = writer
+        self.keys = [key.strip() for key in (text or "").split(",") if key.strip()]
+
+    def write(self, frame) -> None:
+        missing = [key for key in self.keys if key not in frame.columns]
+        if missing:
+            raise _error(f"--columns: {missing[0]!r} is not a column of the sweep; known: "
+                         f"{', '.join(frame.columns)}")
+        self.writer.write(frame[self.keys])
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def _chosen(writer, columns: str | None):
+    return _ChosenColumns(writer, columns) if columns else writer
+
+
+def _sweep_to_file(spec, output, fmt, progress, chunk_rows, columns=None) -> None:
     from ptcalc.present.files import atomic_file, check_output_path
     from ptcalc.sweep.run import run_sweep
     from ptcalc.sweep.writers import file_format, open_writer
@@ -298,18 +320,20 @@ def _sweep_to_file(spec, output, fmt, progress, chunk_rows) -> None:
         raise _error(f"--format {fmt} does not match output {output!r}; the extension "
                      "chooses the file format (or leave out --format)")
     with atomic_file(output, binary=kind in ("parquet", "csv")) as (stream, _):  # OSError: 1
-        rows = run_sweep(spec, open_writer(kind, stream, output),
+        rows = run_sweep(spec, _chosen(open_writer(kind, stream, output), columns),
                          _progress(spec, progress), chunk_rows)
     typer.echo(f"wrote {rows:,} rows ({spec.scenarios:,} scenarios x {len(spec.strategies)} "
                f"strategies) to {output}")
 
 
-def _sweep_to_stdout(spec, fmt, units, progress, chunk_rows, paging_note="") -> None:
+def _sweep_to_stdout(spec, fmt, units, progress, chunk_rows, paging_note="",
+                     columns=None) -> None:
     from ptcalc.sweep.run import TABLE_ROW_LIMIT, run_sweep
     from ptcalc.sweep.writers import open_writer
 
     if fmt in ("csv", "json"):
-        run_sweep(spec, open_writer(fmt, sys.stdout), _progress(spec, progress), chunk_rows)
+        run_sweep(spec, _chosen(open_writer(fmt, sys.stdout), columns),
+                  _progress(spec, progress), chunk_rows)
         sys.stdout.flush()
         return
     if spec.rows > TABLE_ROW_LIMIT:

@@ -66,7 +66,7 @@ def metrics_private_4k_4_random(offset_bytes, size_bytes, touched_bytes, touched
     x23 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x22, x3))
     x24 = ((1/4096))*fault_around_bytes
     x25 = fault_around_bytes + offset_bytes
-    x26 = _n.where((read_access == 1), _n.where((x19 - x20 == 1), x2, -x0**_n.maximum(0, -x24*(x19 - 1) + x7) - x23 + (1 - x0**x24)*(x19 - x20 - 2) + 2) - _n.where(_n.logical_and((x22 < x3), (offset_bytes % fault_around_bytes != 0), (x22 % 2097152 != 0)), x0**(((1/4096))*_n.maximum(0, -x25 + _n.minimum(x3, 2*fault_around_bytes + x21)))*(1 - x0**_n.maximum(0, -(1/4096)*x21 - x24 + ((1/4096))*_n.minimum(x25, x3)))*(1 - x23), 0), x18)
+    x26 = _n.where((read_access == 1), _n.where((x19 - x20 == 1), x2, -x0**_n.maximum(0, -x24*(x19 - 1) + x7) - x23 + (1 - x0**x24)*(x19 - x20 - 2) + 2) - _n.where(_n.logical_and((x22 < x3), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x22, 2097152) != 0)), x0**(((1/4096))*_n.maximum(0, -x25 + _n.minimum(x3, 2*fault_around_bytes + x21)))*(1 - x0**_n.maximum(0, -(1/4096)*x21 - x24 + ((1/4096))*_n.minimum(x25, x3)))*(1 - x23), 0), x18)
     x27 = size_bytes*touched
     return (
         4096,
@@ -151,7 +151,7 @@ def metrics_private_4k_5_random(offset_bytes, size_bytes, touched_bytes, touched
     x26 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x25, x3))
     x27 = ((1/4096))*fault_around_bytes
     x28 = fault_around_bytes + offset_bytes
-    x29 = _n.where((read_access == 1), _n.where((x22 - x23 == 1), x2, -x0**_n.maximum(0, -x27*(x22 - 1) + x7) - x26 + (1 - x0**x27)*(x22 - x23 - 2) + 2) - _n.where(_n.logical_and((x25 < x3), (offset_bytes % fault_around_bytes != 0), (x25 % 2097152 != 0)), x0**(((1/4096))*_n.maximum(0, -x28 + _n.minimum(x3, 2*fault_around_bytes + x24)))*(1 - x0**_n.maximum(0, -(1/4096)*x24 - x27 + ((1/4096))*_n.minimum(x28, x3)))*(1 - x26), 0), x21)
+    x29 = _n.where((read_access == 1), _n.where((x22 - x23 == 1), x2, -x0**_n.maximum(0, -x27*(x22 - 1) + x7) - x26 + (1 - x0**x27)*(x22 - x23 - 2) + 2) - _n.where(_n.logical_and((x25 < x3), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x25, 2097152) != 0)), x0**(((1/4096))*_n.maximum(0, -x28 + _n.minimum(x3, 2*fault_around_bytes + x24)))*(1 - x0**_n.maximum(0, -(1/4096)*x24 - x27 + ((1/4096))*_n.minimum(x28, x3)))*(1 - x26), 0), x21)
     x30 = size_bytes*touched
     return (
         4096,
@@ -174,7 +174,7 @@ def metrics_private_4k_5_random(offset_bytes, size_bytes, touched_bytes, touched
 
 
 def metrics_thp_shmem_4_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
-    x0 = (offset_bytes % 2097152 == 0)
+    x0 = (_n.mod(offset_bytes, 2097152) == 0)
     x1 = 2097152*_n.floor_div(size_bytes, 2097152)
     x2 = offset_bytes + x1
     x3 = offset_bytes + touched_bytes
@@ -217,7 +217,7 @@ def metrics_thp_shmem_4_dense(offset_bytes, size_bytes, touched_bytes, touched, 
 
 
 def metrics_thp_shmem_4_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
-    x0 = (offset_bytes % 2097152 == 0)
+    x0 = (_n.mod(offset_bytes, 2097152) == 0)
     x1 = _n.floor_div(size_bytes, 2097152)
     x2 = 2097152*x1
     x3 = offset_bytes + x2
@@ -268,7 +268,7 @@ def metrics_thp_shmem_4_random(offset_bytes, size_bytes, touched_bytes, touched,
     x48 = fault_around_bytes + x24
     x49 = fault_around_bytes*x42 + fault_around_bytes
     x50 = fault_around_bytes*x43 + fault_around_bytes
-    x51 = _n.where((read_access == 1), x39 - _n.where(_n.where(x0, _n.logical_and((x49 < x7), (x3 % fault_around_bytes != 0), (x49 % 2097152 != 0)), _n.logical_and((x50 < x7), (offset_bytes % fault_around_bytes != 0), (x50 % 2097152 != 0))), x4**(((1/4096))*_n.maximum(0, -x48 + _n.minimum(x7, 2*fault_around_bytes + x46)))*(1 - x4**_n.maximum(0, -x44 - (1/4096)*x46 + ((1/4096))*_n.minimum(x48, x7)))*(1 - x47), 0) + _n.where(x16, 0, _n.where(_n.where(x0, (x41 - x42 == 1), (x41 - x43 == 1)), x19, -x4**_n.maximum(0, x11 - x44*(x41 - 1)) - x47 + (1 - x4**x44)*(x41 - x45 - 2) + 2)), x40)
+    x51 = _n.where((read_access == 1), x39 - _n.where(_n.where(x0, _n.logical_and((x49 < x7), (_n.mod(x3, fault_around_bytes) != 0), (_n.mod(x49, 2097152) != 0)), _n.logical_and((x50 < x7), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x50, 2097152) != 0))), x4**(((1/4096))*_n.maximum(0, -x48 + _n.minimum(x7, 2*fault_around_bytes + x46)))*(1 - x4**_n.maximum(0, -x44 - (1/4096)*x46 + ((1/4096))*_n.minimum(x48, x7)))*(1 - x47), 0) + _n.where(x16, 0, _n.where(_n.where(x0, (x41 - x42 == 1), (x41 - x43 == 1)), x19, -x4**_n.maximum(0, x11 - x44*(x41 - 1)) - x47 + (1 - x4**x44)*(x41 - x45 - 2) + 2)), x40)
     return (
         _n.where(_n.where(x0, (offset_bytes < x3), False), 2097152, 4096),
         x12 + x15 + x30,
@@ -289,7 +289,7 @@ def metrics_thp_shmem_4_random(offset_bytes, size_bytes, touched_bytes, touched,
 
 
 def metrics_thp_shmem_5_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
-    x0 = (offset_bytes % 2097152 == 0)
+    x0 = (_n.mod(offset_bytes, 2097152) == 0)
     x1 = 2097152*_n.floor_div(size_bytes, 2097152)
     x2 = offset_bytes + x1
     x3 = offset_bytes + touched_bytes
@@ -335,7 +335,7 @@ def metrics_thp_shmem_5_dense(offset_bytes, size_bytes, touched_bytes, touched, 
 
 
 def metrics_thp_shmem_5_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
-    x0 = (offset_bytes % 2097152 == 0)
+    x0 = (_n.mod(offset_bytes, 2097152) == 0)
     x1 = _n.floor_div(size_bytes, 2097152)
     x2 = 2097152*x1
     x3 = offset_bytes + x2
@@ -390,7 +390,7 @@ def metrics_thp_shmem_5_random(offset_bytes, size_bytes, touched_bytes, touched,
     x52 = fault_around_bytes + x24
     x53 = fault_around_bytes*x46 + fault_around_bytes
     x54 = fault_around_bytes*x47 + fault_around_bytes
-    x55 = _n.where((read_access == 1), x43 - _n.where(_n.where(x0, _n.logical_and((x53 < x7), (x3 % fault_around_bytes != 0), (x53 % 2097152 != 0)), _n.logical_and((x54 < x7), (offset_bytes % fault_around_bytes != 0), (x54 % 2097152 != 0))), x4**(((1/4096))*_n.maximum(0, -x52 + _n.minimum(x7, 2*fault_around_bytes + x50)))*(1 - x4**_n.maximum(0, -x48 - (1/4096)*x50 + ((1/4096))*_n.minimum(x52, x7)))*(1 - x51), 0) + _n.where(x16, 0, _n.where(_n.where(x0, (x45 - x46 == 1), (x45 - x47 == 1)), x19, -x4**_n.maximum(0, x11 - x48*(x45 - 1)) - x51 + (1 - x4**x48)*(x45 - x49 - 2) + 2)), x44)
+    x55 = _n.where((read_access == 1), x43 - _n.where(_n.where(x0, _n.logical_and((x53 < x7), (_n.mod(x3, fault_around_bytes) != 0), (_n.mod(x53, 2097152) != 0)), _n.logical_and((x54 < x7), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x54, 2097152) != 0))), x4**(((1/4096))*_n.maximum(0, -x52 + _n.minimum(x7, 2*fault_around_bytes + x50)))*(1 - x4**_n.maximum(0, -x48 - (1/4096)*x50 + ((1/4096))*_n.minimum(x52, x7)))*(1 - x51), 0) + _n.where(x16, 0, _n.where(_n.where(x0, (x45 - x46 == 1), (x45 - x47 == 1)), x19, -x4**_n.maximum(0, x11 - x48*(x45 - 1)) - x51 + (1 - x4**x48)*(x45 - x49 - 2) + 2)), x44)
     return (
         _n.where(_n.where(x0, (offset_bytes < x3), False), 2097152, 4096),
         x12 + x15 + x30,
@@ -422,7 +422,7 @@ def metrics_thp_shmem_8k_4_dense(offset_bytes, size_bytes, touched_bytes, touche
     x7 = procs*x4
     x8 = procs*x5
     x9 = 8192*_n.floor_div(size_bytes, 8192)
-    x10 = (offset_bytes % 8192 == 0)
+    x10 = (_n.mod(offset_bytes, 8192) == 0)
     x11 = _n.where(x10, x9, 0)
     x12 = _n.floor_div(_n.maximum(0, touched_bytes - x11), 4096)
     x13 = offset_bytes + x11
@@ -474,7 +474,7 @@ def metrics_thp_shmem_8k_4_random(offset_bytes, size_bytes, touched_bytes, touch
     x17 = procs*x14
     x18 = _n.floor_div(size_bytes, 8192)
     x19 = 8192*x18
-    x20 = (offset_bytes % 8192 == 0)
+    x20 = (_n.mod(offset_bytes, 8192) == 0)
     x21 = _n.where(x20, x19, 0)
     x22 = touched*_n.maximum(0, size_bytes - x21)
     x23 = ((1/4096))*x21
@@ -502,10 +502,10 @@ def metrics_thp_shmem_8k_4_random(offset_bytes, size_bytes, touched_bytes, touch
     x45 = fault_around_bytes*x33 + fault_around_bytes
     x46 = fault_around_bytes*x34
     x47 = fault_around_bytes + x46
-    x48 = _n.logical_and((x3 > x47), (offset_bytes % fault_around_bytes != 0), (x47 % 2097152 != 0))
+    x48 = _n.logical_and((x3 > x47), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x47, 2097152) != 0))
     x49 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x47))
     x50 = fault_around_bytes + offset_bytes
-    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 8192), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (x26 % fault_around_bytes != 0), (x45 % 2097152 != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
+    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 8192), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (_n.mod(x26, fault_around_bytes) != 0), (_n.mod(x45, 2097152) != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
     return (
         4096,
         x11 + x14 + x8,
@@ -537,7 +537,7 @@ def metrics_thp_shmem_8k_5_dense(offset_bytes, size_bytes, touched_bytes, touche
     x8 = procs*x5
     x9 = 4096*procs*_n.where(x2, _n.ceil_div(x0, 281474976710656) - _n.floor_div(offset_bytes, 281474976710656), 0)
     x10 = 8192*_n.floor_div(size_bytes, 8192)
-    x11 = (offset_bytes % 8192 == 0)
+    x11 = (_n.mod(offset_bytes, 8192) == 0)
     x12 = _n.where(x11, x10, 0)
     x13 = _n.floor_div(_n.maximum(0, touched_bytes - x12), 4096)
     x14 = offset_bytes + x12
@@ -593,7 +593,7 @@ def metrics_thp_shmem_8k_5_random(offset_bytes, size_bytes, touched_bytes, touch
     x20 = 4096*procs*_n.where((x18 - x19 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 281474976710656*x19 + 281474976710656)) - x0**_n.maximum(0, -68719476736*x18 + x7 + 68719476736) + (1 - x0**68719476736)*(x18 - x19 - 2) + 2)
     x21 = _n.floor_div(size_bytes, 8192)
     x22 = 8192*x21
-    x23 = (offset_bytes % 8192 == 0)
+    x23 = (_n.mod(offset_bytes, 8192) == 0)
     x24 = _n.where(x23, x22, 0)
     x25 = touched*_n.maximum(0, size_bytes - x24)
     x26 = ((1/4096))*x24
@@ -621,10 +621,10 @@ def metrics_thp_shmem_8k_5_random(offset_bytes, size_bytes, touched_bytes, touch
     x48 = fault_around_bytes*x36 + fault_around_bytes
     x49 = fault_around_bytes*x37
     x50 = fault_around_bytes + x49
-    x51 = _n.logical_and((x3 > x50), (offset_bytes % fault_around_bytes != 0), (x50 % 2097152 != 0))
+    x51 = _n.logical_and((x3 > x50), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x50, 2097152) != 0))
     x52 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x50))
     x53 = fault_around_bytes + offset_bytes
-    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 8192), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (x29 % fault_around_bytes != 0), (x48 % 2097152 != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
+    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 8192), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (_n.mod(x29, fault_around_bytes) != 0), (_n.mod(x48, 2097152) != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
     return (
         4096,
         x11 + x14 + x8,
@@ -656,7 +656,7 @@ def metrics_thp_shmem_16k_4_dense(offset_bytes, size_bytes, touched_bytes, touch
     x7 = procs*x4
     x8 = procs*x5
     x9 = 16384*_n.floor_div(size_bytes, 16384)
-    x10 = (offset_bytes % 16384 == 0)
+    x10 = (_n.mod(offset_bytes, 16384) == 0)
     x11 = _n.where(x10, x9, 0)
     x12 = _n.floor_div(_n.maximum(0, touched_bytes - x11), 4096)
     x13 = offset_bytes + x11
@@ -708,7 +708,7 @@ def metrics_thp_shmem_16k_4_random(offset_bytes, size_bytes, touched_bytes, touc
     x17 = procs*x14
     x18 = _n.floor_div(size_bytes, 16384)
     x19 = 16384*x18
-    x20 = (offset_bytes % 16384 == 0)
+    x20 = (_n.mod(offset_bytes, 16384) == 0)
     x21 = _n.where(x20, x19, 0)
     x22 = touched*_n.maximum(0, size_bytes - x21)
     x23 = ((1/4096))*x21
@@ -736,10 +736,10 @@ def metrics_thp_shmem_16k_4_random(offset_bytes, size_bytes, touched_bytes, touc
     x45 = fault_around_bytes*x33 + fault_around_bytes
     x46 = fault_around_bytes*x34
     x47 = fault_around_bytes + x46
-    x48 = _n.logical_and((x3 > x47), (offset_bytes % fault_around_bytes != 0), (x47 % 2097152 != 0))
+    x48 = _n.logical_and((x3 > x47), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x47, 2097152) != 0))
     x49 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x47))
     x50 = fault_around_bytes + offset_bytes
-    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 16384), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (x26 % fault_around_bytes != 0), (x45 % 2097152 != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
+    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 16384), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (_n.mod(x26, fault_around_bytes) != 0), (_n.mod(x45, 2097152) != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
     return (
         4096,
         x11 + x14 + x8,
@@ -771,7 +771,7 @@ def metrics_thp_shmem_16k_5_dense(offset_bytes, size_bytes, touched_bytes, touch
     x8 = procs*x5
     x9 = 4096*procs*_n.where(x2, _n.ceil_div(x0, 281474976710656) - _n.floor_div(offset_bytes, 281474976710656), 0)
     x10 = 16384*_n.floor_div(size_bytes, 16384)
-    x11 = (offset_bytes % 16384 == 0)
+    x11 = (_n.mod(offset_bytes, 16384) == 0)
     x12 = _n.where(x11, x10, 0)
     x13 = _n.floor_div(_n.maximum(0, touched_bytes - x12), 4096)
     x14 = offset_bytes + x12
@@ -827,7 +827,7 @@ def metrics_thp_shmem_16k_5_random(offset_bytes, size_bytes, touched_bytes, touc
     x20 = 4096*procs*_n.where((x18 - x19 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 281474976710656*x19 + 281474976710656)) - x0**_n.maximum(0, -68719476736*x18 + x7 + 68719476736) + (1 - x0**68719476736)*(x18 - x19 - 2) + 2)
     x21 = _n.floor_div(size_bytes, 16384)
     x22 = 16384*x21
-    x23 = (offset_bytes % 16384 == 0)
+    x23 = (_n.mod(offset_bytes, 16384) == 0)
     x24 = _n.where(x23, x22, 0)
     x25 = touched*_n.maximum(0, size_bytes - x24)
     x26 = ((1/4096))*x24
@@ -855,10 +855,10 @@ def metrics_thp_shmem_16k_5_random(offset_bytes, size_bytes, touched_bytes, touc
     x48 = fault_around_bytes*x36 + fault_around_bytes
     x49 = fault_around_bytes*x37
     x50 = fault_around_bytes + x49
-    x51 = _n.logical_and((x3 > x50), (offset_bytes % fault_around_bytes != 0), (x50 % 2097152 != 0))
+    x51 = _n.logical_and((x3 > x50), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x50, 2097152) != 0))
     x52 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x50))
     x53 = fault_around_bytes + offset_bytes
-    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 16384), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (x29 % fault_around_bytes != 0), (x48 % 2097152 != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
+    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 16384), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (_n.mod(x29, fault_around_bytes) != 0), (_n.mod(x48, 2097152) != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
     return (
         4096,
         x11 + x14 + x8,
@@ -890,7 +890,7 @@ def metrics_thp_shmem_32k_4_dense(offset_bytes, size_bytes, touched_bytes, touch
     x7 = procs*x4
     x8 = procs*x5
     x9 = 32768*_n.floor_div(size_bytes, 32768)
-    x10 = (offset_bytes % 32768 == 0)
+    x10 = (_n.mod(offset_bytes, 32768) == 0)
     x11 = _n.where(x10, x9, 0)
     x12 = _n.floor_div(_n.maximum(0, touched_bytes - x11), 4096)
     x13 = offset_bytes + x11
@@ -942,7 +942,7 @@ def metrics_thp_shmem_32k_4_random(offset_bytes, size_bytes, touched_bytes, touc
     x17 = procs*x14
     x18 = _n.floor_div(size_bytes, 32768)
     x19 = 32768*x18
-    x20 = (offset_bytes % 32768 == 0)
+    x20 = (_n.mod(offset_bytes, 32768) == 0)
     x21 = _n.where(x20, x19, 0)
     x22 = touched*_n.maximum(0, size_bytes - x21)
     x23 = ((1/4096))*x21
@@ -970,10 +970,10 @@ def metrics_thp_shmem_32k_4_random(offset_bytes, size_bytes, touched_bytes, touc
     x45 = fault_around_bytes*x33 + fault_around_bytes
     x46 = fault_around_bytes*x34
     x47 = fault_around_bytes + x46
-    x48 = _n.logical_and((x3 > x47), (offset_bytes % fault_around_bytes != 0), (x47 % 2097152 != 0))
+    x48 = _n.logical_and((x3 > x47), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x47, 2097152) != 0))
     x49 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x47))
     x50 = fault_around_bytes + offset_bytes
-    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 32768), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (x26 % fault_around_bytes != 0), (x45 % 2097152 != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
+    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 32768), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (_n.mod(x26, fault_around_bytes) != 0), (_n.mod(x45, 2097152) != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
     return (
         4096,
         x11 + x14 + x8,
@@ -1005,7 +1005,7 @@ def metrics_thp_shmem_32k_5_dense(offset_bytes, size_bytes, touched_bytes, touch
     x8 = procs*x5
     x9 = 4096*procs*_n.where(x2, _n.ceil_div(x0, 281474976710656) - _n.floor_div(offset_bytes, 281474976710656), 0)
     x10 = 32768*_n.floor_div(size_bytes, 32768)
-    x11 = (offset_bytes % 32768 == 0)
+    x11 = (_n.mod(offset_bytes, 32768) == 0)
     x12 = _n.where(x11, x10, 0)
     x13 = _n.floor_div(_n.maximum(0, touched_bytes - x12), 4096)
     x14 = offset_bytes + x12
@@ -1061,7 +1061,7 @@ def metrics_thp_shmem_32k_5_random(offset_bytes, size_bytes, touched_bytes, touc
     x20 = 4096*procs*_n.where((x18 - x19 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 281474976710656*x19 + 281474976710656)) - x0**_n.maximum(0, -68719476736*x18 + x7 + 68719476736) + (1 - x0**68719476736)*(x18 - x19 - 2) + 2)
     x21 = _n.floor_div(size_bytes, 32768)
     x22 = 32768*x21
-    x23 = (offset_bytes % 32768 == 0)
+    x23 = (_n.mod(offset_bytes, 32768) == 0)
     x24 = _n.where(x23, x22, 0)
     x25 = touched*_n.maximum(0, size_bytes - x24)
     x26 = ((1/4096))*x24
@@ -1089,10 +1089,10 @@ def metrics_thp_shmem_32k_5_random(offset_bytes, size_bytes, touched_bytes, touc
     x48 = fault_around_bytes*x36 + fault_around_bytes
     x49 = fault_around_bytes*x37
     x50 = fault_around_bytes + x49
-    x51 = _n.logical_and((x3 > x50), (offset_bytes % fault_around_bytes != 0), (x50 % 2097152 != 0))
+    x51 = _n.logical_and((x3 > x50), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x50, 2097152) != 0))
     x52 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x50))
     x53 = fault_around_bytes + offset_bytes
-    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 32768), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (x29 % fault_around_bytes != 0), (x48 % 2097152 != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
+    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 32768), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (_n.mod(x29, fault_around_bytes) != 0), (_n.mod(x48, 2097152) != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
     return (
         4096,
         x11 + x14 + x8,
@@ -1124,7 +1124,7 @@ def metrics_thp_shmem_64k_4_dense(offset_bytes, size_bytes, touched_bytes, touch
     x7 = procs*x4
     x8 = procs*x5
     x9 = 65536*_n.floor_div(size_bytes, 65536)
-    x10 = (offset_bytes % 65536 == 0)
+    x10 = (_n.mod(offset_bytes, 65536) == 0)
     x11 = _n.where(x10, x9, 0)
     x12 = _n.floor_div(_n.maximum(0, touched_bytes - x11), 4096)
     x13 = offset_bytes + x11
@@ -1176,7 +1176,7 @@ def metrics_thp_shmem_64k_4_random(offset_bytes, size_bytes, touched_bytes, touc
     x17 = procs*x14
     x18 = _n.floor_div(size_bytes, 65536)
     x19 = 65536*x18
-    x20 = (offset_bytes % 65536 == 0)
+    x20 = (_n.mod(offset_bytes, 65536) == 0)
     x21 = _n.where(x20, x19, 0)
     x22 = touched*_n.maximum(0, size_bytes - x21)
     x23 = ((1/4096))*x21
@@ -1204,10 +1204,10 @@ def metrics_thp_shmem_64k_4_random(offset_bytes, size_bytes, touched_bytes, touc
     x45 = fault_around_bytes*x33 + fault_around_bytes
     x46 = fault_around_bytes*x34
     x47 = fault_around_bytes + x46
-    x48 = _n.logical_and((x3 > x47), (offset_bytes % fault_around_bytes != 0), (x47 % 2097152 != 0))
+    x48 = _n.logical_and((x3 > x47), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x47, 2097152) != 0))
     x49 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x47))
     x50 = fault_around_bytes + offset_bytes
-    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 65536), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (x26 % fault_around_bytes != 0), (x45 % 2097152 != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
+    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 65536), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (_n.mod(x26, fault_around_bytes) != 0), (_n.mod(x45, 2097152) != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
     return (
         4096,
         x11 + x14 + x8,
@@ -1239,7 +1239,7 @@ def metrics_thp_shmem_64k_5_dense(offset_bytes, size_bytes, touched_bytes, touch
     x8 = procs*x5
     x9 = 4096*procs*_n.where(x2, _n.ceil_div(x0, 281474976710656) - _n.floor_div(offset_bytes, 281474976710656), 0)
     x10 = 65536*_n.floor_div(size_bytes, 65536)
-    x11 = (offset_bytes % 65536 == 0)
+    x11 = (_n.mod(offset_bytes, 65536) == 0)
     x12 = _n.where(x11, x10, 0)
     x13 = _n.floor_div(_n.maximum(0, touched_bytes - x12), 4096)
     x14 = offset_bytes + x12
@@ -1295,7 +1295,7 @@ def metrics_thp_shmem_64k_5_random(offset_bytes, size_bytes, touched_bytes, touc
     x20 = 4096*procs*_n.where((x18 - x19 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 281474976710656*x19 + 281474976710656)) - x0**_n.maximum(0, -68719476736*x18 + x7 + 68719476736) + (1 - x0**68719476736)*(x18 - x19 - 2) + 2)
     x21 = _n.floor_div(size_bytes, 65536)
     x22 = 65536*x21
-    x23 = (offset_bytes % 65536 == 0)
+    x23 = (_n.mod(offset_bytes, 65536) == 0)
     x24 = _n.where(x23, x22, 0)
     x25 = touched*_n.maximum(0, size_bytes - x24)
     x26 = ((1/4096))*x24
@@ -1323,10 +1323,10 @@ def metrics_thp_shmem_64k_5_random(offset_bytes, size_bytes, touched_bytes, touc
     x48 = fault_around_bytes*x36 + fault_around_bytes
     x49 = fault_around_bytes*x37
     x50 = fault_around_bytes + x49
-    x51 = _n.logical_and((x3 > x50), (offset_bytes % fault_around_bytes != 0), (x50 % 2097152 != 0))
+    x51 = _n.logical_and((x3 > x50), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x50, 2097152) != 0))
     x52 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x50))
     x53 = fault_around_bytes + offset_bytes
-    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 65536), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (x29 % fault_around_bytes != 0), (x48 % 2097152 != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
+    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 65536), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (_n.mod(x29, fault_around_bytes) != 0), (_n.mod(x48, 2097152) != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
     return (
         4096,
         x11 + x14 + x8,
@@ -1358,7 +1358,7 @@ def metrics_thp_shmem_128k_4_dense(offset_bytes, size_bytes, touched_bytes, touc
     x7 = procs*x4
     x8 = procs*x5
     x9 = 131072*_n.floor_div(size_bytes, 131072)
-    x10 = (offset_bytes % 131072 == 0)
+    x10 = (_n.mod(offset_bytes, 131072) == 0)
     x11 = _n.where(x10, x9, 0)
     x12 = _n.floor_div(_n.maximum(0, touched_bytes - x11), 4096)
     x13 = offset_bytes + x11
@@ -1410,7 +1410,7 @@ def metrics_thp_shmem_128k_4_random(offset_bytes, size_bytes, touched_bytes, tou
     x17 = procs*x14
     x18 = _n.floor_div(size_bytes, 131072)
     x19 = 131072*x18
-    x20 = (offset_bytes % 131072 == 0)
+    x20 = (_n.mod(offset_bytes, 131072) == 0)
     x21 = _n.where(x20, x19, 0)
     x22 = touched*_n.maximum(0, size_bytes - x21)
     x23 = ((1/4096))*x21
@@ -1438,10 +1438,10 @@ def metrics_thp_shmem_128k_4_random(offset_bytes, size_bytes, touched_bytes, tou
     x45 = fault_around_bytes*x33 + fault_around_bytes
     x46 = fault_around_bytes*x34
     x47 = fault_around_bytes + x46
-    x48 = _n.logical_and((x3 > x47), (offset_bytes % fault_around_bytes != 0), (x47 % 2097152 != 0))
+    x48 = _n.logical_and((x3 > x47), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x47, 2097152) != 0))
     x49 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x47))
     x50 = fault_around_bytes + offset_bytes
-    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 131072), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (x26 % fault_around_bytes != 0), (x45 % 2097152 != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
+    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 131072), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (_n.mod(x26, fault_around_bytes) != 0), (_n.mod(x45, 2097152) != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
     return (
         4096,
         x11 + x14 + x8,
@@ -1473,7 +1473,7 @@ def metrics_thp_shmem_128k_5_dense(offset_bytes, size_bytes, touched_bytes, touc
     x8 = procs*x5
     x9 = 4096*procs*_n.where(x2, _n.ceil_div(x0, 281474976710656) - _n.floor_div(offset_bytes, 281474976710656), 0)
     x10 = 131072*_n.floor_div(size_bytes, 131072)
-    x11 = (offset_bytes % 131072 == 0)
+    x11 = (_n.mod(offset_bytes, 131072) == 0)
     x12 = _n.where(x11, x10, 0)
     x13 = _n.floor_div(_n.maximum(0, touched_bytes - x12), 4096)
     x14 = offset_bytes + x12
@@ -1529,7 +1529,7 @@ def metrics_thp_shmem_128k_5_random(offset_bytes, size_bytes, touched_bytes, tou
     x20 = 4096*procs*_n.where((x18 - x19 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 281474976710656*x19 + 281474976710656)) - x0**_n.maximum(0, -68719476736*x18 + x7 + 68719476736) + (1 - x0**68719476736)*(x18 - x19 - 2) + 2)
     x21 = _n.floor_div(size_bytes, 131072)
     x22 = 131072*x21
-    x23 = (offset_bytes % 131072 == 0)
+    x23 = (_n.mod(offset_bytes, 131072) == 0)
     x24 = _n.where(x23, x22, 0)
     x25 = touched*_n.maximum(0, size_bytes - x24)
     x26 = ((1/4096))*x24
@@ -1557,10 +1557,10 @@ def metrics_thp_shmem_128k_5_random(offset_bytes, size_bytes, touched_bytes, tou
     x48 = fault_around_bytes*x36 + fault_around_bytes
     x49 = fault_around_bytes*x37
     x50 = fault_around_bytes + x49
-    x51 = _n.logical_and((x3 > x50), (offset_bytes % fault_around_bytes != 0), (x50 % 2097152 != 0))
+    x51 = _n.logical_and((x3 > x50), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x50, 2097152) != 0))
     x52 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x50))
     x53 = fault_around_bytes + offset_bytes
-    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 131072), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (x29 % fault_around_bytes != 0), (x48 % 2097152 != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
+    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 131072), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (_n.mod(x29, fault_around_bytes) != 0), (_n.mod(x48, 2097152) != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
     return (
         4096,
         x11 + x14 + x8,
@@ -1592,7 +1592,7 @@ def metrics_thp_shmem_256k_4_dense(offset_bytes, size_bytes, touched_bytes, touc
     x7 = procs*x4
     x8 = procs*x5
     x9 = 262144*_n.floor_div(size_bytes, 262144)
-    x10 = (offset_bytes % 262144 == 0)
+    x10 = (_n.mod(offset_bytes, 262144) == 0)
     x11 = _n.where(x10, x9, 0)
     x12 = _n.floor_div(_n.maximum(0, touched_bytes - x11), 4096)
     x13 = offset_bytes + x11
@@ -1644,7 +1644,7 @@ def metrics_thp_shmem_256k_4_random(offset_bytes, size_bytes, touched_bytes, tou
     x17 = procs*x14
     x18 = _n.floor_div(size_bytes, 262144)
     x19 = 262144*x18
-    x20 = (offset_bytes % 262144 == 0)
+    x20 = (_n.mod(offset_bytes, 262144) == 0)
     x21 = _n.where(x20, x19, 0)
     x22 = touched*_n.maximum(0, size_bytes - x21)
     x23 = ((1/4096))*x21
@@ -1672,10 +1672,10 @@ def metrics_thp_shmem_256k_4_random(offset_bytes, size_bytes, touched_bytes, tou
     x45 = fault_around_bytes*x33 + fault_around_bytes
     x46 = fault_around_bytes*x34
     x47 = fault_around_bytes + x46
-    x48 = _n.logical_and((x3 > x47), (offset_bytes % fault_around_bytes != 0), (x47 % 2097152 != 0))
+    x48 = _n.logical_and((x3 > x47), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x47, 2097152) != 0))
     x49 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x47))
     x50 = fault_around_bytes + offset_bytes
-    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 262144), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (x26 % fault_around_bytes != 0), (x45 % 2097152 != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
+    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 262144), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (_n.mod(x26, fault_around_bytes) != 0), (_n.mod(x45, 2097152) != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
     return (
         4096,
         x11 + x14 + x8,
@@ -1707,7 +1707,7 @@ def metrics_thp_shmem_256k_5_dense(offset_bytes, size_bytes, touched_bytes, touc
     x8 = procs*x5
     x9 = 4096*procs*_n.where(x2, _n.ceil_div(x0, 281474976710656) - _n.floor_div(offset_bytes, 281474976710656), 0)
     x10 = 262144*_n.floor_div(size_bytes, 262144)
-    x11 = (offset_bytes % 262144 == 0)
+    x11 = (_n.mod(offset_bytes, 262144) == 0)
     x12 = _n.where(x11, x10, 0)
     x13 = _n.floor_div(_n.maximum(0, touched_bytes - x12), 4096)
     x14 = offset_bytes + x12
@@ -1763,7 +1763,7 @@ def metrics_thp_shmem_256k_5_random(offset_bytes, size_bytes, touched_bytes, tou
     x20 = 4096*procs*_n.where((x18 - x19 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 281474976710656*x19 + 281474976710656)) - x0**_n.maximum(0, -68719476736*x18 + x7 + 68719476736) + (1 - x0**68719476736)*(x18 - x19 - 2) + 2)
     x21 = _n.floor_div(size_bytes, 262144)
     x22 = 262144*x21
-    x23 = (offset_bytes % 262144 == 0)
+    x23 = (_n.mod(offset_bytes, 262144) == 0)
     x24 = _n.where(x23, x22, 0)
     x25 = touched*_n.maximum(0, size_bytes - x24)
     x26 = ((1/4096))*x24
@@ -1791,10 +1791,10 @@ def metrics_thp_shmem_256k_5_random(offset_bytes, size_bytes, touched_bytes, tou
     x48 = fault_around_bytes*x36 + fault_around_bytes
     x49 = fault_around_bytes*x37
     x50 = fault_around_bytes + x49
-    x51 = _n.logical_and((x3 > x50), (offset_bytes % fault_around_bytes != 0), (x50 % 2097152 != 0))
+    x51 = _n.logical_and((x3 > x50), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x50, 2097152) != 0))
     x52 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x50))
     x53 = fault_around_bytes + offset_bytes
-    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 262144), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (x29 % fault_around_bytes != 0), (x48 % 2097152 != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
+    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 262144), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (_n.mod(x29, fault_around_bytes) != 0), (_n.mod(x48, 2097152) != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
     return (
         4096,
         x11 + x14 + x8,
@@ -1826,7 +1826,7 @@ def metrics_thp_shmem_512k_4_dense(offset_bytes, size_bytes, touched_bytes, touc
     x7 = procs*x4
     x8 = procs*x5
     x9 = 524288*_n.floor_div(size_bytes, 524288)
-    x10 = (offset_bytes % 524288 == 0)
+    x10 = (_n.mod(offset_bytes, 524288) == 0)
     x11 = _n.where(x10, x9, 0)
     x12 = _n.floor_div(_n.maximum(0, touched_bytes - x11), 4096)
     x13 = offset_bytes + x11
@@ -1878,7 +1878,7 @@ def metrics_thp_shmem_512k_4_random(offset_bytes, size_bytes, touched_bytes, tou
     x17 = procs*x14
     x18 = _n.floor_div(size_bytes, 524288)
     x19 = 524288*x18
-    x20 = (offset_bytes % 524288 == 0)
+    x20 = (_n.mod(offset_bytes, 524288) == 0)
     x21 = _n.where(x20, x19, 0)
     x22 = touched*_n.maximum(0, size_bytes - x21)
     x23 = ((1/4096))*x21
@@ -1906,10 +1906,10 @@ def metrics_thp_shmem_512k_4_random(offset_bytes, size_bytes, touched_bytes, tou
     x45 = fault_around_bytes*x33 + fault_around_bytes
     x46 = fault_around_bytes*x34
     x47 = fault_around_bytes + x46
-    x48 = _n.logical_and((x3 > x47), (offset_bytes % fault_around_bytes != 0), (x47 % 2097152 != 0))
+    x48 = _n.logical_and((x3 > x47), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x47, 2097152) != 0))
     x49 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x47))
     x50 = fault_around_bytes + offset_bytes
-    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 524288), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (x26 % fault_around_bytes != 0), (x45 % 2097152 != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
+    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 524288), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (_n.mod(x26, fault_around_bytes) != 0), (_n.mod(x45, 2097152) != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
     return (
         4096,
         x11 + x14 + x8,
@@ -1941,7 +1941,7 @@ def metrics_thp_shmem_512k_5_dense(offset_bytes, size_bytes, touched_bytes, touc
     x8 = procs*x5
     x9 = 4096*procs*_n.where(x2, _n.ceil_div(x0, 281474976710656) - _n.floor_div(offset_bytes, 281474976710656), 0)
     x10 = 524288*_n.floor_div(size_bytes, 524288)
-    x11 = (offset_bytes % 524288 == 0)
+    x11 = (_n.mod(offset_bytes, 524288) == 0)
     x12 = _n.where(x11, x10, 0)
     x13 = _n.floor_div(_n.maximum(0, touched_bytes - x12), 4096)
     x14 = offset_bytes + x12
@@ -1997,7 +1997,7 @@ def metrics_thp_shmem_512k_5_random(offset_bytes, size_bytes, touched_bytes, tou
     x20 = 4096*procs*_n.where((x18 - x19 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 281474976710656*x19 + 281474976710656)) - x0**_n.maximum(0, -68719476736*x18 + x7 + 68719476736) + (1 - x0**68719476736)*(x18 - x19 - 2) + 2)
     x21 = _n.floor_div(size_bytes, 524288)
     x22 = 524288*x21
-    x23 = (offset_bytes % 524288 == 0)
+    x23 = (_n.mod(offset_bytes, 524288) == 0)
     x24 = _n.where(x23, x22, 0)
     x25 = touched*_n.maximum(0, size_bytes - x24)
     x26 = ((1/4096))*x24
@@ -2025,10 +2025,10 @@ def metrics_thp_shmem_512k_5_random(offset_bytes, size_bytes, touched_bytes, tou
     x48 = fault_around_bytes*x36 + fault_around_bytes
     x49 = fault_around_bytes*x37
     x50 = fault_around_bytes + x49
-    x51 = _n.logical_and((x3 > x50), (offset_bytes % fault_around_bytes != 0), (x50 % 2097152 != 0))
+    x51 = _n.logical_and((x3 > x50), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x50, 2097152) != 0))
     x52 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x50))
     x53 = fault_around_bytes + offset_bytes
-    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 524288), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (x29 % fault_around_bytes != 0), (x48 % 2097152 != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
+    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 524288), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (_n.mod(x29, fault_around_bytes) != 0), (_n.mod(x48, 2097152) != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
     return (
         4096,
         x11 + x14 + x8,
@@ -2060,7 +2060,7 @@ def metrics_thp_shmem_1m_4_dense(offset_bytes, size_bytes, touched_bytes, touche
     x7 = procs*x4
     x8 = procs*x5
     x9 = 1048576*_n.floor_div(size_bytes, 1048576)
-    x10 = (offset_bytes % 1048576 == 0)
+    x10 = (_n.mod(offset_bytes, 1048576) == 0)
     x11 = _n.where(x10, x9, 0)
     x12 = _n.floor_div(_n.maximum(0, touched_bytes - x11), 4096)
     x13 = offset_bytes + x11
@@ -2112,7 +2112,7 @@ def metrics_thp_shmem_1m_4_random(offset_bytes, size_bytes, touched_bytes, touch
     x17 = procs*x14
     x18 = _n.floor_div(size_bytes, 1048576)
     x19 = 1048576*x18
-    x20 = (offset_bytes % 1048576 == 0)
+    x20 = (_n.mod(offset_bytes, 1048576) == 0)
     x21 = _n.where(x20, x19, 0)
     x22 = touched*_n.maximum(0, size_bytes - x21)
     x23 = ((1/4096))*x21
@@ -2140,10 +2140,10 @@ def metrics_thp_shmem_1m_4_random(offset_bytes, size_bytes, touched_bytes, touch
     x45 = fault_around_bytes*x33 + fault_around_bytes
     x46 = fault_around_bytes*x34
     x47 = fault_around_bytes + x46
-    x48 = _n.logical_and((x3 > x47), (offset_bytes % fault_around_bytes != 0), (x47 % 2097152 != 0))
+    x48 = _n.logical_and((x3 > x47), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x47, 2097152) != 0))
     x49 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x47))
     x50 = fault_around_bytes + offset_bytes
-    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 1048576), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (x26 % fault_around_bytes != 0), (x45 % 2097152 != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
+    x51 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 1048576), x30 - _n.where(_n.where(x20, _n.logical_and((x3 > x45), (_n.mod(x26, fault_around_bytes) != 0), (_n.mod(x45, 2097152) != 0)), x48), x0**(((1/4096))*_n.maximum(0, -x43 + _n.minimum(x3, x37 + x44)))*(1 - x0**_n.maximum(0, -(1/4096)*x37 - x39 + ((1/4096))*_n.minimum(x3, x43)))*(1 - x38), 0) + _n.where(_n.where(x20, (size_bytes - x19 <= 0), False), 0, _n.where(_n.where(x20, (x32 - x33 == 1), x35), 1 - x0**_n.maximum(0, x1 - x23), -x38 + x40*(-x36 - x41) - x42)), _n.where(x35, x2, x40*(-x34 - x41) - x42 - x49) - _n.where(x48, x0**(((1/4096))*_n.maximum(0, -x50 + _n.minimum(x3, x44 + x46)))*(1 - x0**_n.maximum(0, -x34*x39 - x39 + ((1/4096))*_n.minimum(x3, x50)))*(1 - x49), 0)), x31)
     return (
         4096,
         x11 + x14 + x8,
@@ -2175,7 +2175,7 @@ def metrics_thp_shmem_1m_5_dense(offset_bytes, size_bytes, touched_bytes, touche
     x8 = procs*x5
     x9 = 4096*procs*_n.where(x2, _n.ceil_div(x0, 281474976710656) - _n.floor_div(offset_bytes, 281474976710656), 0)
     x10 = 1048576*_n.floor_div(size_bytes, 1048576)
-    x11 = (offset_bytes % 1048576 == 0)
+    x11 = (_n.mod(offset_bytes, 1048576) == 0)
     x12 = _n.where(x11, x10, 0)
     x13 = _n.floor_div(_n.maximum(0, touched_bytes - x12), 4096)
     x14 = offset_bytes + x12
@@ -2231,7 +2231,7 @@ def metrics_thp_shmem_1m_5_random(offset_bytes, size_bytes, touched_bytes, touch
     x20 = 4096*procs*_n.where((x18 - x19 == 1), x2, -x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, 281474976710656*x19 + 281474976710656)) - x0**_n.maximum(0, -68719476736*x18 + x7 + 68719476736) + (1 - x0**68719476736)*(x18 - x19 - 2) + 2)
     x21 = _n.floor_div(size_bytes, 1048576)
     x22 = 1048576*x21
-    x23 = (offset_bytes % 1048576 == 0)
+    x23 = (_n.mod(offset_bytes, 1048576) == 0)
     x24 = _n.where(x23, x22, 0)
     x25 = touched*_n.maximum(0, size_bytes - x24)
     x26 = ((1/4096))*x24
@@ -2259,10 +2259,10 @@ def metrics_thp_shmem_1m_5_random(offset_bytes, size_bytes, touched_bytes, touch
     x48 = fault_around_bytes*x36 + fault_around_bytes
     x49 = fault_around_bytes*x37
     x50 = fault_around_bytes + x49
-    x51 = _n.logical_and((x3 > x50), (offset_bytes % fault_around_bytes != 0), (x50 % 2097152 != 0))
+    x51 = _n.logical_and((x3 > x50), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x50, 2097152) != 0))
     x52 = x0**_n.maximum(0, -x6 + ((1/4096))*_n.minimum(x3, x50))
     x53 = fault_around_bytes + offset_bytes
-    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 1048576), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (x29 % fault_around_bytes != 0), (x48 % 2097152 != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
+    x54 = _n.where((read_access == 1), _n.where((fault_around_bytes <= 1048576), x33 - _n.where(_n.where(x23, _n.logical_and((x3 > x48), (_n.mod(x29, fault_around_bytes) != 0), (_n.mod(x48, 2097152) != 0)), x51), x0**(((1/4096))*_n.maximum(0, -x46 + _n.minimum(x3, x40 + x47)))*(1 - x0**_n.maximum(0, -(1/4096)*x40 - x42 + ((1/4096))*_n.minimum(x3, x46)))*(1 - x41), 0) + _n.where(_n.where(x23, (size_bytes - x22 <= 0), False), 0, _n.where(_n.where(x23, (x35 - x36 == 1), x38), 1 - x0**_n.maximum(0, x1 - x26), -x41 + x43*(-x39 - x44) - x45)), _n.where(x38, x2, x43*(-x37 - x44) - x45 - x52) - _n.where(x51, x0**(((1/4096))*_n.maximum(0, -x53 + _n.minimum(x3, x47 + x49)))*(1 - x0**_n.maximum(0, -x37*x42 - x42 + ((1/4096))*_n.minimum(x3, x53)))*(1 - x52), 0)), x34)
     return (
         4096,
         x11 + x14 + x8,
@@ -2284,11 +2284,11 @@ def metrics_thp_shmem_1m_5_random(offset_bytes, size_bytes, touched_bytes, touch
 
 
 def metrics_thp_shmem_1g_4_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
-    x0 = (offset_bytes % 1073741824 == 0)
+    x0 = (_n.mod(offset_bytes, 1073741824) == 0)
     x1 = 1073741824*_n.floor_div(size_bytes, 1073741824)
     x2 = offset_bytes + x1
     x3 = (offset_bytes < x2)
-    x4 = (offset_bytes % 2097152 == 0)
+    x4 = (_n.mod(offset_bytes, 2097152) == 0)
     x5 = _n.logical_and(x0, x4)
     x6 = -x1
     x7 = 2097152*_n.floor_div(size_bytes + x6, 2097152)
@@ -2343,12 +2343,12 @@ def metrics_thp_shmem_1g_4_dense(offset_bytes, size_bytes, touched_bytes, touche
 
 
 def metrics_thp_shmem_1g_4_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
-    x0 = (offset_bytes % 1073741824 == 0)
+    x0 = (_n.mod(offset_bytes, 1073741824) == 0)
     x1 = _n.floor_div(size_bytes, 1073741824)
     x2 = 1073741824*x1
     x3 = offset_bytes + x2
     x4 = (offset_bytes < x3)
-    x5 = (offset_bytes % 2097152 == 0)
+    x5 = (_n.mod(offset_bytes, 2097152) == 0)
     x6 = _n.logical_and(x0, x5)
     x7 = size_bytes - x2
     x8 = _n.floor_div(x7, 2097152)
@@ -2425,7 +2425,7 @@ def metrics_thp_shmem_1g_4_random(offset_bytes, size_bytes, touched_bytes, touch
     x79 = _n.floor_div(offset_bytes, fault_around_bytes)
     x80 = fault_around_bytes*x79 + fault_around_bytes
     x81 = _n.ceil_div(x17, fault_around_bytes)
-    x82 = _n.where((read_access == 1), x66 - _n.where(_n.where(x6, _n.logical_and((x17 > x74), (x10 % fault_around_bytes != 0), (x74 % 2097152 != 0)), _n.where(x0, _n.logical_and((x17 > x76), (x3 % fault_around_bytes != 0), (x76 % 2097152 != 0)), _n.where(x5, _n.logical_and((x17 > x78), (x13 % fault_around_bytes != 0), (x78 % 2097152 != 0)), _n.logical_and((x17 > x80), (offset_bytes % fault_around_bytes != 0), (x80 % 2097152 != 0))))), x14**(((1/4096))*_n.maximum(0, -x71 + _n.minimum(x17, 2*fault_around_bytes + x70)))*(1 - x14**_n.maximum(0, -x68 - (1/4096)*x70 + ((1/4096))*_n.minimum(x17, x71)))*(1 - x72), 0) + _n.where(x38, 0, _n.where(_n.where(x6, (x73 - x81 == -1), _n.where(x0, (x75 - x81 == -1), _n.where(x5, (x77 - x81 == -1), (x79 - x81 == -1)))), x41, -x14**_n.maximum(0, x21 - x68*(x81 - 1)) - x72 + (1 - x14**x68)*(-x69 + x81 - 2) + 2)), x67)
+    x82 = _n.where((read_access == 1), x66 - _n.where(_n.where(x6, _n.logical_and((x17 > x74), (_n.mod(x10, fault_around_bytes) != 0), (_n.mod(x74, 2097152) != 0)), _n.where(x0, _n.logical_and((x17 > x76), (_n.mod(x3, fault_around_bytes) != 0), (_n.mod(x76, 2097152) != 0)), _n.where(x5, _n.logical_and((x17 > x78), (_n.mod(x13, fault_around_bytes) != 0), (_n.mod(x78, 2097152) != 0)), _n.logical_and((x17 > x80), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x80, 2097152) != 0))))), x14**(((1/4096))*_n.maximum(0, -x71 + _n.minimum(x17, 2*fault_around_bytes + x70)))*(1 - x14**_n.maximum(0, -x68 - (1/4096)*x70 + ((1/4096))*_n.minimum(x17, x71)))*(1 - x72), 0) + _n.where(x38, 0, _n.where(_n.where(x6, (x73 - x81 == -1), _n.where(x0, (x75 - x81 == -1), _n.where(x5, (x77 - x81 == -1), (x79 - x81 == -1)))), x41, -x14**_n.maximum(0, x21 - x68*(x81 - 1)) - x72 + (1 - x14**x68)*(-x69 + x81 - 2) + 2)), x67)
     return (
         _n.where(_n.where(x0, x4, False), 1073741824, _n.where(_n.where(x6, (offset_bytes < x10), _n.where(x0, x4, _n.where(x5, (offset_bytes < x13), False))), 2097152, 4096)),
         x22 + x36 + x53,
@@ -2446,11 +2446,11 @@ def metrics_thp_shmem_1g_4_random(offset_bytes, size_bytes, touched_bytes, touch
 
 
 def metrics_thp_shmem_1g_5_dense(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
-    x0 = (offset_bytes % 1073741824 == 0)
+    x0 = (_n.mod(offset_bytes, 1073741824) == 0)
     x1 = 1073741824*_n.floor_div(size_bytes, 1073741824)
     x2 = offset_bytes + x1
     x3 = (offset_bytes < x2)
-    x4 = (offset_bytes % 2097152 == 0)
+    x4 = (_n.mod(offset_bytes, 2097152) == 0)
     x5 = _n.logical_and(x0, x4)
     x6 = -x1
     x7 = 2097152*_n.floor_div(size_bytes + x6, 2097152)
@@ -2508,12 +2508,12 @@ def metrics_thp_shmem_1g_5_dense(offset_bytes, size_bytes, touched_bytes, touche
 
 
 def metrics_thp_shmem_1g_5_random(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
-    x0 = (offset_bytes % 1073741824 == 0)
+    x0 = (_n.mod(offset_bytes, 1073741824) == 0)
     x1 = _n.floor_div(size_bytes, 1073741824)
     x2 = 1073741824*x1
     x3 = offset_bytes + x2
     x4 = (offset_bytes < x3)
-    x5 = (offset_bytes % 2097152 == 0)
+    x5 = (_n.mod(offset_bytes, 2097152) == 0)
     x6 = _n.logical_and(x0, x5)
     x7 = size_bytes - x2
     x8 = _n.floor_div(x7, 2097152)
@@ -2594,7 +2594,7 @@ def metrics_thp_shmem_1g_5_random(offset_bytes, size_bytes, touched_bytes, touch
     x83 = _n.floor_div(offset_bytes, fault_around_bytes)
     x84 = fault_around_bytes*x83 + fault_around_bytes
     x85 = _n.ceil_div(x17, fault_around_bytes)
-    x86 = _n.where((read_access == 1), x70 - _n.where(_n.where(x6, _n.logical_and((x17 > x78), (x10 % fault_around_bytes != 0), (x78 % 2097152 != 0)), _n.where(x0, _n.logical_and((x17 > x80), (x3 % fault_around_bytes != 0), (x80 % 2097152 != 0)), _n.where(x5, _n.logical_and((x17 > x82), (x13 % fault_around_bytes != 0), (x82 % 2097152 != 0)), _n.logical_and((x17 > x84), (offset_bytes % fault_around_bytes != 0), (x84 % 2097152 != 0))))), x14**(((1/4096))*_n.maximum(0, -x75 + _n.minimum(x17, 2*fault_around_bytes + x74)))*(1 - x14**_n.maximum(0, -x72 - (1/4096)*x74 + ((1/4096))*_n.minimum(x17, x75)))*(1 - x76), 0) + _n.where(x38, 0, _n.where(_n.where(x6, (x77 - x85 == -1), _n.where(x0, (x79 - x85 == -1), _n.where(x5, (x81 - x85 == -1), (x83 - x85 == -1)))), x41, -x14**_n.maximum(0, x21 - x72*(x85 - 1)) - x76 + (1 - x14**x72)*(-x73 + x85 - 2) + 2)), x71)
+    x86 = _n.where((read_access == 1), x70 - _n.where(_n.where(x6, _n.logical_and((x17 > x78), (_n.mod(x10, fault_around_bytes) != 0), (_n.mod(x78, 2097152) != 0)), _n.where(x0, _n.logical_and((x17 > x80), (_n.mod(x3, fault_around_bytes) != 0), (_n.mod(x80, 2097152) != 0)), _n.where(x5, _n.logical_and((x17 > x82), (_n.mod(x13, fault_around_bytes) != 0), (_n.mod(x82, 2097152) != 0)), _n.logical_and((x17 > x84), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x84, 2097152) != 0))))), x14**(((1/4096))*_n.maximum(0, -x75 + _n.minimum(x17, 2*fault_around_bytes + x74)))*(1 - x14**_n.maximum(0, -x72 - (1/4096)*x74 + ((1/4096))*_n.minimum(x17, x75)))*(1 - x76), 0) + _n.where(x38, 0, _n.where(_n.where(x6, (x77 - x85 == -1), _n.where(x0, (x79 - x85 == -1), _n.where(x5, (x81 - x85 == -1), (x83 - x85 == -1)))), x41, -x14**_n.maximum(0, x21 - x72*(x85 - 1)) - x76 + (1 - x14**x72)*(-x73 + x85 - 2) + 2)), x71)
     return (
         _n.where(_n.where(x0, x4, False), 1073741824, _n.where(_n.where(x6, (offset_bytes < x10), _n.where(x0, x4, _n.where(x5, (offset_bytes < x13), False))), 2097152, 4096)),
         x22 + x36 + x53,
@@ -3525,7 +3525,7 @@ def metrics_file_pt_4_random(offset_bytes, size_bytes, touched_bytes, touched, p
     x67 = _n.ceil_div(x3, fault_around_bytes)
     x68 = -x29 + x38 + x43
     x69 = ((1/4096))*touched
-    x70 = _n.where((read_access == 1), x68 - _n.where(_n.logical_and((x49 < x54), (offset_bytes % fault_around_bytes != 0), (x49 % 2097152 != 0)), x0**(((1/4096))*_n.maximum(0, -x52 + _n.minimum(x3, x32, x48 + x51)))*(1 - x0**_n.maximum(0, -(1/4096)*x48 - x53 + ((1/4096))*_n.minimum(x3, x32, x52)))*(1 - x50), 0) - _n.where(_n.logical_and((x3 > x59), (x55 % fault_around_bytes != 0), (x59 % 2097152 != 0)), x0**(((1/4096))*_n.maximum(0, -x61 + _n.minimum(x3, x51 + x58)))*(1 - x0**_n.maximum(0, -x53*x57 - x53 + ((1/4096))*_n.minimum(x3, x61)))*(1 - x60), 0) + _n.where((x62 >= 0), 0, _n.where((x47 - x64 == -1), 1 - x0**_n.maximum(0, -x6 - x63), -x0**_n.maximum(0, -x53*(x64 - 1) - x63) - x50 + x65*(-x47 + x64 - 2) + 2)) + _n.where((x66 <= 0), 0, _n.where((x57 - x67 == -1), 1 - x0**_n.maximum(0, -x56 + x7), -x0**_n.maximum(0, -x53*(x67 - 1) + x7) - x60 + x65*(-x57 + x67 - 2) + 2)), x68 + x69*_n.maximum(0, -x62) + x69*_n.maximum(0, x66))
+    x70 = _n.where((read_access == 1), x68 - _n.where(_n.logical_and((x49 < x54), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x49, 2097152) != 0)), x0**(((1/4096))*_n.maximum(0, -x52 + _n.minimum(x3, x32, x48 + x51)))*(1 - x0**_n.maximum(0, -(1/4096)*x48 - x53 + ((1/4096))*_n.minimum(x3, x32, x52)))*(1 - x50), 0) - _n.where(_n.logical_and((x3 > x59), (_n.mod(x55, fault_around_bytes) != 0), (_n.mod(x59, 2097152) != 0)), x0**(((1/4096))*_n.maximum(0, -x61 + _n.minimum(x3, x51 + x58)))*(1 - x0**_n.maximum(0, -x53*x57 - x53 + ((1/4096))*_n.minimum(x3, x61)))*(1 - x60), 0) + _n.where((x62 >= 0), 0, _n.where((x47 - x64 == -1), 1 - x0**_n.maximum(0, -x6 - x63), -x0**_n.maximum(0, -x53*(x64 - 1) - x63) - x50 + x65*(-x47 + x64 - 2) + 2)) + _n.where((x66 <= 0), 0, _n.where((x57 - x67 == -1), 1 - x0**_n.maximum(0, -x56 + x7), -x0**_n.maximum(0, -x53*(x67 - 1) + x7) - x60 + x65*(-x57 + x67 - 2) + 2)), x68 + x69*_n.maximum(0, -x62) + x69*_n.maximum(0, x66))
     x71 = size_bytes*touched
     return (
         4096,
@@ -3675,7 +3675,7 @@ def metrics_file_pt_5_random(offset_bytes, size_bytes, touched_bytes, touched, p
     x71 = _n.ceil_div(x3, fault_around_bytes)
     x72 = -x29 + x37 + x42
     x73 = ((1/4096))*touched
-    x74 = _n.where((read_access == 1), x72 - _n.where(_n.logical_and((x53 < x58), (offset_bytes % fault_around_bytes != 0), (x53 % 2097152 != 0)), x0**(((1/4096))*_n.maximum(0, -x56 + _n.minimum(x3, x31, x52 + x55)))*(1 - x0**_n.maximum(0, -(1/4096)*x52 - x57 + ((1/4096))*_n.minimum(x3, x31, x56)))*(1 - x54), 0) - _n.where(_n.logical_and((x3 > x63), (x59 % fault_around_bytes != 0), (x63 % 2097152 != 0)), x0**(((1/4096))*_n.maximum(0, -x65 + _n.minimum(x3, x55 + x62)))*(1 - x0**_n.maximum(0, -x57*x61 - x57 + ((1/4096))*_n.minimum(x3, x65)))*(1 - x64), 0) + _n.where((x66 >= 0), 0, _n.where((x51 - x68 == -1), 1 - x0**_n.maximum(0, -x6 - x67), -x0**_n.maximum(0, -x57*(x68 - 1) - x67) - x54 + x69*(-x51 + x68 - 2) + 2)) + _n.where((x70 <= 0), 0, _n.where((x61 - x71 == -1), 1 - x0**_n.maximum(0, -x60 + x7), -x0**_n.maximum(0, -x57*(x71 - 1) + x7) - x64 + x69*(-x61 + x71 - 2) + 2)), x72 + x73*_n.maximum(0, -x66) + x73*_n.maximum(0, x70))
+    x74 = _n.where((read_access == 1), x72 - _n.where(_n.logical_and((x53 < x58), (_n.mod(offset_bytes, fault_around_bytes) != 0), (_n.mod(x53, 2097152) != 0)), x0**(((1/4096))*_n.maximum(0, -x56 + _n.minimum(x3, x31, x52 + x55)))*(1 - x0**_n.maximum(0, -(1/4096)*x52 - x57 + ((1/4096))*_n.minimum(x3, x31, x56)))*(1 - x54), 0) - _n.where(_n.logical_and((x3 > x63), (_n.mod(x59, fault_around_bytes) != 0), (_n.mod(x63, 2097152) != 0)), x0**(((1/4096))*_n.maximum(0, -x65 + _n.minimum(x3, x55 + x62)))*(1 - x0**_n.maximum(0, -x57*x61 - x57 + ((1/4096))*_n.minimum(x3, x65)))*(1 - x64), 0) + _n.where((x66 >= 0), 0, _n.where((x51 - x68 == -1), 1 - x0**_n.maximum(0, -x6 - x67), -x0**_n.maximum(0, -x57*(x68 - 1) - x67) - x54 + x69*(-x51 + x68 - 2) + 2)) + _n.where((x70 <= 0), 0, _n.where((x61 - x71 == -1), 1 - x0**_n.maximum(0, -x60 + x7), -x0**_n.maximum(0, -x57*(x71 - 1) + x7) - x64 + x69*(-x61 + x71 - 2) + 2)), x72 + x73*_n.maximum(0, -x66) + x73*_n.maximum(0, x70))
     x75 = size_bytes*touched
     return (
         4096,
@@ -4114,65 +4114,65 @@ def not_applicable_thp_shmem_1g_5(offset_bytes, size_bytes, touched_bytes, touch
 
 def not_applicable_hugetlb_2m_4(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
     return (
-        (offset_bytes % 2097152 != 0),
+        (_n.mod(offset_bytes, 2097152) != 0),
     )
 
 
 def not_applicable_hugetlb_2m_5(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
     return (
-        (offset_bytes % 2097152 != 0),
+        (_n.mod(offset_bytes, 2097152) != 0),
     )
 
 
 def not_applicable_hugetlb_2m_pmdshare_4(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
     return (
-        (offset_bytes % 2097152 != 0),
+        (_n.mod(offset_bytes, 2097152) != 0),
     )
 
 
 def not_applicable_hugetlb_2m_pmdshare_5(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
     return (
-        (offset_bytes % 2097152 != 0),
+        (_n.mod(offset_bytes, 2097152) != 0),
     )
 
 
 def not_applicable_hugetlb_1g_4(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
     return (
-        (offset_bytes % 1073741824 != 0),
+        (_n.mod(offset_bytes, 1073741824) != 0),
     )
 
 
 def not_applicable_hugetlb_1g_5(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
     return (
-        (offset_bytes % 1073741824 != 0),
+        (_n.mod(offset_bytes, 1073741824) != 0),
     )
 
 
 def not_applicable_ptshare_4(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
     return (
-        (offset_bytes % 2097152 != 0),
-        (size_bytes % 2097152 != 0),
+        (_n.mod(offset_bytes, 2097152) != 0),
+        (_n.mod(size_bytes, 2097152) != 0),
     )
 
 
 def not_applicable_ptshare_5(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
     return (
-        (offset_bytes % 2097152 != 0),
-        (size_bytes % 2097152 != 0),
+        (_n.mod(offset_bytes, 2097152) != 0),
+        (_n.mod(size_bytes, 2097152) != 0),
     )
 
 
 def not_applicable_ptshare_2026_4(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
     return (
-        (offset_bytes % 2097152 != 0),
-        (size_bytes % 2097152 != 0),
+        (_n.mod(offset_bytes, 2097152) != 0),
+        (_n.mod(size_bytes, 2097152) != 0),
     )
 
 
 def not_applicable_ptshare_2026_5(offset_bytes, size_bytes, touched_bytes, touched, procs, fault_around_bytes, read_access):
     return (
-        (offset_bytes % 2097152 != 0),
-        (size_bytes % 2097152 != 0),
+        (_n.mod(offset_bytes, 2097152) != 0),
+        (_n.mod(size_bytes, 2097152) != 0),
     )
 
 

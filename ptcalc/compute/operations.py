@@ -242,7 +242,8 @@ def _steady(scenario, strategies, procs):
 
 
 _FORK_SOURCE = ("mm/memory.c vma_needs_copy(): no anon_vma, so no table is copied; the child "
-                "refaults as a later process; kernel/fork.c dup_mmap(): flush_tlb_mm(oldmm)")
+                "refaults as a later process; mm/mmap.c dup_mmap() (kernel/fork.c in older "
+                "kernels): flush_tlb_mm(oldmm)")
 _EXIT_SOURCE = "mm/mmap.c exit_mmap(): tlb_gather_mmu_fullmm(), free_pgtables()"
 
 

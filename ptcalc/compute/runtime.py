@@ -19,6 +19,10 @@ def floor_div(a, b):
     return a // b
 
 
+def mod(a, b):
+    return a % b
+
+
 def where(condition, if_true, if_false):
     if isinstance(condition, bool):
         return if_true if condition else if_false

@@ -219,9 +219,9 @@ def parse_snapshot(text: str, source: str = "<snapshot>") -> ProcessLayout:
         if not match and not is_snapshot:
             raise _not_a_snapshot(source, lineno)
         if not match:
-            raise InputError(f"{where}: malformed line {raw.strip()[:80]!r}; expected a maps "
-                             "line 'START-END PERMS OFFSET DEV INODE [PATH]' or an smaps/status "
-                             "'Key: value' line")
+            # the line is not quoted: a file given as a snapshot may hold anything
+            raise InputError(f"{where}: malformed line; expected a maps line 'START-END PERMS "
+                             "OFFSET DEV INODE [PATH]' or an smaps/status 'Key: value' line")
         key, value = match.group(1), match.group(2).strip()
         if key in _STATUS_KEYS or pending is None:
             status.setdefault(key, value)

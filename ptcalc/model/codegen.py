@@ -39,6 +39,9 @@ class _Printer(PythonCodePrinter):
     def _print_FloorDiv(self, expr):
         return self._call("floor_div", expr.args)
 
+    def _print_Mod(self, expr):      # a mask where the divisor is a power of two (columns)
+        return self._call("mod", expr.args)
+
     def _print_Min(self, expr):
         return self._call("minimum", expr.args)
 

@@ -254,3 +254,28 @@ def test_closed_pipe_exits_0_under_pipefail(name):
                             check=False)
     assert result.stdout.strip() == "exit=0", result.stderr
     assert "Traceback" not in result.stderr and "Exception" not in result.stderr
+
+
+def test_from_progress_bar_on_stderr_only(tmp_path):
+    path = tmp_path / "fleet.csv"
+    path.write_text(FLEET)
+    code, out, err = run("compare", "--from", path, "--format", "csv", "--progress")
+    assert code == 0 and "3/3 lines" in err and "3/3" not in out
+    code, out, err = run("compare", "--from", path, "--format", "csv")
+    assert code == 0 and err == ""          # not a terminal: no bar by default
+
+
+@pytest.mark.parametrize("args", [["--from", "fleet.csv"], ["--cpu", "./myzen.toml"],
+                                  ["--preset", "./mydb.toml"]])
+def test_user_files_load_no_sympy_pandas_or_numpy(tmp_path, args):
+    (tmp_path / "fleet.csv").write_text(FLEET)
+    (tmp_path / "mydb.toml").write_text(PRESET)
+    text = (ROOT / "models" / "cpus" / "zen4.toml").read_text()
+    (tmp_path / "myzen.toml").write_text(text.replace('name = "zen4"', 'name = "myzen"', 1))
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "ptcalc", "compare",
+                             *args], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()
+              if line.startswith("import time:")}
+    assert "ptcalc" in loaded and not loaded & {"sympy", "pandas", "numpy"}

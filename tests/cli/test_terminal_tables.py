@@ -172,3 +172,19 @@ def test_docs_list_the_priority_order():
     quoted = [word.strip("`.") for word in words if word.startswith("`")]
     quoted = [word for word in quoted if word in COLUMN_PRIORITY]     # not `ptcalc op`
     assert quoted == list(COLUMN_PRIORITY)
+
+
+def test_sweep_columns_choose_csv_json_and_files(tmp_path):
+    args = ["sweep", "--size", "1GiB", "--procs", "1..3/1", "-s", "private-4k",
+            "--columns", "procs,pt_bytes_total"]
+    code, out, err = run(*args, "--format", "csv")
+    assert code == 0, err
+    # private-4k, 1 GiB: 512 PTE tables + 1 PMD + 1 PUD = 514 tables of 4 KiB per process
+    assert out.split() == ["procs,pt_bytes_total", "1,2105344", "2,4210688", "3,6316032"]
+    assert [tuple(r) for r in json.loads(run(*args, "--format", "json")[1])] == [
+        ("procs", "pt_bytes_total")] * 3
+    code, _, err = run(*args, "--output", tmp_path / "s.csv")
+    assert code == 0, err
+    assert (tmp_path / "s.csv").read_text().split()[0] == "procs,pt_bytes_total"
+    code, _, err = run(*args[:-1], "procs,nope", "--format", "csv")
+    assert code == 2 and "'nope'" in err
