@@ -192,7 +192,11 @@ def test_subprocess_errors_are_one_line(argv, fragment, tmp_path):
 
 
 def test_shell_completion_script():
-    result = subprocess.run([sys.executable, "-m", "ptcalc", "--show-completion", "bash"],
+    # typer finds the shell by walking up the process tree (shellingham), as it does for a
+    # user at a bash prompt: start ptcalc from bash, not straight from pytest (whose own
+    # parent may be sh, flock or nothing). `; exit` keeps bash from exec-ing the command.
+    result = subprocess.run(["/bin/bash", "-c", '"$0" -m ptcalc --show-completion; exit $?',
+                             sys.executable],
                             check=False, capture_output=True, text=True, timeout=120,
                             env={"PATH": "/usr/bin:/bin", "SHELL": "/bin/bash"})
     assert result.returncode == 0, result.stderr
