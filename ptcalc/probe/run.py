@@ -23,7 +23,6 @@ and passed to the model.
 
 from __future__ import annotations
 
-import math
 import os
 import signal
 import time
@@ -65,6 +64,8 @@ class ModelFailed(RuntimeError):
 def model_for(case: ProbeCase, fault_around: int | None = None) -> dict:
     """The model's numbers for a case: applicable, reason, pt_bytes_per_process,
     faults_first, faults_next (None where the model has no such column)."""
+    import pandas as pd
+
     import ptcalc
 
     kwargs = {}
@@ -77,7 +78,7 @@ def model_for(case: ProbeCase, fault_around: int | None = None) -> dict:
            "reason": row.get("reason") if isinstance(row.get("reason"), str) else None}
     for key in ("pt_bytes_per_process", "faults_first", "faults_next"):
         value = row.get(key)
-        out[key] = None if value is None or math.isnan(value) else int(value)
+        out[key] = None if pd.isna(value) else int(value)   # None, NaN or pd.NA: n/a
     return out
 
 
