@@ -1,6 +1,6 @@
 """`ptcalc.evaluate` against the cost of writing its output, and its memory.
 
-Scenarios: the mix of bench_startup_throughput.scenarios (sizes to 256 GiB in 4 KiB / 2 MiB
+Scenarios: the first release's benchmark mix (sizes to 256 GiB in 4 KiB / 2 MiB
 / 1 GiB steps, aligned offsets, 1..10000 processes, touched 1/4..1, read or write) for the
 nine strategies of the first release (NINE).  10**6 scenarios (10**5 in quick mode).
 
