@@ -136,14 +136,15 @@ def report(figures: list[Figure], quick: bool) -> bool:
 
 
 def save(figures: list[Figure], quick: bool, release: str) -> Path:
+    """Add the figures to the release's record (figures measured again replace theirs)."""
     RELEASES.mkdir(exist_ok=True)
     path = RELEASES / f"{release}.json"
     data = json.loads(path.read_text()) if path.exists() else {}
     data["release"] = release
     data.setdefault("machine", {})["quick" if quick else "full"] = _machine()
-    data[("quick" if quick else "full")] = {
+    data.setdefault("quick" if quick else "full", {}).update({
         f.key: {"title": f.title, "median": f.median, "low": f.low, "high": f.high,
-                "goal": f.goal, "unit": f.unit, "samples": f.samples} for f in figures}
+                "goal": f.goal, "unit": f.unit, "samples": f.samples} for f in figures})
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     return path
 

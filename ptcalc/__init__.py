@@ -5,7 +5,7 @@ The public API is loaded lazily so that `import ptcalc` (and the CLI) starts fas
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _LAZY = {
     "compare": ("ptcalc.api", "compare"),
