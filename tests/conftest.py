@@ -8,7 +8,9 @@ Run them under ``flock /tmp/ptcalc-kernel.lock`` on a shared machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 
 import pytest
 
@@ -76,3 +78,22 @@ def run_cli(*argv):
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = cli.main([str(a) for a in argv])
     return code, out.getvalue(), err.getvalue()
+
+
+class TookTooLong(BaseException):
+    """Not an Exception: nothing in ptcalc may catch it on the way out."""
+
+
+@contextlib.contextmanager
+def time_bound(seconds: float):
+    """Raise TookTooLong in the main thread when the block runs longer than `seconds`."""
+    def expired(signum, frame):
+        raise TookTooLong(f"no answer within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -172,18 +172,24 @@ def compile_tlb_shape(shape, namespace: dict):
     return scope["tlb_shape"]
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    text = generate()
-    if "--check" in argv:
-        current = TARGET.read_text() if TARGET.exists() else ""
+def write_or_check(target, text: str, check: bool, command: str) -> int:
+    """A generator's last step: with check, 1 (and a line naming `command`) when `target`
+    differs from `text`; else write it.  Shared by the generators of this project."""
+    if check:
+        current = target.read_text() if target.exists() else ""
         if current != text:
-            print(f"{TARGET} is stale: run python -m ptcalc.model.codegen", file=sys.stderr)
+            print(f"{target} is stale: run {command}", file=sys.stderr)
             return 1
         return 0
-    TARGET.write_text(text)
-    print(f"wrote {TARGET} ({len(text.splitlines())} lines)")
+    target.write_text(text)
+    print(f"wrote {target} ({len(text.splitlines())} lines)")
     return 0
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    return write_or_check(TARGET, generate(), "--check" in argv,
+                          "python -m ptcalc.model.codegen")
 
 
 if __name__ == "__main__":

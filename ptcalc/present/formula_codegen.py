@@ -135,16 +135,9 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     quiet = "--check" in argv
     text = generate(None if quiet else lambda what: print(what, file=sys.stderr, flush=True))
-    if "--check" in argv:
-        current = TARGET.read_text() if TARGET.exists() else ""
-        if current != text:
-            print(f"{TARGET} is stale: run python -m ptcalc.present.formula_codegen",
-                  file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text)
-    print(f"wrote {TARGET} ({len(text.splitlines())} lines)")
-    return 0
+    from ptcalc.model.codegen import write_or_check
+
+    return write_or_check(TARGET, text, quiet, "python -m ptcalc.present.formula_codegen")
 
 
 if __name__ == "__main__":

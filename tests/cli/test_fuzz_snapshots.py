@@ -10,17 +10,15 @@ so CI time stays bounded.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import re
-import signal
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, time_bound
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "inspect"
 SNAPSHOTS = {path.name: path.read_text() for path in sorted(FIXTURES.glob("*.snap"))}
@@ -37,22 +35,6 @@ TEXT = ["", "#", "# pagemap", "# pagemap 1000-0", "# pagemap zz-yy huge",
         "é" * 100, "a" * 10000]
 
 
-class TookTooLong(BaseException):
-    pass
-
-
-@contextlib.contextmanager
-def time_bound(seconds: float):
-    def expired(signum, frame):
-        raise TookTooLong(f"no answer within {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @st.composite

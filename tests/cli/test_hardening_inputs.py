@@ -3,7 +3,6 @@ with its exit code, within a time bound (a hang fails the test instead of stalli
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -15,28 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, time_bound
 
 SOURCE = str(Path(__file__).resolve().parents[2])
 ZEROS = "1" + "0" * 5000                    # 5001 digits: int() refuses more than 4300
 
 
-class TookTooLong(BaseException):
-    """Not an Exception: nothing in ptcalc may catch it on the way out."""
-
-
-@contextlib.contextmanager
-def time_bound(seconds: float):
-    def expired(signum, frame):
-        raise TookTooLong(f"no answer within {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def one_error(argv, code=2, seconds=30.0) -> str:
