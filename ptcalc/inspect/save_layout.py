@@ -23,7 +23,6 @@ from fractions import Fraction
 from ptcalc.inspect.tables import Piece, count_tables, page_count
 from ptcalc.paging import HUGE_1G_BYTES, HUGE_2M_BYTES, PAGE_BYTES, TABLE_BYTES
 
-
 LIVE_STRATEGY = {PAGE_BYTES: "private-4k", HUGE_2M_BYTES: "hugetlb-2m-pmdshare",
                  HUGE_1G_BYTES: "hugetlb-1g"}
 
@@ -123,8 +122,8 @@ def _value(value) -> str:
 
 def to_toml(doc: dict) -> str:
     """The layout file text (the loader's keys only; pids and the live strategy as comments)."""
-    lines = ["# Layout inferred by ptcalc inspect; baselines measured from each process's "
-             f"pages; the host maps its shared memory as {doc['strategy']}.",
+    lines = [("# Layout inferred by ptcalc inspect; baselines measured from each process's "
+              f"pages; the host maps its shared memory as {doc['strategy']}."),
              f"name = {_value(doc['name'])}",
              f"description = {_value('inspected processes: shared objects and baselines')}",
              ""]

@@ -47,8 +47,9 @@ def test_compare_layout_gives_each_recorded_vmpte(tmp_path, case):
 def test_hugetlb_host_is_evaluated_as_pmd_sharing_with_the_small_file_in_the_baseline(
         tmp_path):
     # Two processes map a 1 GiB + 64 MiB hugetlb segment at 0x7e0000000000 (every page) and
-    # both map a 28 KiB gconv file (4 KiB pages, one has some mapped).  Most shared memory is 2 MiB hugetlb, so
-    # the host is hugetlb-2m-pmdshare and the file is left to the baseline: one region.
+    # both a 28 KiB gconv file (4 KiB pages, one has some mapped).  Most shared memory is
+    # 2 MiB hugetlb, so the host is hugetlb-2m-pmdshare and the file is left to the
+    # baseline: one region.
     # Its tables per process: 1 full 1 GiB slot + 1 partial = 2 PMD tables, 1 PUD table,
     # no PTE table: 12 KiB; both VmPTEs are 76 KiB, so both baselines are 64 KiB and the two
     # processes are one group of 2.
