@@ -25,7 +25,9 @@ from tests.kernel.test_inspect_postgres import (
     postgres_cluster,
 )
 
-pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
+# starts a PostgreSQL server: opt-in like the other postgres tests (--kernel)
+pytestmark = [pytest.mark.postgres, pytest.mark.slow,
+              pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")]
 
 
 def _pids_per_group(text: str) -> dict:
