@@ -173,7 +173,7 @@ def _run_child(report_fd: int, body, close_fds, *args) -> None:
 
 def _thread_touches(region, mv, touches) -> list[dict]:
     """Each touch in its own thread of this process, one thread after the other.  Threads
-    are started (stacks mapped and used) before any measurement."""
+    are all started (stacks mapped and used) before any touch is measured."""
     import resource
     import threading
 
@@ -204,9 +204,11 @@ def _thread_touches(region, mv, touches) -> list[dict]:
 
     workers = [threading.Thread(target=body, args=(k,), daemon=True)
                for k in range(len(touches))]
-    for t in workers:
+    # Started one after the other: each warms up and measures its noise while the others
+    # wait on an event, so no thread's window sees another's allocations (a pool or arena
+    # page the interpreter touches for the first time is charged to the thread that does).
+    for t, ev in zip(workers, ready, strict=True):
         t.start()
-    for ev in ready:
         ev.wait()
     for k in range(len(touches)):
         go[k].set()
