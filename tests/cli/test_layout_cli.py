@@ -150,3 +150,23 @@ def test_redis_child_writing_everything_does_not_fit_and_plan_says_why():
                            "--format", "json")
     (host,) = json.loads(out)["host"]
     assert host["fits_ram"] is True and host["data_bytes"] == 24 * GiB
+
+
+def test_a_preset_file_is_its_one_region_layout(tmp_path):
+    # a copy of models/workloads/postgres-100g.toml ([scenario] + [sources]) given to
+    # --layout: the rows of `compare --preset FILE`, and the preset's sources echoed
+    from ptcalc.data import models_path
+
+    path = tmp_path / "my-postgres.toml"
+    path.write_text(models_path("workloads", "postgres-100g.toml").read_text())
+    code, out, err = run_cli("compare", "--layout", path, "--format", "json")
+    assert code == 0, err
+    body = json.loads(out)
+    assert body["layout"]["name"] == "my-postgres" and "size" in body["layout"]["sources"]
+    code, out, err = run_cli("compare", "--preset", path, "--format", "json")
+    assert code == 0, err
+    scenario = {r["strategy"]: r for r in json.loads(out)}
+    for row in body["host"]:
+        want = scenario[row["strategy"]]
+        assert (row["pt_bytes_total"], row["faults_total"]) == (want["pt_bytes_total"],
+                                                                want["faults_total"])
