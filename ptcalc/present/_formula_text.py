@@ -5,7 +5,7 @@ model with sympy at generation time."""
 
 # ruff: noqa
 
-SOURCE_SHA256 = 'c06e599ee4c23d68feba1660880a7ae7bf69d9b7c81707d719644e4efee4b141'
+SOURCE_SHA256 = 'fab3ddeb5bbf2be66ac296c81ed03403912425fb6031d2555e6366ddec294673'
 
 #: (name, text, latex) of every step
 STEPS = (
