@@ -37,7 +37,7 @@ def read_source(path: str) -> tuple[str, str]:
 
 def compare_batch(path, preset, given, strategy, paging, fault_around, tlb, reserved,
                   decimal, fmt, units, progress, every_strategy) -> None:
-    from ptcalc.cli.compare import add_tlb, parse_ram, table_rows, verdicts
+    from ptcalc.cli.compare_scenario import add_tlb, parse_ram, table_rows, verdicts
     from ptcalc.compute.scalar import scenario_rows
     from ptcalc.inputs import batch
     from ptcalc.inputs.presets import choose

@@ -107,3 +107,48 @@ def plan_layout(text, group, strategy, paging, ram, fmt, units, decimal) -> None
                          "the layout")
     rows = most_procs(layout, group, layout.ram_bytes, parse_strategies(strategy))
     typer.echo(render_plan(layout, rows, fmt, units))
+
+
+def sweep_layout_command(text, group, region, procs, size, strategy, paging, fault_around,
+                         fmt, units, output) -> None:
+    """`ptcalc sweep --layout FILE --group G --procs AXIS` (or --region R --size AXIS)."""
+    from ptcalc.compute.host_sweep import sweep_layout
+    from ptcalc.errors import InputError
+    from ptcalc.inputs.scenario import parse_choice, parse_strategies
+    from ptcalc.present.layouts import render_layout_sweep
+    from ptcalc.present.tables import FORMATS, UNITS
+    from ptcalc.sweep.axes import parse_procs_axis, parse_size_axis
+
+    if group is not None and (procs is None or size is not None):
+        raise InputError("sweep --layout --group NAME varies that group's processes: give "
+                         "--procs COUNTS (and no --size)")
+    if region is not None and (size is None or procs is not None):
+        raise InputError("sweep --layout --region NAME varies that region's size: give "
+                         "--size SIZES (and no --procs)")
+    kind = None
+    if output is not None:
+        from ptcalc.present.files import check_output_path
+
+        check_output_path(output, example="sweep.csv")
+        kind = output.rsplit(".", 1)[-1].lower() if "." in output else ""
+        if kind not in ("csv", "json"):
+            raise InputError(f"output {output!r}: a layout sweep writes .csv or .json")
+        if fmt is not None and fmt != kind:
+            raise InputError(f"--format {fmt} does not match output {output!r}; the extension "
+                             "chooses the file format (or leave out --format)")
+    fmt = parse_choice(kind or fmt or "table", FORMATS, "format")
+    units = parse_choice(units, UNITS, "units")
+    layout = resolve_layout(text, paging, fault_around)
+    values = parse_procs_axis(procs).values() if group is not None else \
+        parse_size_axis(size).values() if size is not None else ()
+    result = sweep_layout(layout, group=group, region=region, values=values,
+                          strategies=parse_strategies(strategy))
+    rendered = render_layout_sweep(layout, result, fmt, units)
+    if output is None:
+        typer.echo(rendered)
+        return
+    from ptcalc.present.files import atomic_write
+
+    atomic_write(output, (rendered + "\n").encode())
+    typer.echo(f"wrote {len(result['host']):,} host rows and {len(result['groups']):,} group "
+               f"rows to {output}")

@@ -95,9 +95,35 @@ def register(app: typer.Typer) -> None:
         chunk_rows: int = typer.Option(1 << 18, hidden=True, min=1, max=1 << 24),
         columns: str | None = options.columns(),
         wide: bool = options.wide(),
+        layout: str | None = typer.Option(None, "--layout", metavar="NAME|FILE",
+                                          help="Sweep a host layout (TOML file or name in "
+                                               "models/layouts): --group G with --procs, or "
+                                               "--region R with --size."),
+        group: str | None = typer.Option(None, "--group", metavar="NAME",
+                                         help="With --layout: the group whose processes "
+                                              "--procs varies, the others held."),
+        region: str | None = typer.Option(None, "--region", metavar="NAME",
+                                          help="With --layout: the region whose size --size "
+                                               "varies (touched fractions kept)."),
     ) -> None:
         from ptcalc.present.tables import FORMATS, UNITS
 
+        if layout is not None:
+            given = [name for name, value in (("--offset", offset), ("--touched", touched),
+                                              ("--access", access), ("--pattern", pattern),
+                                              ("--preset", preset)) if value is not None]
+            if given:
+                raise _error(f"{given[0]} does not apply to sweep --layout (the layout's "
+                             "maps give it); vary --procs of a --group or --size of a "
+                             "--region")
+            from ptcalc.cli.layout import sweep_layout_command
+
+            sweep_layout_command(layout, group, region, procs, size, strategy, paging,
+                                 fault_around, fmt, units, output)
+            return
+        if group is not None or region is not None:
+            raise _error("--group and --region choose what a sweep --layout varies; give "
+                         "--layout FILE")
         units = _choice(units, UNITS, "units")
         if fmt is not None:
             fmt = _choice(fmt, FORMATS, "format")
@@ -171,6 +197,10 @@ def register(app: typer.Typer) -> None:
         group: str | None = typer.Option(None, "--group", metavar="NAME",
                                          help="With --layout: the most processes of this "
                                               "group that fit --ram, the others held."),
+        all_strategies: bool = typer.Option(
+            False, "--all-strategies", help="Tables: every strategy (by default the "
+            "multi-size THP sizes other than 64 KiB, whose page tables are private-4k's, "
+            "are left out)."),
         columns: str | None = options.columns(),
         wide: bool = options.wide(),
     ) -> None:
@@ -211,6 +241,10 @@ def register(app: typer.Typer) -> None:
         title = _plan_title(summary, units, options.paging_note(paging)) + size_readings(
             {"size": chosen["size"], "ram": chosen.get("ram"), "budget": budget},
             decimal_units)
+        from ptcalc.cli.compare_scenario import table_rows
+
+        rows, left_out = table_rows(rows, all_strategies or bool(strategy))
+        notes += [left_out] * bool(left_out)
         typer.echo(render(rows, fmt, units, columns=PLAN_COLUMNS, title=title, notes=notes))
 
     @app.command()

@@ -204,7 +204,7 @@ class _Evaluation:
                     rows = self._rows(i, start, stop)
                     condition, texts = plan.conditions[i]
                     if texts:
-                        bits = _reason_bits(condition(**args), stop - start)
+                        bits = wide.reason_bits(condition(**args), stop - start)
                         codes = plan.reason_tables[i][bits]
                         used += np.bincount(codes + 1, minlength=len(used))
                         reasons[rows] = codes
@@ -300,11 +300,3 @@ class _Evaluation:
                 codes = table[codes]       # index -1 -> the last entry, -1
                 categories = [c for c, p in zip(categories, present) if p]
         return pd.Categorical.from_codes(codes, categories)
-
-
-def _reason_bits(hits, length) -> np.ndarray:
-    """Bit b set where condition b holds (the strategy does not apply)."""
-    code = np.zeros(length, dtype=np.int8)
-    for bit, hit in enumerate(hits):
-        code |= np.asarray(hit, dtype=np.int8) << bit
-    return code

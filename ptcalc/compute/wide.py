@@ -34,8 +34,6 @@ def fix_wide_rows(evaluation, values, masks, applicable, reasons, used) -> dict:
     rows = wide_rows(inputs["size_bytes"], inputs["procs"])
     if not rows.size:
         return {}
-    from ptcalc.compute.frame import _reason_bits
-
     plan = evaluation.plan
     exact = {name: (value[rows].astype(object) if value.dtype == np.int64 else value[rows])
              if isinstance(value, np.ndarray) else value for name, value in inputs.items()}
@@ -46,7 +44,7 @@ def fix_wide_rows(evaluation, values, masks, applicable, reasons, used) -> dict:
         condition, texts = plan.conditions[i]
         not_applicable = np.zeros(rows.size, dtype=bool)
         if texts:
-            bits = _reason_bits(condition(**exact), rows.size)
+            bits = reason_bits(condition(**exact), rows.size)
             codes = plan.reason_tables[i][bits]
             np.subtract.at(used, reasons[positions].astype(np.int64) + 1, 1)
             np.add.at(used, codes.astype(np.int64) + 1, 1)
@@ -94,3 +92,11 @@ def object_column(values, mask, positions, exact):
     column[positions] = exact
     column[mask] = None
     return column
+
+
+def reason_bits(hits, length) -> np.ndarray:
+    """Bit b set where condition b holds (the strategy does not apply)."""
+    code = np.zeros(length, dtype=np.int8)
+    for bit, hit in enumerate(hits):
+        code |= np.asarray(hit, dtype=np.int8) << bit
+    return code

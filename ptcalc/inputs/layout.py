@@ -116,6 +116,27 @@ def layout_from_scenario(scenario: Scenario, name: str = "") -> Layout:
                   paging=scenario.paging, fault_around_bytes=scenario.fault_around_bytes)
 
 
+def layout_data(layout: Layout) -> dict:
+    """The layout as the document `parse_layout` reads (absolute addresses, exact values), so
+    a sweep can change one value and have the whole layout checked again."""
+    data = {
+        "name": layout.name, "description": layout.description,
+        "regions": [{"name": r.name, "size": r.size_bytes, "kind": r.kind,
+                     "address": r.address_bytes}
+                    | ({"file_offset": r.file_offset_bytes} if r.kind == "shared" else {})
+                    for r in layout.regions],
+        "groups": [{"name": g.name, "procs": g.procs, "baseline_pt": g.baseline_pt_bytes,
+                    "maps": [{"region": m.region, "address": m.address_bytes,
+                              "touched": str(m.touched), "access": m.access,
+                              "pattern": m.pattern, "pages": m.pages} for m in g.maps]}
+                   | ({"forked_from": g.forked_from} if g.forked_from else {})
+                   for g in layout.groups],
+        "sources": dict(layout.sources)}
+    if layout.ram_bytes is not None:
+        data["ram"] = layout.ram_bytes
+    return data
+
+
 # --- loading --------------------------------------------------------------------------------
 
 def load_layout_file(path, paging_levels=4, fault_around=DEFAULT_FAULT_AROUND) -> Layout:

@@ -3,11 +3,16 @@
 Regions are the shared objects the processes map (one per device:inode); each process maps
 them at the addresses it really uses, touching the fraction of pages it really has mapped
 (as a dense prefix: the fewest tables for that many pages).  What the layout cannot express
-(the scattered pages, text, libraries, heap, stack) is each process's measured baseline:
-VmPTE minus what the layout's own tables come to under the strategy the host really uses
-(hugetlb-2m-pmdshare or hugetlb-1g where the shared memory is hugetlb, else private-4k), so
-`ptcalc compare --layout FILE` reproduces each VmPTE and shows the what-if of every strategy.
-Processes with the same maps, fractions and baseline form one group.
+(text, libraries, heap, stack, and the extra tables of pages scattered rather than a prefix)
+is each process's baseline, measured from its pages, not from VmPTE: the tables of every page
+the process really maps (pagemap, as `inspect` counts them, ptcalc.inspect.tables) minus the
+tables of its maps' prefixes, counted the same way.  So `ptcalc compare --layout FILE` under
+the strategy the host really uses (hugetlb-2m-pmdshare or hugetlb-1g where the shared memory
+is hugetlb, else private-4k) gives each process's VmPTE when the model's tables of the maps
+equal inspect's count of the same pages and inspect's count equals VmPTE: two checks the
+round trip makes (tests/kernel/test_save_layout_postgres.py).  Processes with the same maps,
+fractions and baseline form one group.  Shared objects of another page size than most of the
+shared memory (a 4 KiB file beside a hugetlb segment) are left to the baselines.
 """
 
 from __future__ import annotations
@@ -15,17 +20,27 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from ptcalc.inspect.tables import page_count
+from ptcalc.inspect.tables import Piece, count_tables, page_count
 from ptcalc.paging import HUGE_1G_BYTES, HUGE_2M_BYTES, PAGE_BYTES, TABLE_BYTES
+
+LIVE_STRATEGY = {PAGE_BYTES: "private-4k", HUGE_2M_BYTES: "hugetlb-2m-pmdshare",
+                 HUGE_1G_BYTES: "hugetlb-1g"}
+
+
+def live_page_bytes(result) -> int:
+    """The page size of most of the shared memory mapped (bytes of pages, over all uses):
+    a strategy maps every shared region of a layout alike, so the objects of another page
+    size (a small file a hugetlb database also maps) go into the baselines."""
+    mapped: dict = {}
+    for process in result.processes:
+        for use in process.uses:
+            if use.pieces and use.page_bytes in LIVE_STRATEGY:
+                mapped[use.page_bytes] = mapped.get(use.page_bytes, 0) + use.mapped_bytes
+    return max(mapped, key=lambda page: (mapped[page], page)) if mapped else PAGE_BYTES
 
 
 def live_strategy(result) -> str:
-    sizes = {u.page_bytes for p in result.processes for u in p.uses if u.pieces}
-    if sizes == {HUGE_2M_BYTES}:
-        return "hugetlb-2m-pmdshare"
-    if sizes == {HUGE_1G_BYTES}:
-        return "hugetlb-1g"
-    return "private-4k"
+    return LIVE_STRATEGY[live_page_bytes(result)]
 
 
 def _region_names(groups) -> dict:
@@ -41,12 +56,20 @@ def _region_names(groups) -> dict:
     return names
 
 
-def layout_document(result, name: str = "inspected") -> dict:
-    """The layout (TOML shape) of an InspectResult; baselines need each process's VmPTE."""
-    from ptcalc.compute.host import evaluate_layout
-    from ptcalc.inputs.layout import parse_layout
+def _prefix_pieces(use, prefix_bytes: int) -> list[Piece]:
+    """The pages a map of the layout stands for: a prefix of the use, mapped as the model
+    maps it under the live strategy (base pages, or the mapping's hugetlb pages)."""
+    if prefix_bytes <= 0:
+        return []
+    mapping = use.pieces[0].mapping
+    return [Piece(use.start, use.start + prefix_bytes, False, mapping)]
 
-    groups = [g for g in result.shared_groups if any(u.pieces for u in g.uses)]
+
+def layout_document(result, name: str = "inspected") -> dict:
+    """The layout (TOML shape) of an InspectResult, with baselines measured from the pages."""
+    page = live_page_bytes(result)
+    groups = [g for g in result.shared_groups
+              if any(u.pieces for u in g.uses) and g.uses[0].page_bytes == page]
     names = _region_names(groups)
     regions = []
     for group in groups:
@@ -58,9 +81,7 @@ def layout_document(result, name: str = "inspected") -> dict:
     strategy = live_strategy(result)
     per_process = []
     for process in result.processes:
-        if process.layout.vmpte_bytes is None:
-            continue
-        maps = []
+        maps, prefixes = [], []
         for use in process.uses:
             region = names.get(use.identity)
             pages = page_count(use.pieces)
@@ -69,14 +90,11 @@ def layout_document(result, name: str = "inspected") -> dict:
             touched = min(Fraction(pages * PAGE_BYTES, sizes[region]), Fraction(1))
             maps.append({"region": region, "address": hex(use.start),
                          "touched": str(touched), "access": "write"})
+            prefixes += _prefix_pieces(use, min(pages * PAGE_BYTES, sizes[region]))
         label = re.sub(r"[^a-z0-9]+", "-", process.layout.name.lower()).strip("-") or "proc"
-        doc = {"regions": regions or [{"name": "none", "size": PAGE_BYTES}],
-               "groups": [{"name": "p", "maps": maps}]}
-        own = 0
-        if maps:
-            rows = evaluate_layout(parse_layout(doc, "inspected layout"), (strategy,))
-            own = rows["groups"][0]["pt_bytes_per_process"] or 0
-        baseline = max(0, process.layout.vmpte_bytes - own) // TABLE_BYTES * TABLE_BYTES
+        # Both counts by inspect's own rule (ptcalc.inspect.tables), none from the model.
+        real = count_tables(process.prediction.pieces).bytes
+        baseline = max(0, real - count_tables(prefixes).bytes) // TABLE_BYTES * TABLE_BYTES
         per_process.append((label, maps, baseline, process.layout.pid))
     merged: dict = {}
     for label, maps, baseline, pid in per_process:
@@ -104,7 +122,8 @@ def _value(value) -> str:
 
 def to_toml(doc: dict) -> str:
     """The layout file text (the loader's keys only; pids and the live strategy as comments)."""
-    lines = [f"# Layout inferred by ptcalc inspect; baselines measured under {doc['strategy']}.",
+    lines = [("# Layout inferred by ptcalc inspect; baselines measured from each process's "
+              f"pages; the host maps its shared memory as {doc['strategy']}."),
              f"name = {_value(doc['name'])}",
              f"description = {_value('inspected processes: shared objects and baselines')}",
              ""]

@@ -155,8 +155,6 @@ def table_text(columns: list[Column], rows: list[list[str]], priority: list[int]
                tablefmt: str = "simple", width: int | None = None) -> tuple[str, list[str]]:
     """Rows laid out by tabulate within `width` (None: every column, one line per row).
     Returns the text and the headers of the columns left out."""
-    from ptcalc.present.tables import tabulate_function
-
     tabulate = tabulate_function()
     order = priority if priority is not None else list(range(len(columns)))
     order = [i for i in order if i < len(columns)]
@@ -213,3 +211,20 @@ def fitted(rows: list[list], headers: list[str], tablefmt: str = "simple",
     text, hidden = table_text(columns, cells, priority, tablefmt, width)
     note = hidden_note(hidden, width, "--wide shows every column")
     return text + ("\n" + wrap(note, width, indent="  ") if note else "")
+
+
+def tabulate_function():
+    """tabulate.tabulate, imported without its optional wcwidth module when nothing has
+    loaded them yet: wcwidth only measures wide (CJK, emoji) characters, which these ASCII
+    tables never hold, and importing it costs about 10 ms of a 200 ms cold start."""
+    import sys
+
+    if "tabulate" not in sys.modules and "wcwidth" not in sys.modules:
+        sys.modules["wcwidth"] = None            # makes tabulate's `import wcwidth` fail
+        try:
+            import tabulate
+        finally:
+            del sys.modules["wcwidth"]
+    import tabulate
+
+    return tabulate.tabulate

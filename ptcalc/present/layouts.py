@@ -120,3 +120,31 @@ def render_plan(layout, rows, fmt: str, units: str = "iec") -> str:
     return render(rows, fmt, units, PLAN_COLUMNS, title=title(layout, units) +
                   f"; the most processes of group {rows[0]['group']} that fit, others held"
                   if rows else title(layout, units))
+
+
+def render_layout_sweep(layout, result: dict, fmt: str, units: str = "iec") -> str:
+    """A layout sweep (ptcalc.compute.host_sweep): JSON {"layout", "host", "groups"}, CSV of
+    the host rows then the group rows, or the two tables led by the varied value."""
+    rows = result["host"]
+    by_group = bool(rows) and "vary_group" in rows[0]
+    if fmt in ("json", "csv"):
+        return render_layout(layout, result, fmt, units)
+    lead = (("group_procs", f"{rows[0]['vary_group']} procs", "count"),) if by_group else \
+        (("region_size_bytes", f"{rows[0]['vary_region']} size", "size"),) if rows else ()
+    host = [{**r, "fits": None if r.get("fits_ram") is None else
+             ("yes" if r["fits_ram"] else "NO")} for r in rows]
+    values = len({r[lead[0][0]] for r in rows}) if lead else 0
+    what = (f"the processes of group {rows[0]['vary_group']}" if by_group else
+            f"the size of region {rows[0]['vary_region']}") if rows else "nothing"
+    notes = sorted({f"{r['strategy']}: not applicable: {r['reason']}"
+                    for r in rows if not r["applicable"]})
+    top = render(host, fmt, units, lead + HOST_COLUMNS,
+                 title=f"{title(layout, units)}; {values:,} values of {what}", notes=notes,
+                 some_columns=True)
+    groups = [r for r in result["groups"] if not by_group or r["group"] == r["vary_group"]]
+    bottom = render(groups, fmt, units, lead + GROUP_COLUMNS,
+                    title="per group (VmPTE of one process; faults 1st: its first process, "
+                          "after the groups above)" + (f": {rows[0]['vary_group']}"
+                                                       if by_group else ""),
+                    some_columns=True)
+    return top + "\n\n" + bottom

@@ -219,23 +219,6 @@ def _machine(rows: list[dict], fmt: str) -> str:
     return out.getvalue().rstrip("\n")
 
 
-def tabulate_function():
-    """tabulate.tabulate, imported without its optional wcwidth module when nothing has
-    loaded them yet: wcwidth only measures wide (CJK, emoji) characters, which these ASCII
-    tables never hold, and importing it costs about 10 ms of a 200 ms cold start."""
-    import sys
-
-    if "tabulate" not in sys.modules and "wcwidth" not in sys.modules:
-        sys.modules["wcwidth"] = None            # makes tabulate's `import wcwidth` fail
-        try:
-            import tabulate
-        finally:
-            del sys.modules["wcwidth"]
-    import tabulate
-
-    return tabulate.tabulate
-
-
 def _shown(value) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 

@@ -77,9 +77,21 @@ def _create_backing(region: Region) -> int:
 # --------------------------------------------------------------------------- worker side
 
 
-def _touch(mv: memoryview, start: int, end: int, write: bool) -> None:
-    """One access per 4 KiB page.  A read really loads the byte (memoryview item access);
-    the loop allocates nothing but the loop int (reused from pymalloc's free list)."""
+def _measured(mv, start, end, write, who):
+    """VmPTE (KiB) before and after, minor faults and seconds of one access per 4 KiB page
+    of [start, end).  A read really loads the byte (memoryview item access).
+
+    The loop is written out here, not called: between the two getrusage() calls nothing but
+    C code and this frame's bytecode runs.  A Python call there pushes a frame on CPython's
+    frame stack, and at some call depths that push starts a new 16 KiB stack chunk, mmap()ed
+    and unmapped again on return (_PyThreadState_PushFrame/PopFrame): one minor fault per
+    call that no warm-up removes, seen as noise_faults=1 in cases whose worker happened to
+    run at such a depth."""
+    import resource
+
+    pte0 = read_vmpte_kb()
+    f0 = resource.getrusage(who).ru_minflt
+    t0 = time.perf_counter()
     if write:
         for i in range(start, end, PAGE_BYTES):
             mv[i] = 1
@@ -87,15 +99,6 @@ def _touch(mv: memoryview, start: int, end: int, write: bool) -> None:
         x = 0
         for i in range(start, end, PAGE_BYTES):
             x ^= mv[i]
-
-
-def _measured(mv, start, end, write, who):
-    import resource
-
-    pte0 = read_vmpte_kb()
-    f0 = resource.getrusage(who).ru_minflt
-    t0 = time.perf_counter()
-    _touch(mv, start, end, write)
     t1 = time.perf_counter()
     f1 = resource.getrusage(who).ru_minflt
     pte1 = read_vmpte_kb()
@@ -170,7 +173,7 @@ def _run_child(report_fd: int, body, close_fds, *args) -> None:
 
 def _thread_touches(region, mv, touches) -> list[dict]:
     """Each touch in its own thread of this process, one thread after the other.  Threads
-    are started (stacks mapped and used) before any measurement."""
+    are all started (stacks mapped and used) before any touch is measured."""
     import resource
     import threading
 
@@ -201,9 +204,11 @@ def _thread_touches(region, mv, touches) -> list[dict]:
 
     workers = [threading.Thread(target=body, args=(k,), daemon=True)
                for k in range(len(touches))]
-    for t in workers:
+    # Started one after the other: each warms up and measures its noise while the others
+    # wait on an event, so no thread's window sees another's allocations (a pool or arena
+    # page the interpreter touches for the first time is charged to the thread that does).
+    for t, ev in zip(workers, ready, strict=True):
         t.start()
-    for ev in ready:
         ev.wait()
     for k in range(len(touches)):
         go[k].set()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import resource
 import signal
 import threading
 import time
@@ -64,23 +65,6 @@ def read_status_kb(key: str = "VmPTE", pid="self") -> int:
             if line.startswith(key + ":"):
                 return int(line.split()[1])
     raise WorkerError(f"/proc/{pid}/status has no {key}")
-
-
-def _minflt() -> int:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-
-def _touch(addr: int, length: int, write: bool, step: int = PAGE_BYTES) -> None:
-    """One access per `step` bytes of [addr, addr + length)."""
-    if write:
-        for a in range(addr, addr + length, step):
-            ctypes.c_char.from_address(a).value = b"\1"
-    else:
-        x = 0
-        for a in range(addr, addr + length, step):
-            x ^= ctypes.c_char.from_address(a).value[0]
 
 
 class _Spinner:
@@ -132,8 +116,9 @@ class _WorkerLoop:
     def run(self) -> None:
         # Warm the measured code paths on a private buffer, so that they fault nothing later.
         for _ in range(2):
-            self._measure(lambda: _touch(ctypes.addressof(self.warm), len(self.warm), True))
-            self._measure(lambda: _touch(ctypes.addressof(self.warm), len(self.warm), False))
+            self._measure_touch(ctypes.addressof(self.warm), len(self.warm), True)
+            self._measure_touch(ctypes.addressof(self.warm), len(self.warm), False)
+            self._measure()
         for line in self.cmd:
             request = json.loads(line)
             try:
@@ -145,14 +130,43 @@ class _WorkerLoop:
             if request.get("final"):
                 break
 
-    def _measure(self, action) -> dict:
-        pte0, f0 = read_status_kb(), _minflt()
+    def _measure(self, call=None, *args) -> dict:
+        """VmPTE and minor faults around `call(*args)`, a ctypes function (C, no Python
+        frame: a Python call inside the window can start a new CPython frame-stack chunk,
+        mmap()ed afresh each time at some call depths, one fault no warm-up removes); its
+        return code is left in "rc"."""
+        pte0, f0 = read_status_kb(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         t0 = time.perf_counter()
-        action()
+        rc = call(*args) if call is not None else 0
         t1 = time.perf_counter()
-        f1, pte1 = _minflt(), read_status_kb()
+        f1 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        pte1 = read_status_kb()
+        return {"vmpte_delta": (pte1 - pte0) * 1024, "faults": f1 - f0, "seconds": t1 - t0,
+                "vmpte_kb": pte1, "rc": rc}
+
+    def _measure_touch(self, addr: int, length: int, write: bool, step: int = PAGE_BYTES):
+        """The same around one access per `step` bytes of [addr, addr + length), the loop
+        written out in the window for the same reason."""
+        char = ctypes.c_char
+        pte0, f0 = read_status_kb(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        t0 = time.perf_counter()
+        if write:
+            for a in range(addr, addr + length, step):
+                char.from_address(a).value = b"\1"
+        else:
+            x = 0
+            for a in range(addr, addr + length, step):
+                x ^= char.from_address(a).value[0]
+        t1 = time.perf_counter()
+        f1 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        pte1 = read_status_kb()
         return {"vmpte_delta": (pte1 - pte0) * 1024, "faults": f1 - f0, "seconds": t1 - t0,
                 "vmpte_kb": pte1}
+
+    def _syscall(self, name: str, *args) -> dict:
+        out = self._measure(getattr(self.libc, name), *args)
+        _check(out.pop("rc"), name)
+        return out
 
     # -- commands
     def do_map(self, address, size, fd=-1, private=False, anonymous=False):
@@ -165,21 +179,21 @@ class _WorkerLoop:
         return {}
 
     def do_noise(self):
-        return self._measure(lambda: None)
+        out = self._measure()
+        del out["rc"]
+        return out
 
     def do_touch(self, address, length, write=True, step=PAGE_BYTES):
-        return self._measure(lambda: _touch(address, length, write, step))
+        return self._measure_touch(address, length, write, step)
 
     def do_mprotect(self, address, length, prot=PROT_READ):
-        return self._measure(lambda: _check(self.libc.mprotect(address, length, prot),
-                                            "mprotect"))
+        return self._syscall("mprotect", address, length, prot)
 
     def do_munmap(self, address, length):
-        return self._measure(lambda: _check(self.libc.munmap(address, length), "munmap"))
+        return self._syscall("munmap", address, length)
 
     def do_madvise(self, address, length, advice=MADV_DONTNEED):
-        return self._measure(lambda: _check(self.libc.madvise(address, length, advice),
-                                            "madvise"))
+        return self._syscall("madvise", address, length, advice)
 
     def do_fork(self):
         """fork() a child that exits at once; the time fork() took in the parent."""

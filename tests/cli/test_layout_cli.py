@@ -74,3 +74,41 @@ def test_bad_layout_is_one_line_exit_2(tmp_path):
     assert code == 2 and "groups[0].procs" in err and len(err.strip().splitlines()) == 1
     code, _, err = run_cli("compare", "--layout", "no-such-layout")
     assert code == 2 and "redis-fork-24g" in err
+
+
+def test_sweep_layout_varies_one_group_and_writes_csv_and_json(tmp_path):
+    path = write(tmp_path, ONE)
+    code, out, err = run_cli("sweep", "--layout", path, "--group", "servers", "--procs",
+                             "10..40/10", "-s", "private-4k", "-s", "hugetlb-2m")
+    assert code == 0, err
+    assert "4 values of the processes of group servers" in out and "servers procs" in out
+    code, out, err = run_cli("sweep", "--layout", path, "--group", "servers", "--procs",
+                             "10,40", "-s", "private-4k", "--format", "json")
+    body = json.loads(out)
+    assert set(body) == {"layout", "host", "groups"}
+    at_40 = [r for r in body["host"] if r["group_procs"] == 40]
+    code, out, _ = run_cli("compare", "--layout", path, "-s", "private-4k", "--format", "json")
+    assert at_40 == [{"vary_group": "servers", "group_procs": 40, **r}
+                     for r in json.loads(out)["host"]]
+    target = tmp_path / "sweep.csv"
+    code, out, err = run_cli("sweep", "--layout", path, "--region", "sga", "--size",
+                             "1GiB..3GiB/1GiB", "-s", "private-4k", "--output", target)
+    assert code == 0, err
+    assert "wrote 3 host rows" in out
+    header = target.read_text().splitlines()[0]
+    assert header.startswith("vary_region,region_size_bytes,strategy")
+
+
+def test_sweep_layout_bad_options_are_one_line_exit_2(tmp_path):
+    path = write(tmp_path, ONE)
+    for argv, words in (
+            (("--group", "servers", "--size", "1GiB"), "give --procs"),
+            (("--region", "sga", "--procs", "3"), "give --size"),
+            (("--group", "servers", "--procs", "3", "--touched", "0.5"), "--touched does not"),
+            (("--procs", "3"), "varies one thing"),
+            (("--group", "servers", "--procs", "3", "--output", tmp_path / "x.parquet"),
+             ".csv or .json")):
+        code, _, err = run_cli("sweep", "--layout", path, *argv)
+        assert code == 2 and words in err and len(err.strip().splitlines()) == 1, (argv, err)
+    code, _, err = run_cli("sweep", "--group", "servers", "--procs", "3")
+    assert code == 2 and "give --layout" in err
