@@ -70,11 +70,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # 16 MiB PGA each; postgres-host: docs/layouts.md's example); by hand, 1 GiB pages are the
 # cheapest in both, 64 of them for the 64 GiB SGA and 16 for the 16 GiB shared_buffers.
 LAYOUTS = {"sga-sizing.ipynb": (str(ROOT / "tests/fixtures/layouts/oracle-host.toml"),
-                                "oracle-host: 64 GiB sga (shared), 16 MiB pga (private); "
-                                "800 processes; 256 GiB host", "hugepagesz=1G hugepages=64"),
+                                ("oracle-host: 64 GiB sga (shared), 16 MiB pga (private); "
+                                 "800 processes; 256 GiB host"), "hugepagesz=1G hugepages=64"),
            "postgres-sizing.ipynb": (str(ROOT / "docs/examples/postgres-host.toml"),
-                                     "postgres-host: 16 GiB shared_buffers (shared), 64 MiB "
-                                     "heap (private); 201 processes in 2 groups; 64 GiB host",
+                                     ("postgres-host: 16 GiB shared_buffers (shared), 64 MiB "
+                                      "heap (private); 201 processes in 2 groups; 64 GiB host"),
                                      "hugepagesz=1G hugepages=16")}
 OTHER_RUNS = {
     "sga-sizing.ipynb": ({"SIZE": "64GiB", "PROCS": 800, "RAM": "256GiB", "OFFSET": "512MiB",
