@@ -97,7 +97,7 @@ class Strategy:
     @property
     def layout_rule(self) -> str:
         """How the rule extends to host layouts (several regions, groups, fork)."""
-        return LAYOUT_RULES.get(self.name, "")
+        return LAYOUT_RULES.get(self.name, ONE_REGION_LAYOUT_RULE)
 
     @property
     def hugetlb_page_bytes(self) -> int | None:
@@ -387,6 +387,11 @@ def strategy(name: str) -> Strategy:
 # page cache and shared tables the earlier ones left; private (MAP_PRIVATE anonymous) regions
 # use 4 KiB pages under every strategy, and fork copies their tables when the parent wrote
 # them (mm/memory.c vma_needs_copy()); shared regions are never copied at fork.
+#: The strategies whose formulas exist for one region only (ptcalc.compute.host COMPARE_ONLY).
+ONE_REGION_LAYOUT_RULE = ("modelled for one region only: a layout of one shared region mapped "
+                          "by one group (no fork, baseline, file offset or independent pages) "
+                          "gives the ptcalc compare row; any other layout shows it not "
+                          "applicable")
 LAYOUT_RULES = {
     "private-4k": "per process the union of its regions' tables; a later process reads the "
                   "pages already in the page cache one fault-around window at a time, the "

@@ -44,7 +44,21 @@ def load_layout(text: str, paging="4", fault_around="64KiB"):
     return load_layout_file(path, paging, fault_around)
 
 
+def _preset_document(path) -> bool:
+    """Is the TOML file a preset (a [scenario] table, as in models/workloads)?  Such a file
+    is taken as its one-region layout; anything unreadable is left to the layout loader."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return isinstance(data.get("scenario"), dict) and "regions" not in data
+
+
 def resolve_layout(text: str, paging="4", fault_around="64KiB", ram=None, decimal=False):
+    """A layout from a TOML layout file, a name in models/layouts, or a preset (a name in
+    models/workloads or a preset file) as its one-region layout with the preset's sources."""
     from ptcalc.errors import InputError
     from ptcalc.inputs.layout import layout_from_scenario, load_layout_file
     from ptcalc.inputs.presets import load_preset, preset_names
@@ -52,10 +66,10 @@ def resolve_layout(text: str, paging="4", fault_around="64KiB", ram=None, decima
     from ptcalc.units import parse_size
 
     path = layout_file(text)
-    if path is not None:
+    if path is not None and not _preset_document(path):
         layout = load_layout_file(path, paging, fault_around)
-    elif "/" not in text and text in preset_names():
-        preset = load_preset(text)
+    elif path is not None or ("/" not in text and text in preset_names()):
+        preset = load_preset(str(path) if path is not None else text)
         values = {"offset": 0, "touched": 1, "access": "write", "pattern": "dense",
                   **preset.values}
         scenario = make_scenario(values["size"], values["procs"], values["offset"],

@@ -197,6 +197,10 @@ def register(app: typer.Typer) -> None:
         group: str | None = typer.Option(None, "--group", metavar="NAME",
                                          help="With --layout: the most processes of this "
                                               "group that fit --ram, the others held."),
+        all_strategies: bool = typer.Option(
+            False, "--all-strategies", help="Tables: every strategy (by default the "
+            "multi-size THP sizes other than 64 KiB, whose page tables are private-4k's, "
+            "are left out)."),
         columns: str | None = options.columns(),
         wide: bool = options.wide(),
     ) -> None:
@@ -237,6 +241,10 @@ def register(app: typer.Typer) -> None:
         title = _plan_title(summary, units, options.paging_note(paging)) + size_readings(
             {"size": chosen["size"], "ram": chosen.get("ram"), "budget": budget},
             decimal_units)
+        from ptcalc.cli.compare_scenario import table_rows
+
+        rows, left_out = table_rows(rows, all_strategies or bool(strategy))
+        notes += [left_out] * bool(left_out)
         typer.echo(render(rows, fmt, units, columns=PLAN_COLUMNS, title=title, notes=notes))
 
     @app.command()

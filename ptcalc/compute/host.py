@@ -198,6 +198,14 @@ def _compare_only(layout: Layout, strategy: str):
                                "layouts with several maps, fork, baselines or file offsets")
     (row,) = scenario_rows(scenario, (strategy,))
     row = {**row, **dict.fromkeys(HOST_EXTRA)}
+    if row["applicable"]:
+        # data: the touched pages, or the folios mapping them where those are larger
+        data = max(row["touched_bytes"], sum(row[f"mapped_{k}_bytes"] or 0
+                                             for k in ("4k", "2m", "1g")))
+        memory = data + row["pt_bytes_total"]
+        row.update(baseline_pt_bytes=0, data_bytes=data, memory_bytes=memory,
+                   ram_bytes=layout.ram_bytes, fits_ram=None if layout.ram_bytes is None
+                   else memory <= layout.ram_bytes)
     grp = layout.groups[0]
     group = {**dict.fromkeys(GROUP_KEYS), **{k: row.get(k) for k in GROUP_KEYS if k in row},
              "group": grp.name, "procs": grp.procs}

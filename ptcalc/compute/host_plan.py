@@ -16,8 +16,8 @@ from ptcalc.inputs.layout import Layout
 from ptcalc.inputs.scenario import MAX_PROCS
 from ptcalc.model.strategies import STRATEGY_NAMES
 
-PLAN_KEYS = ("strategy", "group", "applicable", "reason", "max_procs", "memory_at_max",
-             "pt_bytes_at_max", "ram_bytes", "huge_pages", "reserve")
+PLAN_KEYS = ("strategy", "group", "applicable", "reason", "max_procs", "memory_with_one",
+             "memory_at_max", "pt_bytes_at_max", "ram_bytes", "huge_pages", "reserve")
 
 
 def _memory(layout: Layout, group: str, procs: int, strategy: str):
@@ -68,6 +68,7 @@ def most_procs(layout: Layout, group: str, ram: int, strategies=STRATEGY_NAMES) 
             reserve = ", ".join(f"{name}: {n} x {page >> 20} MiB" for name, n in counts) \
                 or None
         rows.append({**base, "applicable": True, "reason": None, "max_procs": best,
+                     "memory_with_one": memory if best == 0 else None,
                      "memory_at_max": memory if at else None,
                      "pt_bytes_at_max": at["pt_bytes_total"] if at else None,
                      "huge_pages": at["huge_pages"] if at else row["huge_pages"],

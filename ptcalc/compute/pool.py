@@ -20,7 +20,14 @@ with ptcalc's own recommendation and the reason for it.
   page) + 1, where size_b is the server's whole main shared memory segment
   (CalculateShmemSize()), which is larger than shared_buffers
   (https://www.postgresql.org/docs/current/kernel-resources.html#LINUX-HUGE-PAGES:
-  `postgres -D $PGDATA -C shared_memory_size_in_huge_pages`).
+  `postgres -D $PGDATA -C shared_memory_size_in_huge_pages`).  `postgres -C
+  shared_memory_size` prints that segment in MB rounded up (size_mb = add_size(size_b,
+  1 MB - 1) / 1 MB, same function), so a whole number of MB given as the segment stands for a
+  size_b in ((MB - 1) MB, MB MB]: the rule is then taken on MB MB - 1 byte, which is the
+  server's figure unless its segment is an exact multiple of the page.  Checked against
+  PostgreSQL 15.18 (Debian 15.18-0+deb12u1) with huge_pages=try and 2 MiB pages:
+  shared_buffers 128MB -> shared_memory_size 143 -> 72 pages; 1GB -> 1074 -> 537; 10GB ->
+  10488 -> 5244; 64GB -> 67004 -> 33502 (tests/kernel/test_pool_postgres.py asks the server).
 * autobase (formerly vitabaks/postgresql_cluster), automation/roles/pre_checks/tasks/
   huge_pages.yml (https://github.com/vitabaks/autobase/blob/
   d10e67554fff1bf1de7e2f8559aaf97c4569a59d/automation/roles/pre_checks/tasks/
@@ -35,7 +42,7 @@ import dataclasses
 
 from ptcalc import paging as geometry
 
-GiB = 2**30
+GiB, MiB = 2**30, 2**20
 AUTOBASE_MIN_SHARED_BUFFERS_GB = 8       # min_shared_buffers_gb default in the role
 AUTOBASE_ADDITIONAL_GB = 1               # additional_huge_pages_gb default in the role
 
@@ -58,6 +65,13 @@ def oracle_script_pages(segment_bytes: list[int], page_bytes: int) -> int:
 def postgresql_pages(segment_bytes: int, page_bytes: int) -> int:
     """shared_memory_size_in_huge_pages: floor(segment / page) + 1 (ipci.c)."""
     return segment_bytes // page_bytes + 1
+
+
+def postgresql_segment_bytes(shared_memory_size: int) -> int:
+    """The server's exact segment for a shared_memory_size as `postgres -C` prints it: a whole
+    number of MB is a value rounded up, so the segment is taken one byte below it; any other
+    byte count is taken as exact."""
+    return shared_memory_size - 1 if shared_memory_size % MiB == 0 else shared_memory_size
 
 
 def autobase_pages(shared_buffers_bytes: int, page_bytes: int) -> int | None:
@@ -85,7 +99,8 @@ def pool_rules(size_bytes: int, page_bytes: int, *, segments: list[int] | None =
     of `size_bytes`); `shared_memory_size`: PostgreSQL's whole segment (default: unknown,
     and `size_bytes` is shared_buffers alone, which under-reserves)."""
     segments = list(segments) if segments else [size_bytes]
-    pg_segment = shared_memory_size if shared_memory_size is not None else size_bytes
+    pg_segment = postgresql_segment_bytes(shared_memory_size) if shared_memory_size \
+        is not None else size_bytes
     autobase = autobase_pages(size_bytes, page_bytes)
     rules = [
         PoolRule("plain_ceil", "ceil(size / page) (Oracle install guide)",
@@ -97,9 +112,11 @@ def pool_rules(size_bytes: int, page_bytes: int, *, segments: list[int] | None =
                  f"{len(segments)} segment{'s' if len(segments) > 1 else ''}"),
         PoolRule("postgresql", "PostgreSQL shared_memory_size_in_huge_pages",
                  postgresql_pages(pg_segment, page_bytes),
-                 "floor(segment / page) + 1 of the server's segment" if shared_memory_size
-                 is not None else "of shared_buffers alone: under-reserves, the server's "
-                 "segment is larger (postgres -C shared_memory_size_in_huge_pages)"),
+                 "floor(segment / page) + 1 of the server's segment (a whole number of MB "
+                 "as postgres -C prints it: rounded up, so taken 1 byte below)"
+                 if shared_memory_size is not None else
+                 "of shared_buffers alone: under-reserves, the server's segment is larger "
+                 "(postgres -C shared_memory_size_in_huge_pages)"),
         PoolRule("autobase", "autobase role (shared_buffers + 1GB)", autobase,
                  "(whole GB of shared_buffers + 1) x 1024^3 / page" if autobase is not None else
                  "the role sets no pool below 8GB of shared_buffers (min_shared_buffers_gb)"),
@@ -162,4 +179,5 @@ HUGE_PAGE_SIZES = (geometry.HUGE_2M_BYTES, geometry.HUGE_1G_BYTES)
 
 __all__ = ["HUGE_PAGE_SIZES", "PoolRule", "autobase_pages", "ceil_pages", "kubernetes_quantity",
            "oracle_script_pages", "page_size_name", "pool_rules", "postgresql_pages",
+           "postgresql_segment_bytes",
            "short_of", "split_over_nodes"]

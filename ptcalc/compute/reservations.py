@@ -163,7 +163,7 @@ def expand_rows(rows: list[dict], scenario: Scenario, reservation: Reservation |
         out.append({**base, **_no_tlb(base), **mixed, "fallback": "mixed"})
         (whole,) = metric_rows(scenario, [whole_layout.parts[0][0]])
         out.append({**base, **_no_tlb(base), **_metrics_only(whole), "huge_pages": 0,
-                    "fallback": "whole"})
+                    "leaf_page_bytes": whole["leaf_page_bytes"], "fallback": "whole"})
     return out
 
 

@@ -117,9 +117,15 @@ def render_plan(layout, rows, fmt: str, units: str = "iec") -> str:
         import json
 
         return json.dumps({"layout": layout_echo(layout), "plan": rows}, indent=2)
+    notes = [f"{r['strategy']}: not even one process of {r['group']} fits: data + page tables "
+             f"with one are {format_size(r['memory_with_one'], units)}, more than the "
+             f"{format_size(r['ram_bytes'], units)} of RAM" for r in rows
+             if r.get("memory_with_one") is not None]
+    notes += sorted({f"{r['strategy']}: not applicable: {r['reason']}" for r in rows
+                     if not r["applicable"]})
     return render(rows, fmt, units, PLAN_COLUMNS, title=title(layout, units) +
                   f"; the most processes of group {rows[0]['group']} that fit, others held"
-                  if rows else title(layout, units))
+                  if rows else title(layout, units), notes=notes)
 
 
 def render_layout_sweep(layout, result: dict, fmt: str, units: str = "iec") -> str:

@@ -236,13 +236,15 @@ def _thp_case(size, file_offset, directory):
     return holder
 
 
-def _independent_case(size, seed):
+def _independent_case(size, seed, same=False):
+    """The first process writes a random quarter; the second reads its own random quarter
+    (independent sets) or the very pages the first wrote (the same set)."""
     def holder():
         address = _slot(0)
         mv = _map(address, size, MAP_SHARED | MAP_ANONYMOUS)
         rng = random.Random(seed)
         first = [o for o in _pages(size) if rng.random() < RANDOM_FRACTION]
-        second = [o for o in _pages(size) if rng.random() < RANDOM_FRACTION]
+        second = first if same else [o for o in _pages(size) if rng.random() < RANDOM_FRACTION]
         a = _in_child(lambda: _measure(mv, first, True))
         b = _in_child(lambda: _measure(mv, second, False))
         return {"first_faults": a["faults"], "second_faults": b["faults"],
@@ -311,6 +313,9 @@ def layout_cases(thp_directory=lambda: "/dev/shm") -> list[LayoutCase]:
     cases.append(LayoutCase("independent random sets 64MiB shmem, f=0.25",
                             {}, _independent_case(size, seed=11), "second",
                             (("second_faults", "oracle_second_faults", 2),)))
+    cases.append(LayoutCase("same random set 64MiB shmem, f=0.25",
+                            {}, _independent_case(size, seed=12, same=True), "second",
+                            (("second_faults", "oracle_second_faults", 2),)))
     return cases
 
 
@@ -337,14 +342,30 @@ def model_for(case: LayoutCase, fault_around: int) -> dict:
     return out
 
 
-def _independent_model(measured: dict, size: int, fault_around: int) -> dict:
+def _random_model(measured: dict, size: int, fault_around: int, same: bool) -> dict:
+    """The oracle on the very pages drawn, and the model's expectation: independent sets
+    (compute.host.independent_read_faults) or the same set (the compiled random-pattern
+    faults_next of private-4k: a later reader faults once per window holding a touched
+    page, so windows of n pages give sum 1 - (1-f)^n, variance sum p (1 - p))."""
+    import math
+
     from ptcalc.compute.host import independent_read_faults
+    from ptcalc.compute.scalar import scenario_rows
+    from ptcalc.inputs.scenario import make_scenario
     from ptcalc.oracle_host import two_process_faults
 
-    expected, sigma = independent_read_faults(size, RANDOM_FRACTION, 1, fault_around)
+    scenario = make_scenario(size, 2, 0, RANDOM_FRACTION, "read", "random",
+                             fault_around=fault_around)
+    (same_set,) = scenario_rows(scenario, ["private-4k"])
+    if same:
+        expected = same_set["faults_next"]
+        p = 1 - (1 - RANDOM_FRACTION) ** (fault_around // PAGE_BYTES)
+        sigma = math.sqrt(size // fault_around * p * (1 - p))
+    else:
+        expected, sigma = independent_read_faults(size, RANDOM_FRACTION, 1, fault_around)
     _, oracle = two_process_faults(size, measured["first"], measured["second"], fault_around)
     return {"oracle_second_faults": oracle, "expected_second_faults": expected,
-            "sigma": sigma}
+            "sigma": sigma, "same_set_expected": same_set["faults_next"]}
 
 
 def run_layout_probe(guard, fault_around: int, progress=None) -> list[LayoutCase]:
@@ -364,7 +385,8 @@ def run_layout_probe(guard, fault_around: int, progress=None) -> list[LayoutCase
             if case.layout:
                 case.model = model_for(case, fault_around)
             else:
-                case.model = _independent_model(case.measured, 64 * MiB, fault_around)
+                case.model = _random_model(case.measured, 64 * MiB, fault_around,
+                                           case.name.startswith("same"))
                 case.measured.pop("first")
                 case.measured.pop("second")
             case.status = "pass"
@@ -386,9 +408,12 @@ def render(cases) -> str:
     for case in cases:
         pairs = [f"{m}={case.measured.get(m)} vs {k}={case.model.get(k)}"
                  for m, k, _ in case.checks]
-        if case.name.startswith("independent") and case.model:
-            pairs.append(f"expected={case.model['expected_second_faults']:.1f} "
-                         f"(sigma {case.model['sigma']:.1f})")
+        if "random set" in case.name and case.model:
+            model = case.model
+            pairs.append(f"expected={model['expected_second_faults']:.1f} "
+                         f"(sigma {model['sigma']:.1f}), "
+                         f"{model['expected_second_faults'] / model['same_set_expected']:.2f}x "
+                         f"the same-set model's {model['same_set_expected']:.1f}")
         lines.append(f"{case.name} | {'; '.join(pairs)} | {case.status} {case.reason}".rstrip())
     return "\n".join(lines)
 

@@ -106,6 +106,8 @@ def test_compare_mixed_and_whole_at_the_users_process_count():
     mixed, whole = by[("hugetlb-2m", "mixed")], by[("hugetlb-2m", "whole")]
     private = by[("private-4k", None)]
     assert whole["pt_bytes_total"] == private["pt_bytes_total"]
+    # whole: every page a 4 KiB page (the table's leaf column says so); mixed keeps 2 MiB
+    assert whole["leaf_page_bytes"] == 4096 and mixed["leaf_page_bytes"] == 2 * 1024 * 1024
     half_huge = rows_of("compare", "--size", "32GiB", "--procs", "800", "-s", "hugetlb-2m")[0]
     half_small = rows_of("compare", "--size", "32GiB", "--offset", "32GiB", "--procs", "800",
                          "-s", "private-4k")[0]

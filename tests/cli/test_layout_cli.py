@@ -112,3 +112,61 @@ def test_sweep_layout_bad_options_are_one_line_exit_2(tmp_path):
         assert code == 2 and words in err and len(err.strip().splitlines()) == 1, (argv, err)
     code, _, err = run_cli("sweep", "--group", "servers", "--procs", "3")
     assert code == 2 and "give --layout" in err
+
+
+def test_a_preset_as_a_layout_plans_as_the_scenario_plan_does():
+    # oracle-sga-300g (300 GiB, 512 GiB RAM) as its one-region layout: the layout plan's
+    # bisection on data + PT must give the scenario plan's max_procs for every strategy,
+    # the strategies with one-region formulas only (mTHP sizes, thp-shmem-1g, ptshare-2026)
+    # included: their rows carry data and the RAM verdict too.  private-4k: 212 GiB /
+    # 601.18 MiB per process = 361.
+    code, out, err = run_cli("plan", "--layout", "oracle-sga-300g", "--group", "procs",
+                             "--format", "json")
+    assert code == 0, err
+    layout_plan = {r["strategy"]: r["max_procs"] for r in json.loads(out)["plan"]}
+    code, out, err = run_cli("plan", "--size", "300GiB", "--ram", "512GiB", "--format", "json")
+    assert code == 0, err
+    scenario_plan = {r["strategy"]: r["max_procs"] for r in json.loads(out)}
+    assert layout_plan == scenario_plan and layout_plan["private-4k"] == 361
+    code, out, _ = run_cli("compare", "--layout", "oracle-sga-300g", "--format", "json")
+    host = {r["strategy"]: r for r in json.loads(out)["host"]}
+    assert host["thp-shmem-64k"]["fits_ram"] is False      # 1500 x 601 MiB of tables
+    assert host["thp-shmem-1g"]["data_bytes"] == 300 * GiB and host["thp-shmem-1g"]["fits_ram"]
+
+
+def test_redis_child_writing_everything_does_not_fit_and_plan_says_why():
+    # redis-fork-24g-writes: the parent's 24 GiB + the child's 24 GiB of copied pages + 2 x
+    # 48.098 MiB of tables = 48.094 GiB > 32 GiB: no child fits; the read-only child fits
+    code, out, err = run_cli("plan", "--layout", "redis-fork-24g-writes", "--group",
+                             "bgsave-child", "-s", "private-4k")
+    assert code == 0, err
+    assert ("private-4k: not even one process of bgsave-child fits: data + page tables with "
+            "one are 48.094 GiB, more than the 32 GiB of RAM") in out
+    code, out, _ = run_cli("plan", "--layout", "redis-fork-24g-writes", "--group",
+                           "bgsave-child", "-s", "private-4k", "--format", "json")
+    (row,) = json.loads(out)["plan"]
+    assert row["max_procs"] == 0 and row["memory_with_one"] == 48 * GiB + 2 * 12313 * 4096
+    code, out, _ = run_cli("compare", "--layout", "redis-fork-24g", "-s", "private-4k",
+                           "--format", "json")
+    (host,) = json.loads(out)["host"]
+    assert host["fits_ram"] is True and host["data_bytes"] == 24 * GiB
+
+
+def test_a_preset_file_is_its_one_region_layout(tmp_path):
+    # a copy of models/workloads/postgres-100g.toml ([scenario] + [sources]) given to
+    # --layout: the rows of `compare --preset FILE`, and the preset's sources echoed
+    from ptcalc.data import models_path
+
+    path = tmp_path / "my-postgres.toml"
+    path.write_text(models_path("workloads", "postgres-100g.toml").read_text())
+    code, out, err = run_cli("compare", "--layout", path, "--format", "json")
+    assert code == 0, err
+    body = json.loads(out)
+    assert body["layout"]["name"] == "my-postgres" and "size" in body["layout"]["sources"]
+    code, out, err = run_cli("compare", "--preset", path, "--format", "json")
+    assert code == 0, err
+    scenario = {r["strategy"]: r for r in json.loads(out)}
+    for row in body["host"]:
+        want = scenario[row["strategy"]]
+        assert (row["pt_bytes_total"], row["faults_total"]) == (want["pt_bytes_total"],
+                                                                want["faults_total"])

@@ -40,14 +40,16 @@ def widest(text: str) -> int:
 
 
 def first_cells(out: str) -> list[str]:
-    """The first cell of each table row: the lines between the dashes and a blank line."""
+    """The first cell of each table row: the lines between the dashes and a blank line
+    that do not continue a wrapped cell."""
     lines = out.splitlines()
     start = next(n for n, line in enumerate(lines) if set(line) <= set("- ") and line)
     rows = []
     for line in lines[start + 1:]:
         if not line.strip():
             break
-        rows.append(line.split()[0])
+        if not line[0].isspace():              # not a wrapped cell's continuation line
+            rows.append(line.split()[0])
     return rows
 
 
@@ -120,19 +122,21 @@ def test_machine_formats_ignore_the_width(monkeypatch):
         assert run("compare", *SMALL, "--format", fmt)[1] == full
 
 
-def test_table_leaves_out_mthp_sizes_but_says_how_to_see_them(monkeypatch):
+@pytest.mark.parametrize("command", [["compare", *SMALL],
+                                     ["plan", "--size", "3GiB", "--ram", "16GiB"]])
+def test_table_leaves_out_mthp_sizes_but_says_how_to_see_them(monkeypatch, command):
     monkeypatch.setenv("COLUMNS", "100")
-    out = run("compare", *SMALL)[1]
+    out = run(*command)[1]
     names = first_cells(out)
     # 19 strategies less the 7 multi-size THP sizes other than 64k
     assert len(STRATEGY_NAMES) == 19 and len(names) == 12
     assert "thp-shmem-64k" in names and "thp-shmem-8k" not in names
     assert "--all-strategies" in out
-    every = run("compare", *SMALL, "--all-strategies")[1]
+    every = run(*command, "--all-strategies")[1]
     assert first_cells(every) == list(STRATEGY_NAMES)
-    chosen = run("compare", *SMALL, "-s", "thp-shmem-8k")[1]
+    chosen = run(*command, "-s", "thp-shmem-8k")[1]
     assert "thp-shmem-8k" in chosen and "--all-strategies" not in chosen
-    assert len(json.loads(run("compare", *SMALL, "--format", "json")[1])) == 19
+    assert len(json.loads(run(*command, "--format", "json")[1])) == 19
 
 
 def test_choose_columns_is_greedy_by_priority():

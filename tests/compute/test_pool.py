@@ -49,6 +49,21 @@ def test_postgresql_rule_is_floor_plus_one():
     assert postgresql_pages(64 * GiB + 3 * MiB, P2M) == 32770
 
 
+@pytest.mark.parametrize("shared_memory_size_mb, pages", [
+    # PostgreSQL 15.18 (Debian 15.18-0+deb12u1), 2 MiB pages, huge_pages=try:
+    # postgres -C shared_memory_size / shared_memory_size_in_huge_pages for shared_buffers
+    # 128MB, 1GB, 10GB, 64GB (tests/kernel/test_pool_postgres.py asks a live server)
+    (143, 72), (1074, 537), (10488, 5244), (67004, 33502)])
+def test_postgresql_rule_on_the_servers_own_figures(shared_memory_size_mb, pages):
+    # e.g. 1074 MB rounded up: the segment is in (1073 MB, 1074 MB]: floor(< 537) = 536, + 1
+    rules = {r.key: r for r in pool_rules(GiB, P2M, shared_memory_size=shared_memory_size_mb
+                                          * MiB)}
+    assert rules["postgresql"].pages == pages
+    # a byte count that is not whole MB is exact: 1074 MB + 5 B -> 537 + 1 = 538
+    exact = {r.key: r for r in pool_rules(GiB, P2M, shared_memory_size=1074 * MiB + 5)}
+    assert exact["postgresql"].pages == 538
+
+
 def test_autobase_rule():
     # (shared_buffers_gb + 1) * 1024 * 1024 // 2048 kB: 64 GiB -> 65 * 512 = 33280
     assert autobase_pages(64 * GiB, P2M) == 33_280
@@ -64,8 +79,12 @@ def test_pool_rules_side_by_side():
                                                    shared_memory_size=64 * GiB + 600 * MiB)}
     assert rules["plain_ceil"].pages == 32768                   # 64 GiB / 2 MiB
     assert rules["oracle_script"].pages == 32770                # 1 + 32768 + 1
-    # the server's segment 64 GiB + 600 MiB: 32768 + 300 = 33068 whole pages, + 1 = 33069
-    assert rules["postgresql"].pages == 33069
+    # the server's segment as postgres -C shared_memory_size prints it, 64 GiB + 600 MiB
+    # (65,136 MB, rounded up): the exact segment is in (65,135 MB, 65,136 MB], so floor(size_b
+    # / 2 MiB) = 32768 + 299 and + 1 = 33068 -- what the server says for such a segment
+    # (test_postgresql_rule_on_the_servers_own_figures); on an exact 64 GiB + 600 MiB it
+    # would be 33069, which a whole-MB figure cannot tell apart
+    assert rules["postgresql"].pages == 33068
     assert rules["autobase"].pages == 33280
     # ptcalc: ceil of the server's segment = 33068 (the +1 of ipci.c is margin)
     assert rules["ptcalc"].pages == 33068

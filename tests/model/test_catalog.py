@@ -136,3 +136,15 @@ def test_strategies_loads_no_sympy_pandas_or_numpy():
               if line.startswith("import time:")}
     assert "ptcalc" in loaded                      # the importtime output was read
     assert not loaded & {"sympy", "pandas", "numpy"}
+
+
+def test_every_strategy_says_how_it_extends_to_layouts():
+    # `ptcalc strategies` prints a layouts: line per strategy; the strategies the host
+    # evaluation takes from the one-region formulas (COMPARE_ONLY) say that they do
+    from ptcalc.catalog import ONE_REGION_LAYOUT_RULE, STRATEGIES
+    from ptcalc.compute.host import COMPARE_ONLY
+
+    for strategy in STRATEGIES:
+        assert strategy.layout_rule, strategy.name
+        assert (strategy.layout_rule == ONE_REGION_LAYOUT_RULE) == (
+            strategy.name in COMPARE_ONLY), strategy.name

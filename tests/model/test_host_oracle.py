@@ -112,3 +112,26 @@ def test_gib_layouts_of_huge_pages_match_the_oracle(seed):
     except InputError:
         pytest.skip("the drawn layout is not valid")
     check(layout, HUGE_ONLY)
+
+
+@pytest.mark.parametrize("touched, earlier", [(0.25, 1), (0.1, 1), (0.5, 1), (0.25, 3)])
+def test_independent_sets_expectation_is_the_oracles_mean(touched, earlier):
+    """pages = "independent": the expected faults of a reader of its own random pages after
+    `earlier` writers of their own (compute.host.independent_read_faults) against the mean
+    of the page-by-page oracle over drawn sets.  k earlier writers leave the union of their
+    sets in the page cache, so they are one writer of that union.  The mean of N draws lies
+    within 4 sigma / sqrt(N) of the expectation (sigma: the formula's own standard
+    deviation of one draw)."""
+    from ptcalc.compute.host import independent_read_faults
+    from ptcalc.oracle_host import two_process_faults
+
+    size, window, draws = 4 * MiB, 64 * KiB, 300
+    expected, sigma = independent_read_faults(size, touched, earlier, window)
+    rng = random.Random(7)
+    pages = range(0, size, PAGE)
+    total = 0
+    for _ in range(draws):
+        cached = sorted({p for _ in range(earlier) for p in pages if rng.random() < touched})
+        mine = [p for p in pages if rng.random() < touched]
+        total += two_process_faults(size, cached, mine, window)[1]
+    assert abs(total / draws - expected) <= 4 * sigma / draws ** 0.5, (total / draws, expected)
