@@ -5,7 +5,7 @@ model with sympy at generation time."""
 
 # ruff: noqa
 
-SOURCE_SHA256 = 'fab3ddeb5bbf2be66ac296c81ed03403912425fb6031d2555e6366ddec294673'
+SOURCE_SHA256 = '80085e1048d7edb9f1395c26de29ebd47ceb9969b75c1f9a9a01e58466ab6d76'
 
 #: (name, text, latex) of every step
 STEPS = (
