@@ -5,7 +5,7 @@ model with sympy at generation time."""
 
 # ruff: noqa
 
-SOURCE_SHA256 = 'c06e599ee4c23d68feba1660880a7ae7bf69d9b7c81707d719644e4efee4b141'
+SOURCE_SHA256 = '8a62c62717a84cd4ee723dc67c939dc8ce3e8c96c42aa7823ba5af9bcb88fae8'
 
 #: (name, text, latex) of every step
 STEPS = (
