@@ -5,7 +5,7 @@ model with sympy at generation time."""
 
 # ruff: noqa
 
-SOURCE_SHA256 = '80085e1048d7edb9f1395c26de29ebd47ceb9969b75c1f9a9a01e58466ab6d76'
+SOURCE_SHA256 = 'bb43d34bafd3652a8796c22d7b5eada9f7f21790cb54047d541d748ca73df83f'
 
 #: (name, text, latex) of every step
 STEPS = (
