@@ -5,7 +5,7 @@ model with sympy at generation time."""
 
 # ruff: noqa
 
-SOURCE_SHA256 = 'c06e599ee4c23d68feba1660880a7ae7bf69d9b7c81707d719644e4efee4b141'
+SOURCE_SHA256 = 'bb43d34bafd3652a8796c22d7b5eada9f7f21790cb54047d541d748ca73df83f'
 
 #: (name, text, latex) of every step
 STEPS = (

@@ -59,7 +59,15 @@ def wrap(line: str, width: int = WIDTH, indent: str = "      ") -> list[str]:
         lines.append(current.rstrip())
         if all(len(text) <= width for text in lines):
             return lines
-    return lines
+    # no bracket depth fits: the lines still too long break at their last space that fits
+    out = []
+    for text in lines:
+        while len(text) > width and " " in text[len(indent) + 1:width + 1]:
+            cut = text.rindex(" ", len(indent) + 1, width + 1)
+            out.append(text[:cut].rstrip())
+            text = indent + text[cut:].lstrip()
+        out.append(text)
+    return out
 
 
 def render_text(form, header: str, width: int = WIDTH) -> str:

@@ -20,6 +20,7 @@ from ptcalc.present.tables import show
 from ptcalc.units import format_size
 
 PLOT_POINTS = 25
+LEVEL_KEYS = ("pte_table_bytes", "pmd_table_bytes", "pud_table_bytes", "p4d_table_bytes")
 DOCS = "docs/layouts.md"
 
 
@@ -33,12 +34,52 @@ class LayoutReport:
     generated: str = ""
 
 
+#: The terminal tables' short headers (present/layouts.py) in words, for a reader of the report.
+HEADER_WORDS = {
+    "leaf": "leaf page size", "PT total": "page tables of the host (PageTables)",
+    "PTE": "PTE tables", "PMD": "PMD tables", "PUD": "PUD tables", "P4D": "P4D tables",
+    "baselines": "the processes' own page tables (baselines)",
+    "saved": "saving vs private-4k", "huge pages": "huge pages to reserve",
+    "faults total": "faults, all processes", "data": "data in RAM",
+    "data + PT": "data + page tables", "fits RAM": "fits in RAM", "procs": "processes",
+    "VmPTE": "page tables per process (VmPTE)", "PT group": "page tables of the group",
+    "PT at fork": "copied at fork, per process", "faults 1st": "faults, first process",
+    "faults next": "faults, each later process",
+    "COW faults": "copy-on-write faults per process", "new RAM/proc": "new RAM per process",
+    "max procs": "most processes that fit", "PT at max": "page tables at that count",
+    "data + PT at max": "data + page tables at that count", "to reserve": "pool to reserve",
+}
+
+
 def _cells(rows, columns) -> tuple[list[str], list[list[str]]]:
-    """Headers and text cells of the rows that apply (the others are named in the notes)."""
+    """Headers (in words) and text cells of the rows that apply (the others are named in the
+    notes)."""
     rows = [r for r in rows if r.get("applicable") is not False]
     present = [(k, h, kind) for k, h, kind in columns if any(r.get(k) is not None for r in rows)]
     body = [[show(row.get(k), kind, "iec") for k, _, kind in present] for row in rows]
-    return [h for _, h, _ in present], body
+    return [HEADER_WORDS.get(h, h) for _, h, _ in present], body
+
+
+def _not_applicable(rows) -> list[str]:
+    """One note per reason: 'thp-shmem-8k, thp-shmem-16k do not apply: each is ...'."""
+    by_reason: dict[str, list[str]] = {}
+    for row in rows:
+        if not row["applicable"]:
+            reason = str(row["reason"])
+            if reason.startswith(row["strategy"] + " "):
+                reason = "each " + reason[len(row["strategy"]) + 1:]
+            by_reason.setdefault(reason, []).append(row["strategy"])
+    return [f"{', '.join(names)} do{'es' if len(names) == 1 else ''} not apply: {reason}"
+            .replace("does not apply: each ", "does not apply: it ")
+            for reason, names in by_reason.items()]
+
+
+def _database(name: str | None) -> str | None:
+    """oracle / postgresql from the layout's name, for the database settings."""
+    name = (name or "").lower()
+    if "oracle" in name or "sga" in name:
+        return "oracle"
+    return "postgresql" if "postgres" in name else None
 
 
 def default_group(layout) -> str:
@@ -50,14 +91,22 @@ def default_group(layout) -> str:
 
 def build_layout_report(layout, strategies, group: str | None = None,
                         command: str = "") -> LayoutReport:
+    import pandas as pd
+
     from ptcalc.compute.host import evaluate_layout
+    from ptcalc.present import narrative
 
     result = evaluate_layout(layout, strategies)
-    report = LayoutReport(f"Sizing report: host layout {layout.name or '(unnamed)'}",
-                          title(layout), command=command,
+    report = LayoutReport(narrative.layout_title(layout), title(layout), command=command,
                           generated=datetime.datetime.now(datetime.UTC).strftime(
                               "%Y-%m-%d %H:%M UTC"))
     add = report.blocks.append
+    usable = [row for row in result["host"] if row["applicable"]]
+    if usable and any(row["strategy"] == "private-4k" for row in usable):
+        advice = narrative.recommend_layout(pd.DataFrame(usable), layout,
+                                            database=_database(layout.name))
+        add(("h2", "Recommendation"))
+        add(("recommendation", advice.text))
     if layout.description:
         add(("p", layout.description))
     add(("h2", "The layout"))
@@ -73,20 +122,31 @@ def build_layout_report(layout, strategies, group: str | None = None,
         add(("p", "Where the values come from:"))
         add(("ul", [f"{key}: {text}" for key, text in layout.sources]))
     add(("h2", "The host, per strategy"))
-    add(("p", ("PT total is what /proc/meminfo PageTables would show (shared tables once, "
-              "baselines included); data is the memory the regions' pages take; fits RAM "
-              "compares data + PT with the host's RAM.")))
+    add(("p", ("Page tables of the host is what /proc/meminfo PageTables would show "
+              "(shared tables once, baselines included); data in RAM is the memory the "
+              "regions' pages take; fits in RAM compares data + page tables with the host's "
+              "RAM.")))
     host = [{**r, "fits": None if r.get("fits_ram") is None else
              ("yes" if r["fits_ram"] else "NO")} for r in result["host"]]
-    add(("table", *_cells(host, HOST_COLUMNS)))
+    # the paging levels in a table of their own: one table of every column is wider than
+    # a page
+    add(("table", *_cells(host, [c for c in HOST_COLUMNS if c[0] not in LEVEL_KEYS])))
+    add(("p", "Page tables of the host per paging level:"))
+    add(("table", *_cells(host, [c for c in HOST_COLUMNS
+                                 if c[0] == "strategy" or c[0] in LEVEL_KEYS])))
     add(("h2", "Each group, per strategy"))
-    add(("p", ("VmPTE is what one process of the group is charged; faults 1st are its first "
-              "process's, after the groups above it; PT at fork is what fork() copied.")))
-    add(("table", *_cells(result["groups"], GROUP_COLUMNS)))
+    add(("p", ("VmPTE is what one process of the group is charged; faults of the first "
+              "process are its group's first process's, after the groups above it; copied at "
+              "fork is what fork() copied into each process.")))
+    per_group = [c for c in GROUP_COLUMNS if c[0] not in ("group", "procs")]
+    for grp in layout.groups:
+        add(("p", f"Group {grp.name}: {grp.procs:,} process{'' if grp.procs == 1 else 'es'}"
+             + (f", forked from {grp.forked_from}" if grp.forked_from else "") + "."))
+        add(("table", *_cells([r for r in result["groups"] if r["group"] == grp.name],
+                              per_group)))
     if layout.ram_bytes:
         _capacity(report, layout, strategies, group or default_group(layout))
-    notes = sorted({f"{r['strategy']} does not apply: {r['reason']}"
-                    for r in result["host"] if not r["applicable"]})
+    notes = _not_applicable(result["host"])
     if any(r.kind == "private" for r in layout.regions):
         notes.append("Private regions (MAP_PRIVATE anonymous memory) use 4 KiB pages under "
                      "every strategy: the strategies change how shared memory is mapped.")
@@ -107,7 +167,7 @@ def _capacity(report, layout, strategies, group: str) -> None:
     add(("p", (f"The most processes of group {group} whose data and page tables fit in "
               f"{format_size(layout.ram_bytes)} of RAM, every other group held (exact "
               "bisection on the layout's data + PT).")))
-    add(("table", *_cells(rows, PLAN_COLUMNS)))
+    add(("table", *_cells(rows, [c for c in PLAN_COLUMNS if c[0] != "group"])))
     fitting = [r["max_procs"] for r in rows if r["applicable"] and r["max_procs"]]
     top = max([2 * layout.group(group).procs, *[min(2 * m, 1 << 22) for m in fitting]])
     values = sorted({max(1, round(top ** (i / (PLOT_POINTS - 1))))
@@ -122,38 +182,55 @@ def _capacity(report, layout, strategies, group: str) -> None:
 
 
 def _plot(rows, limits: dict, group: str, current: int) -> bytes:
-    import matplotlib
+    """PageTables of the host against the group's process count, one line per strategy.
+    Strategies whose lines coincide share one (their names joined); a line drawn later is
+    thinner with its markers between the earlier ones', so a line lying on another shows."""
+    from ptcalc.present.plots.style import (
+        FONT_SIZE,
+        bytes_axis,
+        count_axis,
+        names_text,
+        new_figure,
+        png_bytes,
+        strategy_style,
+    )
 
-    from ptcalc.present.plots.style import STRATEGY_STYLES, bytes_axis, count_axis, png_bytes
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(10, 5.5))
     by: dict = {}
     for row in rows:
         if row["applicable"]:
             by.setdefault(row["strategy"], []).append((row["group_procs"], row["pt_bytes_total"]))
+    curves: dict[tuple, list[str]] = {}
     for strategy, points in by.items():
-        colour, linestyle, marker = STRATEGY_STYLES.get(strategy, ("#333333", "-", "o"))
+        curves.setdefault(tuple(points), []).append(strategy)
+    fig, ax = new_figure(6.0)
+    step = max(1, PLOT_POINTS // 6)
+    marked = False
+    for k, (points, members) in enumerate(curves.items()):
+        colour, linestyle, marker = strategy_style(members[0])
         xs, ys = zip(*points, strict=True)
-        line, = ax.plot(xs, ys, label=strategy, color=colour, linestyle=linestyle,
-                        marker=marker, markersize=3)
-        over = [(x, y) for x, y in points if limits.get(strategy) is not None
-                and x > limits[strategy]]
+        ax.plot(xs, ys, label=names_text(members), color=colour, linestyle=linestyle,
+                marker=marker, markersize=5, linewidth=max(1.0, 3.0 - 0.3 * k),
+                markevery=((k * step) // max(1, len(curves)), step), zorder=2 + k)
+        limit = limits.get(members[0])
+        over = [(x, y) for x, y in points if limit is not None and x > limit]
         if over:
-            ax.plot(*over[0], marker="x", markersize=10, color=line.get_color())
-    ax.axvline(current, linestyle=":", color="grey")
-    ax.set(xscale="log", yscale="log", xlabel=f"processes of group {group}",
-           ylabel="page tables of the host (PageTables)")
+            ax.plot(*over[0], marker="X", markersize=12, color=colour, markeredgecolor="black",
+                    linestyle="none", zorder=20, label=None if marked else
+                    "first count that does not fit in RAM")
+            marked = True
+    ax.axvline(current, linestyle=":", color="black", linewidth=1.2,
+               label=f"the layout's {current:,} processes")
+    ax.set_xscale("log")
+    ax.set_yscale("log", base=2)
     bytes_axis(ax.yaxis)
     count_axis(ax.xaxis)
-    ax.legend(fontsize=8, ncol=2)
-    fig.tight_layout()
-    try:
-        return png_bytes(fig)
-    finally:
-        plt.close(fig)
+    ax.set_xlabel(f"processes of group {group} (log scale)", fontsize=FONT_SIZE + 1)
+    ax.set_ylabel("page tables of the host (PageTables), log scale", fontsize=FONT_SIZE + 1)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.set_title(f"Page tables of the host as group {group} grows", fontsize=FONT_SIZE + 2)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=FONT_SIZE - 1,
+              frameon=False)
+    return png_bytes(fig)
 
 
 # --- rendering --------------------------------------------------------------------------
@@ -163,17 +240,20 @@ def _md_cell(text: str) -> str:
 
 
 def render_markdown(report: LayoutReport, image_links: dict | None = None) -> str:
+    from ptcalc import __version__
     from ptcalc.present.sizing.markdown import code_span
     from ptcalc.present.sizing.report import data_uri
 
-    out = [f"# {_md_cell(report.title)}", "", _md_cell(report.summary), ""]
+    out = [f"# {_md_cell(report.title)}", "",
+           f"Generated {report.generated} with ptcalc {__version__}.", "",
+           _md_cell(report.summary), ""]
     if report.command:
         out += [f"Command: {code_span(report.command)}", ""]
     for block in report.blocks:
         kind = block[0]
         if kind == "h2":
             out += [f"## {_md_cell(block[1])}", ""]
-        elif kind == "p":
+        elif kind in ("p", "recommendation"):
             out += [_md_cell(block[1]), ""]
         elif kind == "ul":
             out += [f"- {_md_cell(item)}" for item in block[1]] + [""]
@@ -187,23 +267,35 @@ def render_markdown(report: LayoutReport, image_links: dict | None = None) -> st
             name, caption = block[1], block[2]
             target = (image_links or {}).get(name) or data_uri(report.figures[name])
             out += [f"![{_md_cell(caption)}]({target})", "", f"*{_md_cell(caption)}*", ""]
-    out.append(f"Generated by ptcalc on {report.generated}.")
+    out.append(f"Generated by ptcalc {__version__} on {report.generated}.")
     return "\n".join(out) + "\n"
 
 
-_STYLE = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1.5em;"
-          "color:#222}table{border-collapse:collapse;margin:.8em 0;font-size:.88em}"
-          "th,td{border:1px solid #ccc;padding:.25em .5em}th{background:#f3f3f3;"
-          "text-align:left}figure img{max-width:100%}.meta{color:#666}")
+def _html_table(headers, rows) -> str:
+    """A table in the sizing report's style: numbers right-aligned, inside a box that scrolls
+    on a narrow window instead of widening the page."""
+    e = html.escape
+    number = re.compile(r"^[-+]?[\d,.]+( [KMGTPE]?i?B)?%?$|^-$")
+    head = "".join(f"<th>{e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(
+        f'<td class="num">{e(c)}</td>' if j and number.match(str(c)) else f"<td>{e(c)}</td>"
+        for j, c in enumerate(row)) + "</tr>" for row in rows)
+    return (f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
+            "</table></div>")
 
 
 def render_html(report: LayoutReport) -> str:
+    from ptcalc import __version__
+    from ptcalc.present.sizing.html import _CSS
     from ptcalc.present.sizing.report import data_uri
 
     e = html.escape
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           f"<title>{e(report.title)}</title><style>{_STYLE}</style></head><body>",
-           f"<h1>{e(report.title)}</h1>", f'<p class="meta">{e(report.summary)}</p>']
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>{e(report.title)}</title><style>{_CSS}</style></head><body>",
+           f"<h1>{e(report.title)}</h1>",
+           f'<p class="meta">Generated {e(report.generated)} with ptcalc {e(__version__)}.</p>',
+           f'<p class="lead">{e(report.summary)}</p>']
     if report.command:
         out.append(f'<p class="meta">Command: <code>{e(report.command)}</code></p>')
     for block in report.blocks:
@@ -212,17 +304,17 @@ def render_html(report: LayoutReport) -> str:
             out.append(f"<h2>{e(block[1])}</h2>")
         elif kind == "p":
             out.append(f"<p>{e(block[1])}</p>")
+        elif kind == "recommendation":
+            out.append(f'<p class="recommendation" id="recommendation">{e(block[1])}</p>')
         elif kind == "ul":
             out.append("<ul>" + "".join(f"<li>{e(i)}</li>" for i in block[1]) + "</ul>")
         elif kind == "table":
-            head = "".join(f"<th>{e(h)}</th>" for h in block[1])
-            body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>"
-                           for row in block[2])
-            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            out.append(_html_table(block[1], block[2]))
         elif kind == "figure":
             out.append(f'<figure><img src="{data_uri(report.figures[block[1]])}" '
                        f'alt="{e(block[2])}"><figcaption>{e(block[2])}</figcaption></figure>')
-    out.append(f'<p class="meta">Generated by ptcalc on {e(report.generated)}.</p>')
+    out.append(f'<p class="footer">Generated by ptcalc {e(__version__)} on '
+               f"{e(report.generated)}.</p>")
     return "\n".join(out) + "\n</body></html>\n"
 
 

@@ -67,14 +67,16 @@ def _usable(row) -> bool:
 
 
 def settings_for(strategy: str, size_bytes: int, ram_bytes: int | None,
-                 database: str | None) -> tuple[str, ...]:
-    """The exact settings that turn `strategy` on for a region of `size_bytes`."""
+                 database: str | None, pool_pages: int | None = None) -> tuple[str, ...]:
+    """The exact settings that turn `strategy` on for a region of `size_bytes` (or, for a
+    host layout, the `pool_pages` huge pages its shared regions take)."""
     record = catalog.strategy(strategy)
     page = record.hugetlb_page_bytes
     if page:
         from ptcalc.compute.pool import pool_rules
 
-        pages = next(r.pages for r in pool_rules(size_bytes, page) if r.key == "ptcalc")
+        pages = pool_pages if pool_pages is not None else next(
+            r.pages for r in pool_rules(size_bytes, page) if r.key == "ptcalc")
         if page == 2**21:
             out = [(f"reserve {count_text(pages)} huge pages of 2 MiB "
                     f"(sysctl vm.nr_hugepages={pages}, persisted in /etc/sysctl.d/)")]
@@ -95,6 +97,27 @@ def settings_for(strategy: str, size_bytes: int, ram_bytes: int | None,
         return (("echo advise > /sys/kernel/mm/transparent_hugepage/shmem_enabled (or always), "
                  "with the region 2 MiB-aligned"),)
     return ()
+
+
+def _no_proposal_helps(rows: dict) -> str:
+    """The proposals compared, each with its upstream status, none of which would help."""
+    names = [name for name, row in rows.items() if _usable(row)
+             and not catalog.strategy(name).upstream.in_mainline]
+    listed = "; ".join(f"{name}: {status_text(name)}" for name in names)
+    return (f"None of the proposals ({listed}) would use fewer page tables or faults here."
+            if names else "No proposal was compared.")
+
+
+def _runner_up(rows: dict, mainline: list[str], best: str) -> list[str]:
+    """When 1 GiB pages win: the cheapest 2 MiB hugetlb strategy, which needs no reboot."""
+    others = sorted((n for n in mainline if n != best and catalog.strategy(n).hugetlb_page
+                     and catalog.strategy(n).hugetlb_page != catalog.strategy(best).hugetlb_page),
+                    key=lambda n: rows[n]["pt_bytes_total"])
+    if catalog.strategy(best).hugetlb_page != "1g" or not others:
+        return []
+    runner = others[0]
+    return [(f"Next is {runner} with {size_text(rows[runner]['pt_bytes_total'])}: 2 MiB "
+             "pages can be reserved at run time, 1 GiB pages reliably only at boot.")]
 
 
 def recommend(frame, size_bytes: int, procs: int, ram_bytes: int | None = None,
@@ -123,15 +146,7 @@ def recommend(frame, size_bytes: int, procs: int, ram_bytes: int | None = None,
     if base is not None and best != "private-4k":
         lead += (f" (instead of {count_text(base['faults_next'])})")
     sentences.append(lead + ".")
-    others = sorted((n for n in mainline if n != best and catalog.strategy(n).hugetlb_page
-                     and catalog.strategy(n).hugetlb_page != catalog.strategy(best).hugetlb_page),
-                    key=lambda n: rows[n]["pt_bytes_total"])
-    runner_up = []
-    if catalog.strategy(best).hugetlb_page == "1g" and others:
-        runner = others[0]
-        runner_up.append(f"Next is {runner} with {size_text(rows[runner]['pt_bytes_total'])}: "
-                         "2 MiB pages can be reserved at run time, 1 GiB pages reliably only "
-                         "at boot.")
+    runner_up = _runner_up(rows, mainline, best)
     if settings:
         sentences.append("Configure: " + "; ".join(settings) + ".")
     sentences += runner_up
@@ -149,6 +164,75 @@ def recommend(frame, size_bytes: int, procs: int, ram_bytes: int | None = None,
         sentences.append("Proposals, not in mainline Linux, would give: "
                          + "; ".join(proposals) + ".")
     else:
-        sentences.append("None of the page-table sharing proposals (ptshare, file-pt, mshare) "
-                         "would use fewer page tables or faults here.")
+        sentences.append(_no_proposal_helps(rows))
     return Recommendation(best, settings, tuple(proposals), " ".join(sentences))
+
+
+def layout_title(layout) -> str:
+    """'postgres-host: 16 GiB shared_buffers (shared), 64 MiB heap (private); 201 processes
+    in 2 groups; 64 GiB host'."""
+    regions = ", ".join(f"{size_text(r.size_bytes)} {r.name} ({r.kind})" for r in layout.regions)
+    procs = sum(group.procs for group in layout.groups)
+    groups = len(layout.groups)
+    title = (f"{layout.name + ': ' if layout.name else ''}{regions}; {count_text(procs)} "
+             f"process{'' if procs == 1 else 'es'}"
+             + (f" in {groups} groups" if groups > 1 else ""))
+    return title + (f"; {size_text(layout.ram_bytes)} host" if layout.ram_bytes else "")
+
+
+def recommend_layout(frame, layout, database: str | None = None) -> Recommendation:
+    """The recommendation for a host layout: `frame` holds the host rows of
+    ptcalc.compute.host.evaluate_layout (page tables of the whole host, baselines included;
+    `memory_bytes` is data plus page tables)."""
+    rows = _rows(frame)
+    procs = sum(group.procs for group in layout.groups)
+    mainline = [name for name, row in rows.items() if _usable(row)
+                and catalog.strategy(name).upstream.in_mainline
+                and not catalog.strategy(name).one_mm]
+    best = min(mainline, key=lambda n: (rows[n]["pt_bytes_total"], rows[n]["faults_total"]))
+    chosen, base = rows[best], rows.get("private-4k")
+    sentences = []
+    if base is not None:
+        fits = "" if not layout.ram_bytes else (
+            f"; with the data that is {size_text(base['memory_bytes'])}, "
+            + ("more than the host's RAM" if base["memory_bytes"] > layout.ram_bytes
+               else f"which fits in {size_text(layout.ram_bytes)}"))
+        sentences.append(f"With ordinary 4 KiB pages the {count_text(procs)} processes of this "
+                         f"host need {size_text(base['pt_bytes_total'])} of page tables{fits}.")
+    if base is not None and best != "private-4k" and \
+            chosen["pt_bytes_total"] >= base["pt_bytes_total"]:
+        best, chosen = "private-4k", base
+    if best == "private-4k":
+        sentences.append("No strategy in mainline Linux uses fewer page tables for this "
+                         "layout (private memory keeps 4 KiB pages under every strategy): keep "
+                         "the default.")
+    else:
+        pages = chosen.get("huge_pages")
+        pages = int(pages) if pages is not None and pages == pages else None
+        shared = sum(r.size_bytes for r in layout.regions if r.kind == "shared")
+        settings = settings_for(best, shared, layout.ram_bytes, database, pool_pages=pages)
+        sentences.append(
+            f"The cheapest choice in mainline Linux for it is {best} ({status_text(best)}): "
+            f"{size_text(chosen['pt_bytes_total'])} of page tables in all, "
+            f"{count_text(chosen['faults_total'])} page faults in all (instead of "
+            f"{count_text(base['faults_total'])}).")
+        if settings:
+            sentences.append("Configure: " + "; ".join(settings) + ".")
+        sentences += _runner_up(rows, mainline, best)
+    proposals = []
+    for name, row in rows.items():
+        record = catalog.strategy(name)
+        if record.upstream.in_mainline or record.one_mm or not _usable(row):
+            continue
+        if row["pt_bytes_total"] < chosen["pt_bytes_total"] or (
+                row["faults_total"] < chosen["faults_total"]):
+            proposals.append(f"{name} ({status_text(name)}): "
+                             f"{size_text(row['pt_bytes_total'])} of page tables, "
+                             f"{count_text(row['faults_total'])} faults in all")
+    if proposals:
+        sentences.append("Proposals, not in mainline Linux, would give: "
+                         + "; ".join(proposals) + ".")
+    else:
+        sentences.append(_no_proposal_helps(rows))
+    settings = () if best == "private-4k" else settings
+    return Recommendation(best, tuple(settings), tuple(proposals), " ".join(sentences))

@@ -3,8 +3,8 @@ run from its journal: nr_hugepages of every size, the mounts and the THP knobs e
 before.  SIGHUP, SIGQUIT and SIGPIPE restore like SIGTERM.  Mounts are nosuid,nodev,noexec in
 the root-only state directory, whatever $TMPDIR says.
 
-Kernel state: opt-in (marker ``kernel``; PTCALC_KERNEL_TESTS=1), needs root; run it under
-``flock /tmp/ptcalc-kernel.lock`` so that concurrent runs do not fight over the pools.
+Kernel state: opt-in (marker ``kernel``: --kernel or PTCALC_KERNEL_TESTS=1), needs root; run
+it under ``flock /tmp/ptcalc-kernel.lock`` so that concurrent runs do not fight over the pools.
 """
 
 from __future__ import annotations
@@ -27,9 +27,7 @@ from ptcalc.probe import kernel as probe_kernel
 SOURCE = str(Path(__file__).resolve().parents[2])
 
 pytestmark = [
-    pytest.mark.kernel,
-    pytest.mark.skipif(os.environ.get("PTCALC_KERNEL_TESTS") != "1",
-                       reason="changes kernel state: opt in with PTCALC_KERNEL_TESTS=1"),
+    pytest.mark.kernel,              # opt-in: --kernel or PTCALC_KERNEL_TESTS=1 (conftest)
     pytest.mark.skipif(os.geteuid() != 0, reason="huge page pools and mounts need root"),
     pytest.mark.skipif(probe_kernel.platform_problem() is not None,
                        reason=probe_kernel.platform_problem() or ""),

@@ -97,6 +97,17 @@ def test_every_dense_form_fits_and_shows_no_sympy(strategy):
         assert not too_long, (strategy, metric, too_long[0])
 
 
+@pytest.mark.parametrize("strategy", ["thp-shmem-1m", "thp-shmem-64k", "hugetlb-2m-pmdshare"])
+def test_random_pattern_forms_fit_too(strategy):
+    # the random pattern's expected faults of the multi-size THP sizes nest min/max and
+    # conditions deeper than any bracket depth can wrap (a line of 115 characters once):
+    # what is still too long breaks at a space
+    for metric in ("faults_total", "faults_next"):
+        text = formula_text(strategy, metric, pattern="random", paging=4)
+        too_long = [line for line in text.splitlines() if len(line) > WIDTH]
+        assert not too_long, (strategy, metric, too_long[0])
+
+
 def test_latex_renders_with_mathtext_offline():
     mathtext = pytest.importorskip("matplotlib.mathtext")
     for strategy, metric in (("hugetlb-2m-pmdshare", "pt_bytes_total"),

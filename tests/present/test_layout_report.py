@@ -33,18 +33,21 @@ def test_report_shows_the_host_groups_and_capacity_of_compare_and_plan(example):
     text = render_html(report)
     # the host: private-4k 3.207 GiB of page tables (docs/layouts.md section 4, by hand:
     # 632 KiB + 200 x 16.418 MiB), 23.723 GiB of data + PT, fits the 64 GiB
-    host = next(b for b in report.blocks if b[0] == "table" and "PT total" in b[1])
+    host = next(b for b in report.blocks if b[0] == "table"
+                and "page tables of the host (PageTables)" in b[1])
     row = dict(zip(host[1], host[2][0], strict=True))
-    assert (row["strategy"], row["PT total"], row["data + PT"], row["fits RAM"]) == (
+    assert (row["strategy"], row["page tables of the host (PageTables)"],
+            row["data + page tables"], row["fits in RAM"]) == (
         "private-4k", "3.207 GiB", "23.723 GiB", "yes")
     # strategies for one region only do not apply here: named in the notes, not as rows
     assert "thp-shmem-8k" not in [r[0] for r in host[2]]
-    assert "thp-shmem-8k does not apply" in text
+    assert "thp-shmem-8k, thp-shmem-16k" in text and "do not apply" in text
     # capacity of the backends (the postmaster is their fork parent): 712 with private-4k,
     # 763 with PMD sharing, as `ptcalc plan --layout ... --group backends` gives
     assert default_group(layout) == "backends"
-    plan = next(b for b in report.blocks if b[0] == "table" and "max procs" in b[1])
-    most = {r[0]: r[plan[1].index("max procs")] for r in plan[2]}
+    plan = next(b for b in report.blocks if b[0] == "table"
+                and "most processes that fit" in b[1])
+    most = {r[0]: r[plan[1].index("most processes that fit")] for r in plan[2]}
     assert most["private-4k"] == "712" and most["hugetlb-2m-pmdshare"] == "763"
     (uri,) = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
     assert base64.b64decode(uri).startswith(PNG)

@@ -65,13 +65,26 @@ def test_committed_without_outputs(path):
 # Parameters of a second run, and what its conclusions must then say (by hand: 64 GiB is
 # 32 PMD-shared 1 GiB slots, so hugetlb-1g is still the cheapest when aligned; 800 processes
 # x 128.25 MiB of 4 KiB page tables = 100 GiB, which fits next to 64 GiB in 256 GiB).
+ROOT = Path(__file__).resolve().parents[2]
+# The second runs also give a host layout (oracle-host: a 64 GiB SGA and 800 servers with a
+# 16 MiB PGA each; postgres-host: docs/layouts.md's example); by hand, 1 GiB pages are the
+# cheapest in both, 64 of them for the 64 GiB SGA and 16 for the 16 GiB shared_buffers.
+LAYOUTS = {"sga-sizing.ipynb": (str(ROOT / "tests/fixtures/layouts/oracle-host.toml"),
+                                ("oracle-host: 64 GiB sga (shared), 16 MiB pga (private); "
+                                 "800 processes; 256 GiB host"), "hugepagesz=1G hugepages=64"),
+           "postgres-sizing.ipynb": (str(ROOT / "docs/examples/postgres-host.toml"),
+                                     ("postgres-host: 16 GiB shared_buffers (shared), 64 MiB "
+                                      "heap (private); 201 processes in 2 groups; 64 GiB host"),
+                                     "hugepagesz=1G hugepages=16")}
 OTHER_RUNS = {
-    "sga-sizing.ipynb": ({"SIZE": "64GiB", "PROCS": 800, "RAM": "256GiB", "OFFSET": "512MiB"},
+    "sga-sizing.ipynb": ({"SIZE": "64GiB", "PROCS": 800, "RAM": "256GiB", "OFFSET": "512MiB",
+                          "LAYOUT": LAYOUTS["sga-sizing.ipynb"][0]},
                          "64 GiB SGA, 800 processes, 256 GiB host",
                          "300 GiB SGA, 1,500 processes, 512 GiB host"),
     "postgres-sizing.ipynb": ({"SIZE": "64GiB", "PROCS": 300, "RAM": "128GiB",
                                "SHARED_BUFFERS": ["16GiB", "64GiB"], "CONNECTIONS": [100, 300],
-                               "TOUCHED": [0.5, 1.0]},
+                               "TOUCHED": [0.5, 1.0],
+                               "LAYOUT": LAYOUTS["postgres-sizing.ipynb"][0]},
                               "64 GiB shared_buffers, 300 processes, 128 GiB host",
                               "100 GiB shared_buffers, 400 processes, 256 GiB host"),
 }
@@ -132,6 +145,9 @@ def test_other_parameters_change_the_conclusions(path, kernel_env, default_runs)
     assert other_title in other and default_title not in other
     assert default_title in default and other_title not in default
     assert "mainline Linux" in other and "not merged" in other   # proposals marked as such
+    _, layout_title, layout_pool = LAYOUTS[path.name]
+    assert f"The whole host: {layout_title}." in other and layout_pool in other
+    assert "The whole host" not in default                     # LAYOUT = None by default
     if path.name == "sga-sizing.ipynb":
         # 1 GiB pages need a 1 GiB-aligned start: at 512 MiB the 2 MiB pool is the answer.
         assert "hugetlb-2m-pmdshare (mainline" in other and "vm.nr_hugepages=32768" in other

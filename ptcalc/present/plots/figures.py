@@ -99,13 +99,20 @@ def page_tables_vs_procs(size, ram, procs=None, *, procs_max=None, offset=0, tou
                 ax.plot([point], [headroom], marker="X", markersize=14,
                         color=strategy_style(members[0])[0], markeredgecolor="black", zorder=5,
                         linestyle="none", label=None if marked else "OOM point")
-                right = point > 0.5 * procs_max       # keep the text inside the axes
+                # Right of the point the line is above the RAM line, so the text goes there,
+                # just below it.  A point on the right half has no room for it: the text goes
+                # to its left, and far lower, under the line that climbs to the point, with
+                # an arrow to it.
+                right = point > 0.5 * procs_max
                 ax.annotate(f"OOM: {names_text(members)} at {point:,} processes",
-                            (point, headroom), xytext=(-10 if right else 10, -24 - 16 * marked),
+                            (point, headroom),
+                            xytext=(-10 if right else 10, (-96 if right else -24) - 16 * marked),
                             textcoords="offset points", ha="right" if right else "left",
                             fontsize=FONT_SIZE, fontweight="bold", color="#d62728",
                             bbox={"facecolor": "white", "edgecolor": "#d62728", "alpha": 0.9,
-                                  "boxstyle": "round,pad=0.25"})
+                                  "boxstyle": "round,pad=0.25"},
+                            arrowprops={"arrowstyle": "->", "color": "#d62728"}
+                            if right else None)
                 marked += 1
     if procs:
         ax.axvline(int(procs), color="black", linestyle=":", linewidth=1.2)

@@ -171,9 +171,9 @@ def build_report(preset: str | None = None, *, size=None, procs=None, ram=None, 
     for info in catalog.STRATEGIES:
         strategies.append((info.name, info.upstream.summary(), info.shared, info.source))
 
-    from ptcalc.present.operations import what_changes_cost
+    from ptcalc.present.sizing.costs import operations_section
 
-    operations = what_changes_cost(scenario)
+    sections = [section for section in (operations_section(scenario),) if section]
     import datetime
 
     region = narrative.REGION_NAMES.get(database or "", "shared region")
@@ -184,7 +184,7 @@ def build_report(preset: str | None = None, *, size=None, procs=None, ram=None, 
         scenario_text=scenario_text, inputs=inputs, results=frame, findings=findings,
         figures=figures, huge_pages=huge_pages, formulas=formulas, strategies=strategies,
         notes=notes, command=command, recommendation=advice.text, generated=generated,
-        formula_forms=forms, operations=operations)
+        formula_forms=forms, sections=sections)
 
 
 def _database(loaded) -> str | None:
@@ -220,8 +220,13 @@ def _findings(frame, scenario, ram_bytes: int, cpu) -> list[str]:
                and scenario.size_bytes + int(row.pt_bytes_total) <= ram_bytes]
     if fitting:
         fitting.sort(key=lambda row: int(row.pt_bytes_total))
-        best = ", ".join(f"{row.strategy} ({short_size(row.pt_bytes_total)})"
-                         for row in fitting[:3])
+        from ptcalc.present.narrative import status_text
+
+        best = ", ".join(
+            f"{row.strategy} ({short_size(row.pt_bytes_total)}"
+            + ("" if catalog.strategy(row.strategy).upstream.in_mainline
+               else f"; a proposal: {status_text(row.strategy)}") + ")"
+            for row in fitting[:3])
         merged = [row for row in fitting if row.strategy in MERGED and row.strategy != "threads"]
         out.append(f"{len(fitting)} of {len(rows)} strategies fit at {procs:,} processes. "
                    f"Smallest page tables: {best}.")

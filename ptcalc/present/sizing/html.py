@@ -6,10 +6,8 @@ import html
 
 from ptcalc.inputs.scenario import MAX_PROCS
 from ptcalc.present.sizing.report import (
-    LEVEL_COLUMNS,
     LINK,
     REFERENCES,
-    TABLE_COLUMNS,
     SizingReport,
     data_uri,
     link_target,
@@ -55,6 +53,7 @@ details { margin: 0.3em 0; } summary { cursor: pointer; }
                   overflow-wrap: anywhere; }
 .formula img.eq { max-width: 100%; height: auto; } .formula p { margin: 0.3em 0; }
 ul.legend { font-size: 0.9em; color: #333; }
+h3 { font-size: 1.05em; margin: 1.2em 0 0.2em; } p.note { color: #555; font-size: 0.9em; }
 """
 
 
@@ -69,6 +68,27 @@ def _html_table(headers, rows, numeric_from: int = 1, na_rows=()) -> str:
         body.append(f"<tr{cls}>{cells}</tr>")
     return (f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>'
             f'{"".join(body)}</tbody></table></div>')
+
+
+def _inline_html(text: str) -> str:
+    """Text with `code` spans as <code> and links as <a>, everything else escaped."""
+    pieces = text.split("`")
+    if len(pieces) % 2 == 0:              # an unpaired backtick: no code spans
+        return _linkify_html(text)
+    return "".join(f"<code>{html.escape(piece)}</code>" if i % 2 else _linkify_html(piece)
+                   for i, piece in enumerate(pieces))
+
+
+def _section_html(section) -> str:
+    parts = [f"<h2>{html.escape(section.title)}</h2>"]
+    if section.intro:
+        parts.append(f"<p>{_inline_html(section.intro)}</p>")
+    for table in section.tables:
+        parts.append(f"<h3>{html.escape(table.title)}</h3>")
+        parts.append(_html_table(table.headers, table.rows))
+        parts += [f'<p class="note">{_inline_html(note)}</p>' for note in table.notes]
+    parts += [f"<p>{_inline_html(note)}</p>" for note in section.notes]
+    return "\n".join(parts)
 
 
 def render_html(report: SizingReport) -> str:
@@ -87,21 +107,25 @@ def render_html(report: SizingReport) -> str:
         *([(f'<h2>Recommendation</h2><p class="recommendation" id="recommendation">'
             f"{_linkify_html(report.recommendation)}</p>")] if report.recommendation else []),
         f'<p class="lead">{html.escape(report.description)}</p>',
-        f"<p>{html.escape(report.scenario_text)}</p>",
+        *([f"<p>{html.escape(report.scenario_text)}</p>"] if report.scenario_text else []),
         "<h2>Findings</h2>", '<ul class="findings">',
         *(f"<li>{html.escape(text)}</li>" for text in report.findings), "</ul>",
         "<h2>Inputs</h2>",
         _html_table(["input", "value", "source"], [list(item) for item in report.inputs],
                     numeric_from=99),
         "<h2>Every strategy</h2>",
-        _html_table(*table_cells(frame, TABLE_COLUMNS), na_rows=na_rows),
+        _html_table(*table_cells(frame, report.table_columns), na_rows=na_rows),
         ("<p>Page tables per process is what each process is charged (<code>VmPTE</code> in "
         "<code>/proc/PID/status</code>); page tables, all processes is what the machine spends "
         "(<code>PageTables</code> in <code>/proc/meminfo</code>; a shared table counts once). "
         "Most processes that fit in RAM: the most for which the region plus all page tables fit "
-        f"in RAM (no limit: fits up to the kernel's PID limit, {MAX_PROCS:,}).</p>"),
+        f"in RAM (no limit: fits up to the kernel's PID limit, {MAX_PROCS:,}).</p>")
+        if "max_procs" in frame else
+        ("<p>Page tables of the host is what <code>PageTables</code> in "
+         "<code>/proc/meminfo</code> shows: a shared table counts once, the processes' own "
+         "tables (baselines) are included.</p>"),
         "<details><summary>Per paging level, all faults, TLB reach</summary>",
-        _html_table(*table_cells(frame, LEVEL_COLUMNS), na_rows=na_rows), "</details>",
+        _html_table(*table_cells(frame, report.level_columns), na_rows=na_rows), "</details>",
     ]
     for figure in report.figures:
         parts.append(f"<h2>{html.escape(figure.title)}</h2>")
@@ -112,20 +136,19 @@ def render_html(report: SizingReport) -> str:
         parts.append("<h2>Huge pages to reserve</h2><ul>")
         parts.extend(f"<li>{html.escape(text)}</li>" for text in report.huge_pages)
         parts.append("</ul>")
-    if report.operations:
-        parts.append("<h2>What changes cost</h2><ul>")
-        parts += [f"<li>{html.escape(text)}</li>" for text in report.operations]
-        parts.append("</ul>")
+    for section in report.sections:
+        parts.append(_section_html(section))
     parts.append("<h2>Check it on the live host</h2><p>Physical page-table memory: "
                  "<code>grep PageTables /proc/meminfo</code>; one process's share: "
                  "<code>grep VmPTE /proc/PID/status</code>; huge pages: "
                  "<code>grep Huge /proc/meminfo</code>.</p>")
     if report.notes:
         parts.append("<h2>Notes</h2><ul>")
-        parts.extend(f"<li>{_linkify_html(text)}</li>" for text in report.notes)
+        parts.extend(f"<li>{_inline_html(text)}</li>" for text in report.notes)
         parts.append("</ul>")
-    parts.append("<h2>Formulas</h2><p>Exact closed forms used for the numbers above "
-                 "(<code>ptcalc formula STRATEGY METRIC</code> prints any of them).</p>")
+    if report.formula_forms or report.formulas:
+        parts.append("<h2>Formulas</h2><p>Exact closed forms used for the numbers above "
+                     "(<code>ptcalc formula STRATEGY METRIC</code> prints any of them).</p>")
     if report.formula_forms:
         from ptcalc.present.formula import render_html as formula_html
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from ptcalc.inputs.scenario import MAX_PROCS
 from ptcalc.present.sizing.report import (
-    LEVEL_COLUMNS,
     LINK,
     REFERENCES,
-    TABLE_COLUMNS,
     SizingReport,
     data_uri,
     link_target,
@@ -57,33 +55,43 @@ def render_markdown(report: SizingReport, image_links: dict[str, str] | None = N
         out += [f"Generated {report.generated} with ptcalc {__version__}.", ""]
     if report.recommendation:
         out += ["## Recommendation", "", report.recommendation, ""]
-    out += [report.description, "", report.scenario_text, "", "## Findings", ""]
+    out += [report.description, ""] + ([report.scenario_text, ""] if report.scenario_text
+                                       else []) + ["## Findings", ""]
     out += [f"- {text}" for text in report.findings]
     out += ["", "## Inputs", "",
             _md_table(["input", "value", "source"], [list(item) for item in report.inputs]),
-            "", "## Every strategy", "", _md_table(*table_cells(frame, TABLE_COLUMNS)), "",
+            "", "## Every strategy", "", _md_table(*table_cells(frame, report.table_columns)),
+            "",
             ("Page tables per process is what each process is charged (`VmPTE` in "
              "`/proc/PID/status`); page tables, all processes is what the machine spends "
              "(`PageTables` in `/proc/meminfo`; a shared table counts once). Most processes "
              "that fit in RAM: the most for which the region plus all page tables fit in RAM "
              "(no limit: fits up to the kernel's PID limit, "
-             f"{MAX_PROCS:,})."), "", "Per paging level, all faults, TLB reach:",
-            "", _md_table(*table_cells(frame, LEVEL_COLUMNS)), ""]
+             f"{MAX_PROCS:,}).") if "max_procs" in frame else
+            ("Page tables of the host is what `PageTables` in `/proc/meminfo` shows: a shared "
+             "table counts once, the processes' own tables (baselines) are included."),
+            "", "Per paging level, all faults, TLB reach:",
+            "", _md_table(*table_cells(frame, report.level_columns)), ""]
     for figure in report.figures:
         target = (image_links or {}).get(figure.name) or data_uri(figure.png)
         out += [f"## {figure.title}", "", f"![{figure.title}]({target})", "",
                 f"*{figure.caption}*", ""]
     if report.huge_pages:
         out += ["## Huge pages to reserve", ""] + [f"- {t}" for t in report.huge_pages] + [""]
-    if report.operations:
-        out += ["## What changes cost", ""] + [f"- {t}" for t in report.operations] + [""]
+    for section in report.sections:
+        out += [f"## {section.title}", ""] + ([section.intro, ""] if section.intro else [])
+        for table in section.tables:
+            out += [f"### {table.title}", "", _md_table(table.headers, table.rows), ""]
+            out += [note for text in table.notes for note in (text, "")]
+        out += [note for text in section.notes for note in (text, "")]
     out += ["## Check it on the live host", "",
             ("Physical page-table memory: `grep PageTables /proc/meminfo`; one process's "
             "share: `grep VmPTE /proc/PID/status`; huge pages: `grep Huge /proc/meminfo`."), ""]
     if report.notes:
         out += ["## Notes", ""] + [f"- {_linkify_markdown(t)}" for t in report.notes] + [""]
-    out += ["## Formulas", "", ("Exact closed forms used for the numbers above "
-            "(`ptcalc formula STRATEGY METRIC` prints any of them)."), ""]
+    if report.formulas:
+        out += ["## Formulas", "", ("Exact closed forms used for the numbers above "
+                "(`ptcalc formula STRATEGY METRIC` prints any of them)."), ""]
     for heading, text in report.formulas:
         out += [f"### {heading}", "", "```text", text, "```", ""]
     out += ["## Strategies and sources", "",

@@ -68,6 +68,22 @@ class ReportFigure:
 
 
 @dataclass
+class ReportTable:
+    title: str                  # a sub-heading
+    headers: list[str]          # in words, with units
+    rows: list[list[str]]       # cells as text; the first column is a label, the rest numbers
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReportSection:
+    title: str
+    intro: str                  # one paragraph; `code` spans allowed
+    tables: list[ReportTable]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
 class SizingReport:
     title: str
     description: str
@@ -84,7 +100,9 @@ class SizingReport:
     recommendation: str = ""                     # one paragraph (present/narrative.py)
     generated: str = ""                          # UTC date the report was built
     formula_forms: list = field(default_factory=list)   # (heading, presentation Form)
-    operations: list[str] = field(default_factory=list)   # "what changes cost"
+    sections: list[ReportSection] = field(default_factory=list)   # after the huge pages
+    table_columns: tuple = TABLE_COLUMNS       # the main table: (column, header)
+    level_columns: tuple = LEVEL_COLUMNS       # the per-level table
 
 
 def has_value(value) -> bool:
