@@ -126,6 +126,8 @@ _FAULTAROUND_PATCH = "20250923110310.689126-5-kirill@shutemov.name"
 _MTHP_SIZES = (("8k", 8, "#fdd0a2"), ("16k", 16, "#fdae6b"), ("32k", 32, "#fd8d3c"),
                ("64k", 64, "#f16913"), ("128k", 128, "#d94801"), ("256k", 256, "#a63603"),
                ("512k", 512, "#7f2704"), ("1m", 1024, "#4a1486"))
+#: shmem mTHP strategy name -> folio bytes.
+MTHP_FOLIO_BYTES = {f"thp-shmem-{suffix}": kib * 1024 for suffix, kib, _ in _MTHP_SIZES}
 
 
 def _mthp(name: str, kib: int, colour: str) -> Strategy:
@@ -273,7 +275,11 @@ STRATEGIES: tuple[Strategy, ...] = (
              "guest's RSS instead of VmPTE: not modelled)",
         sources=(("MAP_SHARED_PT RFC, 2022-12", lore(_PTSHARE_RFC)),
                  ("RFC v2, 2023-04: set_pmd(guest, host)",
-                  lore("cover.1682453344.git.khalid.aziz@oracle.com"))),
+                  lore("cover.1682453344.git.khalid.aziz@oracle.com")),
+                 (("the downstream CONFIG_PAGETABLE_SHARE (an Anolis-derived tree, "
+                   "mm/pgtable_share.c: guest charged MM_SHMEMPAGES, not mm_inc_nr_ptes(); "
+                   "whether OpenAnolis ships it is not confirmed)"),
+                  "https://github.com/jeevandeepj994/anolis_perf")),
         leaf_sizes=("4k",),
         upstream=Upstream("rfc", posted="2022-12",
                           posting=lore(_PTSHARE_RFC),
@@ -294,9 +300,12 @@ STRATEGIES: tuple[Strategy, ...] = (
              "physical bytes as ptshare (the 2023 RFC, which charges only PMD and PUD tables). "
              "The closest existing code to file-pt: it shares PTE tables only (file-pt also "
              "PMD tables of whole 1 GiB slots), refuses unaligned mappings instead of keeping "
-             "partial slots private, and charges like file-pt. Not modelled: a write GUP "
-             "unshares a VMA by copying its tables; an invalidation flushes every CPU "
-             "(on_each_cpu IPI)",
+             "partial slots private, and charges like file-pt. Operations (ptcalc op): "
+             "munmap of the whole mapping detaches the process (no zap; free_pgtables() "
+             "drops its references); the last sharer's unmap removes the shadow VMA, whose "
+             "invalidation flushes every CPU (on_each_cpu IPI). Not modelled: mprotect, "
+             "MADV_DONTNEED, a partial munmap (the code defines none), and a write GUP, "
+             "which unshares the VMA by copying its tables",
         sources=((("mm/ptshare.c ptshare_validate_mmap(), ptshare_handle_mm_fault() "
                    "(Kalesh Singh, Google, 2026)"), _PTSHARE_2026),
                  ("Kalesh Singh on linux-mm, 2026-02-20: the Android Zygote use case",

@@ -8,51 +8,24 @@ child is one more later process; exit removes one process).  No sympy, pandas or
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from ptcalc import paging
+from ptcalc import catalog, paging
+from ptcalc.compute.opdesigns import mshare_rows, ptshare_2026_row
+from ptcalc.compute.oprows import (  # noqa: F401  (METRICS, TEXT_COLUMNS: the public columns)
+    METRICS,
+    PAGE,
+    TEXT_COLUMNS,
+    OperationInputs,
+    blank,
+    finish,
+    size_text,
+    status_of,
+    steady_rows,
+)
 from ptcalc.errors import InputError
 from ptcalc.model import operations as ops
 
 OPERATIONS = ("fork", "exit", "mprotect", "munmap", "madvise")
 RANGE_OPERATIONS = ("mprotect", "munmap", "madvise")
-
-METRICS = ("tables_allocated", "tables_freed", "tables_unshared", "tables_copied",
-           "ptes_copied", "vmpte_acting_bytes", "vmpte_acting_after_refault_bytes",
-           "vmpte_others_bytes", "pagetables_bytes", "pagetables_after_refault_bytes",
-           "refaults_acting", "refaults_others", "flushes", "tlb_ipis", "tlb_ipis_min",
-           "call_ipis", "ipis_total")
-TEXT_COLUMNS = ("strategy", "variant", "operation", "applicable", "reason", "path", "status",
-                "flush", "flush_scope", "source")
-
-PAGE = paging.PAGE_BYTES
-
-
-@dataclass(frozen=True)
-class OperationInputs:
-    """One operation on today's single-region scenario."""
-
-    operation: str
-    scenario: object           # ptcalc.inputs.scenario.Scenario
-    op_start_bytes: int        # where the range starts, bytes into the region
-    op_bytes: int              # range length
-    cpus: int = 1              # CPUs each sharing process runs on (its threads)
-    host_cpus: int = 0         # CPUs of the host (0: procs * cpus)
-
-    def values(self, **override) -> ops.Inputs:
-        s = self.scenario
-        values = {"size_bytes": s.size_bytes, "offset_bytes": s.offset_bytes,
-                  "touched_bytes": s.touched_bytes, "procs": s.procs,
-                  "read_access": int(s.access == "read"), "op_start_bytes": self.op_start_bytes,
-                  "op_bytes": self.op_bytes, "cpus": self.cpus, "host_cpus": self.total_cpus,
-                  "fault_around_bytes": s.fault_around_bytes}
-        values.update(override)
-        return ops.Inputs(**values)
-
-    @property
-    def total_cpus(self) -> int:
-        return self.host_cpus or self.scenario.procs * self.cpus
-
 
 # strategy -> (rule, leaf alignment of ranges, mainline source of the range rules)
 _RANGE_RULES = {
@@ -72,6 +45,17 @@ _RANGE_RULES = {
                    "__unmap_hugepage_range(); mm/memory.c free_pgd_range()")),
     "threads": ("threads", PAGE, ("one mm: mm/mprotect.c, mm/memory.c zap_pte_range(); "
                 "arch/x86/mm/tlb.c native_flush_tlb_multi() IPIs the mm's other CPUs")),
+    "thp-shmem-1g": ("huge-1g", paging.PMD_SPAN, (
+        "assumed as for a PUD leaf in mainline (mm/huge_memory.c change_huge_pud(), "
+        "zap_huge_pud(); mm/memory.c free_pgd_range()): the RFC maps the folio with one PUD "
+        "entry (" + catalog.lore("20260202005451.774496-1-usamaarif642@gmail.com") + "); the "
+        "deposit of 1 PMD + 512 PTE tables, if kept, is not counted")),
+    **{name: (f"mthp:{folio}", PAGE, (
+        "as 4 KiB pages (mm/mprotect.c change_pte_range(), mm/memory.c zap_pte_range(), "
+        "free_pgd_range(): a shmem folio is not split); refaults: mm/memory.c finish_fault() "
+        "maps the whole folio only if pte_range_none(), mm/filemap.c filemap_map_pages() "
+        "maps whole folios (" + catalog.lore("20250923110310.689126-5-kirill@shutemov.name")
+        + ")")) for name, folio in catalog.MTHP_FOLIO_BYTES.items()},
 }
 
 _PROPOSALS = {
@@ -84,54 +68,6 @@ _PROPOSALS = {
 _WHAT = {"mprotect": "a protection change", "munmap": "a partial munmap",
          "madvise": "MADV_DONTNEED"}
 
-_MSHARE_V3 = "mshare v2/v3 (lore:20250820010415.699353-1-anthony.yznaga@oracle.com)"
-_MSHARE_2026 = "LSF/MM/BPF 2026 'Revisiting mshare', https://lwn.net/Articles/1072333/"
-_MSHARE_PROCESS_NA = {
-    "mprotect": "mprotect on an mshare VMA returns -EINVAL (mshare_vm_op_mprotect(), "
-                + _MSHARE_V3 + "); protections change through the host (next rows)",
-    "munmap": "munmap of part of an mshare VMA fails: splitting it returns -EINVAL "
-              "(mshare_vm_op_split(), " + _MSHARE_V3 + "); unmap through the host "
-              "(MSHAREFS_UNMAP, next rows)",
-    "madvise": "MADV_DONTNEED on the mshare VMA 'will operate on the shared page table "
-               "without taking the needed locks' (A. Yznaga, 2025-09, v3 review): "
-               "unsupported; advice goes through the host (mshare_advise(), 2026 proposal)",
-}
-# (operation, variant) -> (path, reason if not applicable, source)
-_MSHARE_HOST = {
-    ("mprotect", "v1-v3"): (None, ("v1-v3 have no host protection change (the v3 cover "
-                            "letter plans ioctls 'such as changing protections')"),
-                            _MSHARE_V3),
-    ("mprotect", "2026"): ("host: mshare_protect() for every sharer", None, _MSHARE_2026),
-    ("munmap", "v1-v3"): ("host: MSHAREFS_UNMAP ioctl, every sharer", None, _MSHARE_V3),
-    ("munmap", "2026"): (None, ("the 2026 summary names no unmap call (mshare_attach, "
-                         "mshare_map, mshare_advise, mshare_protect)"), _MSHARE_2026),
-    ("madvise", "v1-v3"): (None, "v1-v3 have no host MADV_DONTNEED", _MSHARE_V3),
-    ("madvise", "2026"): ("host: mshare_advise() for every sharer", None, _MSHARE_2026),
-}
-
-
-def _blank(**text) -> dict:
-    row = dict.fromkeys(TEXT_COLUMNS)
-    row.update(dict.fromkeys(METRICS))
-    row.update(text)
-    return row
-
-
-def _finish(row: dict, metrics: dict, strides_text=None) -> dict:
-    for key in METRICS:
-        if key in metrics:
-            row[key] = int(metrics[key])
-    if row["tlb_ipis_min"] is None:
-        row["tlb_ipis_min"] = 0
-    for key in ("tables_copied", "ptes_copied"):
-        if row[key] is None:
-            row[key] = 0
-    row["ipis_total"] = row["tlb_ipis"] + row["call_ipis"]
-    if row["flush"] is None:
-        row["flush"] = strides_text
-    return row
-
-
 def _flush_kind(flushes: int, strides: int) -> str:
     if flushes == 0:
         return "none"
@@ -143,35 +79,46 @@ def _range_row(strategy: str, inputs: OperationInputs, steady: dict) -> list[dic
     operation = inputs.operation
     base = {"strategy": strategy, "operation": operation, "variant": "mainline"}
     if strategy in _PROPOSALS:
-        return [_blank(**dict(base, variant="proposal"), applicable=False, status="proposal",
+        return [blank(**dict(base, variant="proposal"), applicable=False, status="proposal",
                        reason=_PROPOSALS[strategy].format(what=_WHAT[operation]),
                        source=_PROPOSALS[strategy].split("(")[1].split(")")[0])]
     if strategy == "mshare":
-        return _mshare_rows(inputs, base)
+        return mshare_rows(inputs, base)
+    if strategy == "ptshare-2026":
+        return [ptshare_2026_row(inputs, base, steady)]
     if strategy not in _RANGE_RULES:
         from ptcalc.model.strategies import strategy_info
 
-        return [_blank(**base, applicable=False, source=strategy_info(strategy).source,
+        return [blank(**base, applicable=False, source=strategy_info(strategy).source,
                        reason=f"{_WHAT[operation]} is not modelled for {strategy} yet (its "
                               "fork and exit rows follow its steady-state rule)")]
     rule, align, source = _RANGE_RULES[strategy]
     scenario = inputs.scenario
     if not steady["applicable"]:
-        return [_blank(**base, applicable=False, reason=steady["reason"], source=source)]
+        return [blank(**base, applicable=False, reason=steady["reason"], source=source)]
     if strategy == "thp-shmem" and (scenario.offset_bytes % align or scenario.size_bytes % align):
-        return [_blank(**base, applicable=False, source=source,
+        return [blank(**base, applicable=False, source=source,
                        reason="the region mixes PMD-mapped THPs and 4 KiB PTEs (offset or size "
                               "not 2 MiB aligned); not modelled")]
+    if strategy == "thp-shmem-1g" and (scenario.offset_bytes % align
+                                       or scenario.size_bytes % align):
+        return [blank(**base, applicable=False, source=source, status="proposal",
+                       reason="the region mixes PUD-mapped 1 GiB folios with 2 MiB and 4 KiB "
+                              "mappings (offset or size not 1 GiB aligned); not modelled")]
     if inputs.op_start_bytes % align or inputs.op_bytes % align:
-        what = "a PMD-mapped THP would be split (__split_huge_pmd()); not modelled" \
-            if strategy == "thp-shmem" else "mprotect/munmap/madvise return EINVAL"
-        return [_blank(**base, applicable=False, source=source,
-                       reason=f"the range must be {_size(align)} aligned ({what})")]
+        what = {"thp-shmem": "a PMD-mapped THP would be split (__split_huge_pmd()); not "
+                             "modelled",
+                "thp-shmem-1g": "a PUD-mapped folio would be split, which the RFC does not "
+                                "settle; not modelled"}.get(
+            strategy, "mprotect/munmap/madvise return EINVAL")
+        return [blank(**base, applicable=False, source=source,
+                       reason=f"the range must be {size_text(align)} aligned ({what})")]
     metrics = ops.range_metrics(ops.IntMath, inputs.values(), rule, operation)
-    row = _blank(**base, applicable=True, path="process", status="mainline", source=source)
+    row = blank(**base, applicable=True, path="process", status=status_of(strategy),
+                 source=source)
     row["flush"] = _flush_kind(metrics["flushes"], metrics["flush_strides"])
     row["flush_scope"] = _scope(rule, metrics)
-    return [_finish(row, metrics)]
+    return [finish(row, metrics)]
 
 
 def _scope(rule: str, metrics: dict) -> str:
@@ -185,60 +132,7 @@ def _scope(rule: str, metrics: dict) -> str:
     return text
 
 
-def _mshare_rows(inputs: OperationInputs, base: dict) -> list[dict]:
-    operation = inputs.operation
-    rows = []
-    whole = inputs.op_start_bytes == 0 and inputs.op_bytes >= inputs.scenario.size_bytes
-    if operation == "munmap" and whole:
-        # the process only unlinks its top-level entries (mshare_vm_op_unshare_page_range())
-        row = _blank(**dict(base, variant="v1-v3"), applicable=True, path="process: unlink",
-                     status="proposal", source=_MSHARE_V3 + " mshare_vm_op_unshare_page_range()",
-                     flush="1 x ranged", flush_scope="the acting mm's CPUs")
-        metrics = dict.fromkeys(METRICS, 0)
-        metrics["flushes"] = 1
-        metrics["tlb_ipis"] = min(inputs.total_cpus, inputs.cpus) - 1
-        rows.append(_finish(row, metrics))
-    else:
-        rows.append(_blank(**dict(base, variant="v1-v3"), applicable=False, status="proposal",
-                           reason=_MSHARE_PROCESS_NA[operation], source=_MSHARE_V3))
-    host = inputs.values(offset_bytes=0)   # the host maps the region from a 512 GiB boundary
-    for variant in ("v1-v3", "2026"):
-        path, reason, source = _MSHARE_HOST[(operation, variant)]
-        row = dict(base, variant=f"{variant}, host")
-        if reason:
-            rows.append(_blank(**row, applicable=False, reason=reason, source=source,
-                               status="proposal"))
-            continue
-        metrics = ops.host_range_metrics(ops.IntMath, host, operation, variant)
-        scope = ("every CPU of the host: flush_tlb_all() from the host mm's mmu notifier"
-                 if variant == "v1-v3" else "each sharer's mm in turn (per-sharer list)")
-        out = _blank(**row, applicable=True, path=path, status="proposal", source=source,
-                     flush_scope=scope if metrics["flushes"] else "no flush",
-                     flush=("none" if not metrics["flushes"] else
-                            "1 x full, every CPU" if variant == "v1-v3" else
-                            f"{inputs.scenario.procs} x full, one per sharer"))
-        rows.append(_finish(out, metrics))
-    return rows
-
-
-def _size(n: int) -> str:
-    from ptcalc.units import format_size
-
-    return format_size(n)
-
-
 # --------------------------------------------------------------------------- fork and exit
-
-
-def _steady(scenario, strategies, procs):
-    from dataclasses import replace
-
-    from ptcalc.compute.scalar import scenario_rows
-
-    if procs <= 0:
-        return dict.fromkeys(strategies)
-    return {row["strategy"]: row for row in scenario_rows(replace(scenario, procs=procs),
-                                                           strategies)}
 
 
 _FORK_SOURCE = ("mm/memory.c vma_needs_copy(): no anon_vma, so no table is copied; the child "
@@ -249,26 +143,25 @@ _EXIT_SOURCE = "mm/mmap.c exit_mmap(): tlb_gather_mmu_fullmm(), free_pgtables()"
 
 def _fork_exit_rows(inputs: OperationInputs, strategies) -> list[dict]:
     scenario, operation = inputs.scenario, inputs.operation
-    now = _steady(scenario, strategies, scenario.procs)
-    other = _steady(scenario, strategies, scenario.procs + (1 if operation == "fork" else -1))
+    now = steady_rows(scenario, strategies, scenario.procs)
+    other = steady_rows(scenario, strategies, scenario.procs + (1 if operation == "fork" else -1))
     rows = []
     for name in strategies:
         here, there = now[name], other[name]
         base = {"strategy": name, "operation": operation, "variant": "mainline",
-                    "status": "mainline" if name not in ("ptshare", "file-pt", "mshare")
-                    else "proposal"}
+                "status": status_of(name)}
         if not here["applicable"]:
-            rows.append(_blank(**base, applicable=False, reason=here["reason"]))
+            rows.append(blank(**base, applicable=False, reason=here["reason"]))
             continue
         metrics = dict.fromkeys(METRICS, 0)
         total_now = here["pt_bytes_total"]
         total_there = there["pt_bytes_total"] if there else 0
-        row = _blank(**base, applicable=True, path="process")
+        row = blank(**base, applicable=True, path="process")
         if name == "threads":
             row.update(flush="none", flush_scope="no flush",
                        source="a thread shares the one mm: clone(CLONE_VM) copies no table and "
                               "an exiting thread frees none (kernel/fork.c copy_mm())")
-            rows.append(_finish(row, metrics))
+            rows.append(finish(row, metrics))
             continue
         if operation == "fork":
             metrics["vmpte_acting_after_refault_bytes"] = here["pt_bytes_per_process"]
@@ -304,9 +197,9 @@ def _fork_exit_rows(inputs: OperationInputs, strategies) -> list[dict]:
             if name == "mshare":
                 row["flush_scope"] += ("; a non-owner only unlinks; the owner's exit unmaps the "
                                        "region for every sharer (v3 and the 2026 proposal)")
-        if name in ("ptshare", "file-pt", "mshare"):
+        if base["status"] != "mainline":
             row["source"] += "; the design's steady-state rule (ptcalc strategies)"
-        rows.append(_finish(row, metrics))
+        rows.append(finish(row, metrics))
     return rows
 
 

@@ -39,113 +39,14 @@ Kernel rules (Linux 6.18; each one checked on the live kernel by `ptcalc op-prob
 
 from __future__ import annotations
 
-from ptcalc import paging
-
-FLUSH_CEILING = 33          # arch/x86/mm/tlb.c tlb_single_page_flush_ceiling
-DEFAULT_FAULT_AROUND = 65536
-
-
-class IntMath:
-    """The formulas' arithmetic on Python ints (exact)."""
-
-    @staticmethod
-    def cdiv(a, b):
-        return -((-a) // b)
-
-    @staticmethod
-    def fdiv(a, b):
-        return a // b
-
-    min = staticmethod(min)
-    max = staticmethod(max)
-
-    @staticmethod
-    def where(condition, yes, no):
-        return yes if condition else no
-
-    @staticmethod
-    def eq(a, b):
-        return a == b
-
-    @staticmethod
-    def and_(*conditions):
-        return all(conditions)
-
-    @staticmethod
-    def or_(*conditions):
-        return any(conditions)
-
-
-def sympy_math():
-    """The same namespace building sympy expressions (imports sympy)."""
-    import sympy as sp
-
-    from ptcalc.model import symbols as S
-
-    class SympyMath:
-        cdiv = staticmethod(S.CeilDiv)
-        fdiv = staticmethod(S.FloorDiv)
-        min = staticmethod(sp.Min)
-        max = staticmethod(sp.Max)
-
-        @staticmethod
-        def where(condition, yes, no):
-            return sp.Piecewise((yes, condition), (no, True))
-
-        eq = staticmethod(sp.Eq)
-        and_ = staticmethod(sp.And)
-        or_ = staticmethod(sp.Or)
-
-    return SympyMath
-
-
-class Inputs:
-    """The inputs of an operation, as ints or as sympy symbols (`symbolic()`)."""
-
-    NAMES = ("size_bytes", "offset_bytes", "touched_bytes", "procs", "read_access",
-             "op_start_bytes", "op_bytes", "cpus", "host_cpus", "fault_around_bytes")
-
-    def __init__(self, **values):
-        for name in self.NAMES:
-            setattr(self, name, values[name])
-        self.PAGE = paging.PAGE_BYTES
-        self.TABLE = paging.TABLE_BYTES
-        self.PTE_SPAN = paging.PTE_SPAN
-        self.PMD_SPAN = paging.PMD_SPAN
-        self.PUD_SPAN = paging.PUD_SPAN
-        self.FLUSH_CEILING = FLUSH_CEILING
-
-    @classmethod
-    def symbolic(cls) -> Inputs:
-        import sympy as sp
-
-        from ptcalc.model import symbols as S
-
-        me = cls(size_bytes=S.size_bytes, offset_bytes=S.offset_bytes,
-                 touched_bytes=S.touched_bytes, procs=S.procs, read_access=S.read_access,
-                 fault_around_bytes=S.fault_around_bytes,
-                 op_start_bytes=sp.Symbol("op_start_bytes", integer=True, nonnegative=True),
-                 op_bytes=sp.Symbol("op_bytes", integer=True, positive=True),
-                 cpus=sp.Symbol("cpus", integer=True, positive=True),
-                 host_cpus=sp.Symbol("host_cpus", integer=True, positive=True))
-        me.PAGE, me.TABLE = S.PAGE, S.TABLE
-        me.PTE_SPAN, me.PMD_SPAN, me.PUD_SPAN = S.PTE_SPAN, S.PMD_SPAN, S.PUD_SPAN
-        me.FLUSH_CEILING = sp.Symbol("FLUSH_CEILING", integer=True, positive=True)
-        return me
-
-    # derived addresses
-    @property
-    def start(self):                 # A: first byte of the range (an address mod 512 GiB)
-        return self.offset_bytes + self.op_start_bytes
-
-    @property
-    def end(self):                   # E
-        return self.start + self.op_bytes
-
-    @property
-    def touched_end(self):           # end of the dense touched prefix
-        return self.offset_bytes + self.touched_bytes
-
+from ptcalc.catalog import MTHP_FOLIO_BYTES
+from ptcalc.model.opmath import (  # noqa: F401  (the formulas' namespace, re-exported)
+    DEFAULT_FAULT_AROUND,
+    FLUSH_CEILING,
+    Inputs,
+    IntMath,
+    sympy_math,
+)
 
 # --------------------------------------------------------------------------- building blocks
 
@@ -226,6 +127,41 @@ def pte4k(m, v, operation: str) -> dict:
     out["tables_freed"] = freed
     out["tables_allocated"] = freed if operation == "madvise" else 0
     out["flush_strides"] = flush_stride_count(m, v, v.PAGE)
+    return out
+
+
+def mthp(m, v, operation: str, folio) -> dict:
+    """Shmem multi-size THP, PTE-mapped folios of `folio` bytes where the region's start is
+    folio-aligned (docs/model.md; elsewhere, and past the last whole folio, 4 KiB pages).
+    Tables, flushes and IPIs are those of 4 KiB pages: mprotect rewrites PTEs and munmap or
+    MADV_DONTNEED zaps them without splitting a shmem folio.  Only the refaults after
+    MADV_DONTNEED differ: a writer's fault maps the whole folio when none of its PTEs is
+    left (finish_fault() checks pte_range_none(), else maps the one page), so one fault per
+    folio the range covers whole and one per page of a folio it cuts; a reader's
+    fault-around maps every cached folio it meets whole (filemap_map_pages(), "mm/filemap:
+    Map entire large folio faultaround"), so one fault per folio the range meets when the
+    folio is at least the window, else one per window as for 4 KiB pages."""
+    out = pte4k(m, v, operation)
+    if operation != "madvise":
+        return out
+    aligned = m.eq(align_down(m, v.offset_bytes, folio), v.offset_bytes)
+    split = v.offset_bytes + m.where(aligned, align_down(m, v.size_bytes, folio), 0)
+    hi = m.min(v.end, v.touched_end)                    # the touched part of the range
+
+    def pages(lo, top):
+        return m.where(top > lo, m.fdiv(top - lo, v.PAGE), 0)
+
+    whole_lo = align_up(m, v.start, folio)              # folios the range covers whole
+    whole_hi = m.min(align_down(m, v.end, folio), split)
+    whole = slots(m, whole_lo, m.min(whole_hi, v.touched_end), folio)
+    writer = (whole + pages(v.start, m.min(hi, split))
+              - pages(whole_lo, m.min(whole_hi, v.touched_end)) + pages(m.max(v.start, split), hi))
+    window = v.fault_around_bytes
+    reader = m.where(folio >= window,
+                     slots(m, v.start, m.min(hi, split), folio)
+                     + slots(m, m.max(v.start, split), hi, window),
+                     slots(m, v.start, hi, window))
+    out["refaults_acting"] = m.where(m.eq(v.read_access, 0), writer, reader)
     return out
 
 
@@ -351,11 +287,14 @@ def pmdshare(m, v, operation: str) -> dict:
 
 
 def range_metrics(m, v, rule: str, operation: str) -> dict:
-    """The metrics of one range operation under `rule` (pte4k, threads, huge-2m, huge-1g,
-    pmdshare): tables, VmPTE and PageTables (now and after the refaults), refaults, flushes
-    and IPIs.  Threads are one mm: "acting" is that mm, there are no other processes."""
+    """The metrics of one range operation under `rule` (pte4k, threads, mthp:<folio bytes>,
+    huge-2m, huge-1g, pmdshare): tables, VmPTE and PageTables (now and after the refaults),
+    refaults, flushes and IPIs.  Threads are one mm: "acting" is that mm, there are no
+    other processes."""
     if rule in ("pte4k", "threads"):
         out = pte4k(m, v, operation)
+    elif rule.startswith("mthp:"):
+        out = mthp(m, v, operation, int(rule[len("mthp:"):]))
     elif rule == "pmdshare":
         out = pmdshare(m, v, operation)
     else:
@@ -415,7 +354,8 @@ def host_range_metrics(m, v, operation: str, variant: str) -> dict:
 
 RULE_OF_STRATEGY = {"private-4k": "pte4k", "threads": "threads", "thp-shmem": "huge-2m",
                     "hugetlb-2m": "huge-2m", "hugetlb-2m-pmdshare": "pmdshare",
-                    "hugetlb-1g": "huge-1g"}
+                    "hugetlb-1g": "huge-1g", "thp-shmem-1g": "huge-1g",
+                    **{name: f"mthp:{folio}" for name, folio in MTHP_FOLIO_BYTES.items()}}
 FORMULA_METRICS = ("tables_freed", "tables_unshared", "tables_allocated",
                    "vmpte_acting_bytes", "vmpte_acting_after_refault_bytes",
                    "pagetables_bytes", "pagetables_after_refault_bytes", "refaults_acting",

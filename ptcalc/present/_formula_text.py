@@ -5,7 +5,7 @@ model with sympy at generation time."""
 
 # ruff: noqa
 
-SOURCE_SHA256 = '8a62c62717a84cd4ee723dc67c939dc8ce3e8c96c42aa7823ba5af9bcb88fae8'
+SOURCE_SHA256 = 'bb43d34bafd3652a8796c22d7b5eada9f7f21790cb54047d541d748ca73df83f'
 
 #: (name, text, latex) of every step
 STEPS = (

@@ -111,7 +111,16 @@ class _WorkerLoop:
         self.libc = _libc()
         self.spinner: _Spinner | None = None
         self.children: list[int] = []
+        self.setup_measurement()
+
+    def setup_measurement(self) -> None:
         self.warm = ctypes.create_string_buffer(64 * PAGE_BYTES)
+        # /proc/interrupts is read into these around each measured call, by preadv() into
+        # buffers allocated (and touched) now: the window allocates nothing and frees nothing
+        # (a free that unmaps memory would flush this mm's TLB on the other CPUs and be
+        # counted as the operation's)
+        self.interrupts_fd = os.open("/proc/interrupts", os.O_RDONLY)
+        self.interrupt_bufs = ([bytearray(INTERRUPTS_BYTES)], [bytearray(INTERRUPTS_BYTES)])
 
     def run(self) -> None:
         # Warm the measured code paths on a private buffer, so that they fault nothing later.
@@ -135,14 +144,19 @@ class _WorkerLoop:
         frame: a Python call inside the window can start a new CPython frame-stack chunk,
         mmap()ed afresh each time at some call depths, one fault no warm-up removes); its
         return code is left in "rc"."""
+        fd, (before, after) = self.interrupts_fd, self.interrupt_bufs
         pte0, f0 = read_status_kb(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        n0 = os.preadv(fd, before, 0)
         t0 = time.perf_counter()
         rc = call(*args) if call is not None else 0
         t1 = time.perf_counter()
+        n1 = os.preadv(fd, after, 0)
         f1 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         pte1 = read_status_kb()
         return {"vmpte_delta": (pte1 - pte0) * 1024, "faults": f1 - f0, "seconds": t1 - t0,
-                "vmpte_kb": pte1, "rc": rc}
+                "vmpte_kb": pte1, "rc": rc,
+                "interrupts": interrupt_delta(bytes(before[0][:n0]).decode(),
+                                              bytes(after[0][:n1]).decode())}
 
     def _measure_touch(self, addr: int, length: int, write: bool, step: int = PAGE_BYTES):
         """The same around one access per `step` bytes of [addr, addr + length), the loop
@@ -178,8 +192,9 @@ class _WorkerLoop:
             raise WorkerError(f"mmap at {address:#x}: {os.strerror(ctypes.get_errno())}")
         return {}
 
-    def do_noise(self):
-        out = self._measure()
+    def do_noise(self, seconds=0.0):
+        """An idle window: the same measurement around a sleep of `seconds`."""
+        out = self._measure(time.sleep, seconds)
         del out["rc"]
         return out
 
@@ -287,13 +302,23 @@ class Worker:
         self.close()
 
 
-def read_interrupts(names=("TLB", "CAL")) -> dict[str, tuple[int, ...]]:
+INTERRUPTS_BYTES = 1 << 16
+
+
+def parse_interrupts(text: str, names=("TLB", "CAL")) -> dict[str, tuple[int, ...]]:
     """Per-CPU counts of /proc/interrupts lines (TLB shootdowns, function call IPIs)."""
+    lines = text.splitlines()
+    ncpu = len(lines[0].split()) if lines else 0
     out = {}
-    with open("/proc/interrupts") as f:
-        ncpu = len(f.readline().split())
-        for line in f:
-            head, _, rest = line.partition(":")
-            if head.strip() in names:
-                out[head.strip()] = tuple(int(x) for x in rest.split()[:ncpu])
+    for line in lines[1:]:
+        head, _, rest = line.partition(":")
+        if head.strip() in names:
+            out[head.strip()] = tuple(int(x) for x in rest.split()[:ncpu])
     return out
+
+
+def interrupt_delta(before: str, after: str) -> dict[str, list[int]]:
+    """Per-CPU increase of each counted line between two /proc/interrupts texts."""
+    old, new = parse_interrupts(before), parse_interrupts(after)
+    return {name: [b - a for a, b in zip(old[name], new[name], strict=True)] for name in old}
+
