@@ -236,7 +236,10 @@ def _plot(rows, limits: dict, group: str, current: int) -> bytes:
 # --- rendering --------------------------------------------------------------------------
 
 def _md_cell(text: str) -> str:
-    return re.sub(r"[\r\n]+", " ", str(text)).replace("|", "\\|")
+    """One line of Markdown text: what the layout file says shows as written, never as HTML."""
+    from ptcalc.present.sizing.markdown import md_text
+
+    return md_text(re.sub(r"[\r\n]+", " ", str(text))).replace("|", "\\|")
 
 
 def render_markdown(report: LayoutReport, image_links: dict | None = None) -> str:

@@ -163,8 +163,12 @@ def _in_child(body, *args, timeout=600.0) -> dict:
 
 
 def _forked_child_touch(mv, address, size, offsets, write) -> dict:
-    """In a forked child: tables at fork = what munmap() frees - what the touch added."""
+    """In a forked child: tables at fork = what munmap() frees - what the touch added; new
+    RAM = the region's Private_Dirty growth (a copy-on-write copy becomes the child's own
+    page; pages still shared with the parent count as Shared_Dirty)."""
+    private0 = region_smaps(address).get("Private_Dirty", 0)
     out = _measure(mv, offsets, write)
+    out["new_ram"] = (region_smaps(address).get("Private_Dirty", 0) - private0) * 1024
     before = read_vmpte_kb()
     _libc().munmap(address, size)
     out["pt_at_fork"] = (before - read_vmpte_kb()) * 1024 - out["pt_growth"]
@@ -186,7 +190,8 @@ def _fork_case(kind, size, write, fd_kind="anon", huge=False):
         parent = _measure(mv, _pages(size), True)
         child = _in_child(_forked_child_touch, mv, address, size, _pages(size), write)
         return {"parent_faults": parent["faults"], "child_faults": child["faults"],
-                "child_pt_at_fork": child["pt_at_fork"], "noise": child["noise_faults"]}
+                "child_pt_at_fork": child["pt_at_fork"], "child_new_ram": child["new_ram"],
+                "noise": child["noise_faults"]}
     return holder
 
 
@@ -279,7 +284,8 @@ def _thp_layout(size, file_offset):
 
 
 FORK = (("child_pt_at_fork", "pt_bytes_at_fork", 0), ("child_faults", "faults_first", 2),
-        ("parent_faults", "parent.faults_first", 2))
+        ("parent_faults", "parent.faults_first", 2),
+        ("child_new_ram", "written_bytes_per_process", 0))
 
 
 def layout_cases(thp_directory=lambda: "/dev/shm") -> list[LayoutCase]:

@@ -33,7 +33,7 @@ def read_meminfo_kb(key: str) -> int | None:
 
 
 _SMAPS_KEYS = ("Rss", "ShmemPmdMapped", "FilePmdMapped", "Shared_Hugetlb", "Private_Hugetlb",
-               "AnonHugePages")
+               "AnonHugePages", "Private_Dirty")
 
 
 def region_smaps(address: int) -> dict:

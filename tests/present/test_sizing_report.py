@@ -261,3 +261,36 @@ def test_findings_mark_proposals(sga_report):
     smallest = next(f for f in sga_report.findings if "Smallest page tables" in f)
     assert "thp-shmem-1g (5.86 MiB; a proposal: RFC posted 2026-02, not merged)" in smallest
     assert "hugetlb-1g (5.86 MiB)" in smallest
+
+
+HOSTILE = "<img src=x onerror=alert(1)> & <b>bold</b>"
+
+
+def test_markdown_shows_what_a_preset_file_says_as_text(tmp_path):
+    # a preset file of the user's: its description and sources are printed, never rendered
+    MarkdownIt = pytest.importorskip("markdown_it").MarkdownIt
+    preset = tmp_path / "mine.toml"
+    preset.write_text(f'description = "{HOSTILE}"\n[scenario]\nsize = "1GiB"\nprocs = 2\n'
+                      f'ram = "4GiB"\n[sources]\nsize = "{HOSTILE}"\nprocs = "two"\n'
+                      'ram = "four"\n')
+    report = sr.build_report(str(preset))
+    text = sr.write_report(report, tmp_path / "r.md", embed_images=True)[0].read_text()
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    assert "onerror=alert(1)>" not in html and "<b>" not in html     # no tag rendered
+    assert html.count("&lt;img src=x onerror=alert(1)&gt; &amp; &lt;b&gt;bold&lt;/b&gt;") >= 2
+    # code spans keep their text: the command of the footer, the notes' `ptcalc op`
+    assert "<code>ptcalc op OPERATION" in html
+
+
+def test_layout_markdown_shows_names_as_text(tmp_path):
+    MarkdownIt = pytest.importorskip("markdown_it").MarkdownIt
+    from ptcalc.inputs.layout import parse_layout
+    from ptcalc.present.layout_report import build_layout_report, render_markdown
+
+    layout = parse_layout({"name": "x", "description": HOSTILE,
+                           "regions": [{"name": "r", "size": "4MiB"}],
+                           "groups": [{"name": "g", "maps": [{"region": "r"}]}],
+                           "sources": {"size": HOSTILE}})
+    html = MarkdownIt("commonmark").enable("table").render(
+        render_markdown(build_layout_report(layout, ("private-4k",))))
+    assert "onerror=alert(1)>" not in html and "<b>" not in html and "&lt;img" in html

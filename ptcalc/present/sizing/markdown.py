@@ -27,11 +27,22 @@ def code_span(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+def md_text(text: str) -> str:
+    """Text for a Markdown paragraph or cell: a `<` or `&` outside `code` spans is written as
+    an entity, so what a preset or layout file says (its description, sources, names) shows
+    as written and never renders as HTML (`<img onerror=...>` in a CommonMark viewer)."""
+    pieces = str(text).split("`")
+    if len(pieces) % 2 == 0:               # an unpaired backtick starts no code span
+        pieces = [str(text)]
+    return "`".join(piece if i % 2 else piece.replace("&", "&amp;").replace("<", "&lt;")
+                    for i, piece in enumerate(pieces))
+
+
 def _linkify_markdown(text: str) -> str:
     def replace(match):
         return f"[{match.group(0)}]({link_target(match)})"
 
-    return LINK.sub(replace, text)
+    return LINK.sub(replace, md_text(text))
 
 
 def _md_table(headers, rows) -> str:
@@ -50,14 +61,14 @@ def render_markdown(report: SizingReport, image_links: dict[str, str] | None = N
     from ptcalc import __version__
 
     frame = report.results
-    out = [f"# {report.title}", ""]
+    out = [f"# {md_text(report.title)}", ""]
     if report.generated:
         out += [f"Generated {report.generated} with ptcalc {__version__}.", ""]
     if report.recommendation:
-        out += ["## Recommendation", "", report.recommendation, ""]
-    out += [report.description, ""] + ([report.scenario_text, ""] if report.scenario_text
-                                       else []) + ["## Findings", ""]
-    out += [f"- {text}" for text in report.findings]
+        out += ["## Recommendation", "", _linkify_markdown(report.recommendation), ""]
+    out += [md_text(report.description), ""] + (
+        [md_text(report.scenario_text), ""] if report.scenario_text else []) + ["## Findings", ""]
+    out += [f"- {md_text(text)}" for text in report.findings]
     out += ["", "## Inputs", "",
             _md_table(["input", "value", "source"], [list(item) for item in report.inputs]),
             "", "## Every strategy", "", _md_table(*table_cells(frame, report.table_columns)),
@@ -75,15 +86,17 @@ def render_markdown(report: SizingReport, image_links: dict[str, str] | None = N
     for figure in report.figures:
         target = (image_links or {}).get(figure.name) or data_uri(figure.png)
         out += [f"## {figure.title}", "", f"![{figure.title}]({target})", "",
-                f"*{figure.caption}*", ""]
+                f"*{md_text(figure.caption)}*", ""]
     if report.huge_pages:
-        out += ["## Huge pages to reserve", ""] + [f"- {t}" for t in report.huge_pages] + [""]
+        out += ["## Huge pages to reserve", ""] + [f"- {md_text(t)}" for t in report.huge_pages]
+        out += [""]
     for section in report.sections:
-        out += [f"## {section.title}", ""] + ([section.intro, ""] if section.intro else [])
+        out += [f"## {md_text(section.title)}", ""]
+        out += [md_text(section.intro), ""] if section.intro else []
         for table in section.tables:
-            out += [f"### {table.title}", "", _md_table(table.headers, table.rows), ""]
-            out += [note for text in table.notes for note in (text, "")]
-        out += [note for text in section.notes for note in (text, "")]
+            out += [f"### {md_text(table.title)}", "", _md_table(table.headers, table.rows), ""]
+            out += [note for text in table.notes for note in (md_text(text), "")]
+        out += [note for text in section.notes for note in (md_text(text), "")]
     out += ["## Check it on the live host", "",
             ("Physical page-table memory: `grep PageTables /proc/meminfo`; one process's "
             "share: `grep VmPTE /proc/PID/status`; huge pages: `grep Huge /proc/meminfo`."), ""]
@@ -93,7 +106,7 @@ def render_markdown(report: SizingReport, image_links: dict[str, str] | None = N
         out += ["## Formulas", "", ("Exact closed forms used for the numbers above "
                 "(`ptcalc formula STRATEGY METRIC` prints any of them)."), ""]
     for heading, text in report.formulas:
-        out += [f"### {heading}", "", "```text", text, "```", ""]
+        out += [f"### {md_text(heading)}", "", "```text", text, "```", ""]
     out += ["## Strategies and sources", "",
             _md_table(["strategy", "status", "shares", "source"],
                       [list(item) for item in report.strategies]), "", "## References", ""]
