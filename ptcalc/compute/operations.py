@@ -20,6 +20,7 @@ from ptcalc.compute.oprows import (  # noqa: F401  (METRICS, TEXT_COLUMNS: the p
     size_text,
     status_of,
     steady_rows,
+    variant_of,
 )
 from ptcalc.errors import InputError
 from ptcalc.model import operations as ops
@@ -77,7 +78,7 @@ def _flush_kind(flushes: int, strides: int) -> str:
 
 def _range_row(strategy: str, inputs: OperationInputs, steady: dict) -> list[dict]:
     operation = inputs.operation
-    base = {"strategy": strategy, "operation": operation, "variant": "mainline"}
+    base = {"strategy": strategy, "operation": operation, "variant": variant_of(strategy)}
     if strategy in _PROPOSALS:
         return [blank(**dict(base, variant="proposal"), applicable=False, status="proposal",
                        reason=_PROPOSALS[strategy].format(what=_WHAT[operation]),
@@ -148,7 +149,7 @@ def _fork_exit_rows(inputs: OperationInputs, strategies) -> list[dict]:
     rows = []
     for name in strategies:
         here, there = now[name], other[name]
-        base = {"strategy": name, "operation": operation, "variant": "mainline",
+        base = {"strategy": name, "operation": operation, "variant": variant_of(name),
                 "status": status_of(name)}
         if not here["applicable"]:
             rows.append(blank(**base, applicable=False, reason=here["reason"]))

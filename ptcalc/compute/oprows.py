@@ -69,6 +69,13 @@ def finish(row: dict, metrics: dict, strides_text=None) -> dict:
     return row
 
 
+def variant_of(strategy: str) -> str:
+    """'mainline', or what the design is (RFC, prototype, proposal) when it is not merged."""
+    upstream = catalog.strategy(strategy).upstream
+    return "mainline" if upstream.in_mainline else \
+        {"rfc": "RFC", "prototype": "prototype"}.get(upstream.kind, "proposal")
+
+
 def status_of(strategy: str) -> str:
     return "mainline" if catalog.strategy(strategy).upstream.in_mainline else "proposal"
 

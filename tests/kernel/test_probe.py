@@ -178,8 +178,11 @@ def test_hugetlb_size_not_a_multiple_of_the_page():
 
 
 def test_refuses_more_than_half_of_memavailable():
-    avail = kernel.read_meminfo_kb("MemAvailable") * 1024
-    big = (avail // 2 // (2 * MiB) + 1) * 2 * MiB
+    # more than half of MemTotal is more than half of MemAvailable whenever the probe reads it
+    # (MemAvailable <= MemTotal): refused however much other processes free meanwhile (half
+    # of a MemAvailable read here was once mapped when memory was freed before the check)
+    total = kernel.read_meminfo_kb("MemTotal") * 1024
+    big = (total // 2 // (2 * MiB) + 1) * 2 * MiB
     report = probe.run_probe([ProbeCase("private-4k", big, 0, 2, "write")],
                              model=lambda c: {"applicable": True},
                              install_signal_handlers=False)

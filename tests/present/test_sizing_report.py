@@ -294,3 +294,13 @@ def test_layout_markdown_shows_names_as_text(tmp_path):
     html = MarkdownIt("commonmark").enable("table").render(
         render_markdown(build_layout_report(layout, ("private-4k",))))
     assert "onerror=alert(1)>" not in html and "<b>" not in html and "&lt;img" in html
+
+
+def test_random_pattern_scenario_is_reported_without_the_operations():
+    # operations are modelled for the dense pattern only: the report of a random-pattern
+    # scenario leaves that section out (it raised "modelled for the dense touch pattern
+    # only" and refused the whole report)
+    report = sr.build_report(size="1GiB", procs="2", ram="4GiB", pattern="random",
+                             touched="0.5")
+    assert report.sections == [] and report.recommendation
+    assert "(random, write access)" in report.scenario_text
