@@ -43,12 +43,25 @@ def compare_one(preset, given, strategy, paging, fault_around, tlb, reserved, de
     rows, left_out = table_rows(rows, every_strategy)
     shown = {row["strategy"] for row in rows}
     notes += not_applicable_notes([row for row in model_rows if row["strategy"] in shown])
+    notes += upstream_notes([row["strategy"] for row in rows])
     if kubernetes:
         notes += settings.kubernetes_lines(rows, scenario.size_bytes, scenario.procs)
     if left_out:
         notes.append(left_out)
     return render(settings.for_table(rows), fmt, units, title=title, notes=notes,
                   columns=settings.verdict_columns(COMPARE_COLUMNS, rows))
+
+
+def upstream_notes(names: list[str]) -> list[str]:
+    """One note naming the designs shown that are not in mainline Linux, each with where it
+    stands (ptcalc strategies has the postings)."""
+    from ptcalc import catalog
+
+    off = [f"{name} = {catalog.strategy(name).upstream.summary()}" for name in names
+           if not catalog.strategy(name).upstream.in_mainline]
+    if not off:
+        return []
+    return [f"not in mainline Linux: {'; '.join(off)}. `ptcalc strategies` cites each posting"]
 
 
 def table_rows(rows: list[dict], every_strategy: bool) -> tuple[list[dict], str | None]:

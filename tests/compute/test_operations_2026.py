@@ -252,3 +252,16 @@ def test_new_strategies_have_a_modelled_row_or_a_reason_for_every_operation():
                 assert row["reason"] and "yet" not in row["reason"], (operation, name)
     assert set(MTHP_FOLIO_BYTES) <= set(ops.RULE_OF_STRATEGY)    # each has a --formula
     assert set(RANGE_OPERATIONS) < set(OPERATIONS)
+
+
+def test_compare_says_which_designs_are_not_merged():
+    from tests.conftest import run_cli
+
+    code, out, err = run_cli("compare", "--size", "4GiB", "--procs", "100")
+    assert code == 0, err
+    note = next(line for line in out.splitlines() if line.startswith("not in mainline"))
+    assert "ptshare-2026 = prototype, not merged" in note
+    assert "ptshare = RFC posted 2022-12" in note and "thp-shmem-1g = RFC posted 2026-02" in note
+    assert "hugetlb-2m-pmdshare" not in note and "threads" not in note
+    code, out, _ = run_cli("compare", "--size", "4GiB", "--procs", "100", "-s", "private-4k")
+    assert "not in mainline" not in out
