@@ -44,11 +44,33 @@ def _pids_per_group(text: str) -> dict:
 
 
 def test_saved_layout_reproduces_each_backends_vmpte(tmp_path):
-    from ptcalc.inspect.save_layout import layout_text  # what --save-layout writes
-
     with postgres_cluster() as cluster, pgbench_running(cluster):
         result = inspect_cluster(cluster)
-        text, doc = layout_text(result, "postgres")
+    _round_trip(tmp_path, result, "private-4k")
+
+
+@pytest.mark.kernel
+@pytest.mark.skipif(os.geteuid() != 0, reason="reserves huge pages: needs root")
+def test_saved_layout_of_a_hugetlb_server_reproduces_each_vmpte(tmp_path):
+    # huge_pages=on: shared_buffers (256MB) and the rest of the main segment in 2 MiB hugetlb
+    # pages (about 140 of them; 200 made free under the probe's guard, restored after).  Most
+    # shared memory is hugetlb, so the layout is evaluated as hugetlb-2m-pmdshare; the 4 KiB
+    # shared objects (the DSM segment, a gconv cache file) are left to the baselines.
+    from ptcalc.paging import HUGE_2M_BYTES
+    from ptcalc.probe.guard import SystemGuard
+
+    with SystemGuard() as guard:
+        guard.reserve_huge_pages(HUGE_2M_BYTES, 200)
+        with postgres_cluster(huge_pages="on") as cluster, pgbench_running(cluster):
+            result = inspect_cluster(cluster)
+    _round_trip(tmp_path, result, "hugetlb-2m-pmdshare")
+
+
+def _round_trip(tmp_path, result, strategy):
+    from ptcalc.inspect.save_layout import layout_text  # what --save-layout writes
+
+    text, doc = layout_text(result, "postgres")
+    assert doc["strategy"] == strategy
     path = tmp_path / "pg.toml"
     path.write_text(text)
     vmpte = {p.layout.pid: p.layout.vmpte_bytes for p in result.processes}
