@@ -177,9 +177,9 @@ def _forked_child_touch(mv, address, size, offsets, write) -> dict:
 
 # --------------------------------------------------------------------------- cases
 
-def _fork_case(kind, size, write, fd_kind="anon", huge=False):
+def _fork_case(kind, size, write, fd_kind="anon", huge=False, delta=0):
     def holder():
-        address = _slot(0)
+        address = _slot(0) + delta
         fd = -1
         if fd_kind == "hugetlb-memfd":
             fd = os.memfd_create("ptcalc-layout", os.MFD_HUGETLB | os.MFD_HUGE_2MB)
@@ -263,8 +263,9 @@ def _address(slot_index, delta=0) -> int:
     return BASE_ADDRESS + (FIRST_SLOT + slot_index) * SLOT_BYTES + delta
 
 
-def _fork_layout(kind, size, access, fd_kind="anon"):
-    return {"regions": [{"name": "r", "size": size, "kind": kind, "address": _address(0)}],
+def _fork_layout(kind, size, access, fd_kind="anon", delta=0):
+    return {"regions": [{"name": "r", "size": size, "kind": kind,
+                         "address": _address(0, delta)}],
             "groups": [{"name": "parent", "maps": [{"region": "r", "access": "write"}]},
                        {"name": "child", "forked_from": "parent",
                         "maps": [{"region": "r", "access": access}]}]}
@@ -299,6 +300,12 @@ def layout_cases(thp_directory=lambda: "/dev/shm") -> list[LayoutCase]:
         cases.append(LayoutCase(f"fork shared shmem 64MiB, child {access}s",
                                 _fork_layout("shared", size, access),
                                 _fork_case("shared", size, access == "write"), "child", FORK))
+    for access in ("read", "write"):    # the copy of two PMD tables (and their PTEs)
+        cases.append(LayoutCase(f"fork private anon 256MiB across a 1GiB boundary, child "
+                                f"{access}s",
+                                _fork_layout("private", 256 * MiB, access, delta=GiB - 128 * MiB),
+                                _fork_case("private", 256 * MiB, access == "write",
+                                           delta=GiB - 128 * MiB), "child", FORK))
     cases.append(LayoutCase("fork PMD-shared hugetlb 1GiB, child writes",
                             _fork_layout("shared", GiB, "write"),
                             _fork_case("shared", GiB, True, "hugetlb-memfd"), "child", FORK,
