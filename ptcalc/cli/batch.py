@@ -37,7 +37,7 @@ def read_source(path: str) -> tuple[str, str]:
 
 def compare_batch(path, preset, given, strategy, paging, fault_around, tlb, reserved,
                   decimal, fmt, units, progress, every_strategy) -> None:
-    from ptcalc.cli.compare_scenario import add_tlb, parse_ram, table_rows, verdicts
+    from ptcalc.cli.compare_scenario import add_tlb, parse_ram, table_rows, verdicts, with_upstream
     from ptcalc.compute.scalar import scenario_rows
     from ptcalc.inputs import batch
     from ptcalc.inputs.presets import choose
@@ -69,7 +69,7 @@ def compare_batch(path, preset, given, strategy, paging, fault_around, tlb, rese
         found, _, _ = add_tlb(scenario_rows(scenario, strategies), scenario, tlb, "")
         found, _ = verdicts(found, scenario, ram, reserved, decimal)
         label = {"line": line.number, "name": line.values.get("name")}
-        rows += [{**label, "ram_bytes": ram, **row} for row in found]
+        rows += [{**label, "ram_bytes": ram, **row} for row in with_upstream(found)]
         bar.update(done)
     bar.finish(len(lines))
     keys = list(dict.fromkeys(key for row in rows for key in row))    # one CSV header

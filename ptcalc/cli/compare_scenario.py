@@ -37,7 +37,7 @@ def compare_one(preset, given, strategy, paging, fault_around, tlb, reserved, de
     title += assumed(chosen, given)
     rows, reservation = verdicts(rows, scenario, ram, reserved, decimal_units)
     if fmt in ("json", "csv"):
-        return render(rows, fmt, units)
+        return render(with_upstream(rows), fmt, units)
     # the verdicts cover every strategy (the mTHP sizes left out of the table too)
     notes = verdict_notes(rows, scenario, ram, reservation) + [explanation] * bool(explanation)
     rows, left_out = table_rows(rows, every_strategy)
@@ -50,6 +50,18 @@ def compare_one(preset, given, strategy, paging, fault_around, tlb, reserved, de
         notes.append(left_out)
     return render(settings.for_table(rows), fmt, units, title=title, notes=notes,
                   columns=settings.verdict_columns(COMPARE_COLUMNS, rows))
+
+
+def with_upstream(rows: list[dict]) -> list[dict]:
+    """Rows for json/csv with where each strategy stands in Linux: `upstream` is the kind
+    (mainline, rfc, prototype, proposal), `upstream_status` the phrase the table's note uses."""
+    from ptcalc import catalog
+
+    out = []
+    for row in rows:
+        upstream = catalog.strategy(row["strategy"]).upstream
+        out.append({**row, "upstream": upstream.kind, "upstream_status": upstream.summary()})
+    return out
 
 
 def upstream_notes(names: list[str]) -> list[str]:
