@@ -107,8 +107,11 @@ def test_stale_folders_of_dead_writers_are_removed(written):
 
 
 def _child(tmp_path, body: str):
+    # SIGINT as on a terminal: a background job of a non-interactive shell (as CI may start
+    # the tests) inherits it ignored, and Python then keeps it ignored
     code = textwrap.dedent("""
         import os, signal
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from ptcalc import atomic
         real_rename = os.rename
     """) + textwrap.dedent(body) + textwrap.dedent(f"""
