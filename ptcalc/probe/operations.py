@@ -39,6 +39,7 @@ from ptcalc.probe.opworker import (
     PROT_READ,
     Worker,
     WorkerError,
+    reap_workers,
 )
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
@@ -338,24 +339,31 @@ def _run_in_guard(report: dict, case_filter, fork_only: bool, repeat: int) -> No
     from ptcalc.probe.guard import CaseSkipped, SystemGuard
 
     with SystemGuard() as guard:
-        if not fork_only:
-            cases = [c for c in default_cases()
-                     if not case_filter or any(text in c.name for text in case_filter)]
-            for case in cases:
-                try:
-                    report["cases"].append(run_case(case, guard, max(1, repeat)))
-                except (CaseSkipped, WorkerError) as exc:
-                    report["cases"].append({"case": asdict(case), "ok": None,
-                                            "skipped": str(exc)})
-                finally:
-                    guard.release()
-        if fork_only or not case_filter:
-            from ptcalc.compute.forkcost import save_calibration
+        try:
+            _cases_and_fork(report, guard, case_filter, fork_only, repeat, CaseSkipped)
+        finally:        # before the guard restores: workers may hold huge pages
+            reap_workers()
 
-            fork = measure_fork_rate()
-            fork["stored_in"] = str(save_calibration(fork["ms_per_gib_of_tables"],
-                                                     fork["points"]))
-            report["fork"] = fork
+
+def _cases_and_fork(report, guard, case_filter, fork_only, repeat, skipped) -> None:
+    if not fork_only:
+        cases = [c for c in default_cases()
+                 if not case_filter or any(text in c.name for text in case_filter)]
+        for case in cases:
+            try:
+                report["cases"].append(run_case(case, guard, max(1, repeat)))
+            except (skipped, WorkerError) as exc:
+                report["cases"].append({"case": asdict(case), "ok": None,
+                                        "skipped": str(exc)})
+            finally:
+                guard.release()
+    if fork_only or not case_filter:
+        from ptcalc.compute.forkcost import save_calibration
+
+        fork = measure_fork_rate()
+        fork["stored_in"] = str(save_calibration(fork["ms_per_gib_of_tables"],
+                                                 fork["points"]))
+        report["fork"] = fork
 
 
 def render(report: dict, fmt: str = "table") -> str:

@@ -233,6 +233,27 @@ class _WorkerLoop:
         return {}
 
 
+#: Workers forked and not yet waited for.  A signal can interrupt a case anywhere, also in
+#: the middle of its clean-up; reap_workers() then kills and waits for whatever is left, so
+#: that no worker outlives the probe (or holds huge pages while the pools are restored).
+LIVE_WORKERS: set[int] = set()
+_FORK_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGPIPE)
+
+
+def reap_workers() -> None:
+    """SIGKILL and wait for every worker that was not closed."""
+    for pid in list(LIVE_WORKERS):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+        LIVE_WORKERS.discard(pid)
+
+
 class Worker:
     """The parent's handle on one worker process."""
 
@@ -241,15 +262,27 @@ class Worker:
         rep_r, rep_w = os.pipe()
         saved = os.sched_getaffinity(0)
         os.sched_setaffinity(0, {cpu})
+        # no signal between fork() and the registration of the child
+        masked = threading.current_thread() is threading.main_thread()
+        if masked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, _FORK_SIGNALS)
         try:
             pid = os.fork()
         except BaseException:
+            if masked:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORK_SIGNALS)
             os.sched_setaffinity(0, saved)
             raise
+        if pid:
+            LIVE_WORKERS.add(pid)
+            if masked:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORK_SIGNALS)
         if pid == 0:   # child
             code = 0
             try:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
+                if masked:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORK_SIGNALS)
                 os.close(cmd_w)
                 os.close(rep_r)
                 _WorkerLoop(cmd_r, rep_w).run()
@@ -293,6 +326,7 @@ class Worker:
             os.waitpid(self.pid, 0)
         except ChildProcessError:
             pass
+        LIVE_WORKERS.discard(self.pid)
 
     def kill(self) -> None:
         try:
