@@ -150,21 +150,9 @@ def recommend(frame, size_bytes: int, procs: int, ram_bytes: int | None = None,
     if settings:
         sentences.append("Configure: " + "; ".join(settings) + ".")
     sentences += runner_up
-    proposals = []
-    for name, row in rows.items():
-        record = catalog.strategy(name)
-        if record.upstream.in_mainline or record.one_mm or not _usable(row):
-            continue
-        if row["pt_bytes_total"] < chosen["pt_bytes_total"] or (
-                row["faults_next"] < chosen["faults_next"]):
-            proposals.append(f"{name} ({status_text(name)}): "
-                             f"{size_text(row['pt_bytes_total'])} of page tables, "
-                             f"{_faults(row['faults_next'])} per later process")
-    if proposals:
-        sentences.append("Proposals, not in mainline Linux, would give: "
-                         + "; ".join(proposals) + ".")
-    else:
-        sentences.append(_no_proposal_helps(rows))
+    proposals = _proposals(rows, chosen, "faults_next",
+                           lambda n: f"{_faults(n)} per later process")
+    sentences.append(_proposal_sentence(proposals, rows))
     return Recommendation(best, settings, tuple(proposals), " ".join(sentences))
 
 
@@ -219,20 +207,30 @@ def recommend_layout(frame, layout, database: str | None = None) -> Recommendati
         if settings:
             sentences.append("Configure: " + "; ".join(settings) + ".")
         sentences += _runner_up(rows, mainline, best)
-    proposals = []
+    proposals = _proposals(rows, chosen, "faults_total",
+                           lambda n: f"{count_text(n)} faults in all")
+    sentences.append(_proposal_sentence(proposals, rows))
+    settings = () if best == "private-4k" else settings
+    return Recommendation(best, tuple(settings), tuple(proposals), " ".join(sentences))
+
+
+def _proposals(rows: dict, chosen: dict, faults_key: str, faults_phrase) -> list[str]:
+    """The designs not in mainline Linux that would use fewer page tables or faults than
+    the chosen one, each with its status and figures."""
+    out = []
     for name, row in rows.items():
         record = catalog.strategy(name)
         if record.upstream.in_mainline or record.one_mm or not _usable(row):
             continue
         if row["pt_bytes_total"] < chosen["pt_bytes_total"] or (
-                row["faults_total"] < chosen["faults_total"]):
-            proposals.append(f"{name} ({status_text(name)}): "
-                             f"{size_text(row['pt_bytes_total'])} of page tables, "
-                             f"{count_text(row['faults_total'])} faults in all")
+                row[faults_key] < chosen[faults_key]):
+            out.append(f"{name} ({status_text(name)}): "
+                       f"{size_text(row['pt_bytes_total'])} of page tables, "
+                       f"{faults_phrase(row[faults_key])}")
+    return out
+
+
+def _proposal_sentence(proposals: list[str], rows: dict) -> str:
     if proposals:
-        sentences.append("Proposals, not in mainline Linux, would give: "
-                         + "; ".join(proposals) + ".")
-    else:
-        sentences.append(_no_proposal_helps(rows))
-    settings = () if best == "private-4k" else settings
-    return Recommendation(best, tuple(settings), tuple(proposals), " ".join(sentences))
+        return "Proposals, not in mainline Linux, would give: " + "; ".join(proposals) + "."
+    return _no_proposal_helps(rows)
