@@ -165,7 +165,7 @@ def inspect(pids=None, pgrep=None, maps_files=None, *, what_if: bool = True,
     min_procs hides shared objects mapped by
     fewer processes.  Raises InputError when no input is given or nothing could be read.
     """
-    from ptcalc.inspect.shared import group_uses, shared_uses, total_rows
+    from ptcalc.inspect.shared import group_uses, shared_uses
     from ptcalc.inspect.tables import explain_gap, predict
 
     if not (_as_list(pids) or _as_list(pgrep) or _as_list(maps_files)):
@@ -192,28 +192,26 @@ def inspect(pids=None, pgrep=None, maps_files=None, *, what_if: bool = True,
     groups = group_uses(uses, min_procs=min_procs)
     top: list[dict] = []
     if what_if and groups:
-        from ptcalc.inspect.whatif import Evaluations
+        from ptcalc.inspect.batch import evaluate_groups
 
-        evaluations = Evaluations()          # each distinct what-if once, for every group
-        for group in groups:
-            try:
-                group.evaluate(strategies, pattern, evaluations)
-            except InputError as exc:      # a layout the model cannot take
-                warnings.append(f"no what-if for {group.path or group.identity}: {exc}")
-        top = total_rows(groups)
+        # each distinct what-if once, for every group; a layout the model cannot take is a
+        # warning (ptcalc.inspect.batch)
+        top = evaluate_groups(groups, strategies, pattern, warnings)
     return InspectResult(reports, groups, top, warnings)
 
 
 def render(result: InspectResult, fmt: str = "table", units: str = "iec",
-           detail: bool = False, layout=None) -> str:
+           detail: bool = False, layout=None, objects: int | None = 20) -> str:
     """Format a result: "table" (default), "json", "markdown" or "csv".
 
     units: "iec", "si" or "bytes" (ptcalc.units.format_size); detail: table and markdown
-    also show every shared object's what-if; layout: see ptcalc.inspect.render.render.
+    also show each listed shared object's what-if; layout: see ptcalc.inspect.render.render;
+    objects: table and markdown list the 20 largest shared objects and count the rest
+    (0 or None: list all; json and csv always hold all).
     """
     from ptcalc.inspect.render import render as _render
 
-    return _render(result, fmt, units, detail, layout)
+    return _render(result, fmt, units, detail, layout, objects)
 
 
 def save_snapshots(pids, directory: str, warnings: list[str] | None = None) -> list[str]:

@@ -150,9 +150,14 @@ def placements(uses: list[SharedUse]) -> list:
             groups.setdefault((use.size_bytes, use.start % PUD_SPAN), []).append(use)
     out = []
     for (size, offset), members in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-        touched = sum(u.touched for u in members) / len(members)
-        slots = sum(slot_equivalent(u.start, u.size_bytes, u.slots_touched)
-                    for u in members) / len(members)      # Fractions: exact
+        if len(members) == 1:          # the mean of one (most objects of a process)
+            (only,) = members
+            touched = only.touched
+            slots = slot_equivalent(only.start, only.size_bytes, only.slots_touched)
+        else:
+            touched = sum(u.touched for u in members) / len(members)
+            slots = sum(slot_equivalent(u.start, u.size_bytes, u.slots_touched)
+                        for u in members) / len(members)      # Fractions: exact
         out.append(Placement(size, offset, len(members), touched, max(slots, touched),
                              [u.pid for u in members]))
     return out
@@ -164,8 +169,33 @@ class SharedGroup:
     path: str
     kind: str
     uses: list[SharedUse]
-    what_if: list[dict] = field(default_factory=list)
     placements: list = field(default_factory=list)     # inspect_whatif.Placement
+    _rows: list | None = field(default=None, init=False, repr=False, compare=False)
+    _build: object = field(default=None, init=False, repr=False, compare=False)
+    _physical: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def what_if(self) -> list[dict]:
+        """Per strategy, what it would cost (empty without a what-if); rows deferred by
+        defer_what_if are built on first use."""
+        if self._rows is None:
+            build, self._build = self._build, None
+            self._rows = build() if build is not None else []
+        return self._rows
+
+    @what_if.setter
+    def what_if(self, rows: list[dict]) -> None:
+        self._rows, self._build = rows, None
+
+    def defer_what_if(self, build) -> None:
+        """`build()` gives the what-if rows when they are first read (a process with
+        thousands of shared objects shows a few in a table)."""
+        self._rows, self._build = None, build
+
+    @property
+    def has_what_if(self) -> bool:
+        """bool(self.what_if), without building deferred rows."""
+        return bool(self._rows) if self._rows is not None else self._build is not None
 
     @property
     def procs(self) -> int:
@@ -181,7 +211,10 @@ class SharedGroup:
 
     @property
     def current_physical_pt_bytes(self) -> int:
-        return physical_pt_bytes(self.uses)
+        key = (len(self.uses), sum(len(u.pieces) for u in self.uses))
+        if self._physical is None or self._physical[0] != key:
+            self._physical = (key, physical_pt_bytes(self.uses))
+        return self._physical[1]
 
     def evaluate(self, strategies=None, pattern: str = "layout", evaluations=None) -> None:
         """Fill `what_if` from ptcalc.compare (empty when no process has a page mapped).
