@@ -118,18 +118,31 @@ def run(evaluation, chosen, values, masks, applicable, reasons, used, *, loop=No
                   for i in functions}
     lacking = {i: plan.missing(plan.strategies[i], DENSE) for i in functions}
 
+    def call(i, start, stop, sinks):
+        rows = evaluation._rows(i, start, stop)
+        views = tuple(values[name][rows] if name in values else sinks[sink_types[i][m]]
+                      for m, name in enumerate(names))
+        functions[i](*(column[start:stop] for column in columns[:5]), fault_around,
+                     columns[5][start:stop], fault_around.bit_length() - 1, views,
+                     applicable[rows], reasons[rows], plan.reason_tables[i])
+        return rows
+
+    # compile (or load) each loop here, on two rows typed as every chunk's: an error of
+    # numba's then only sends that strategy to the numpy kernels
+    for i in list(functions):
+        try:
+            call(i, 0, min(n, 2), {dtype: np.empty(2, dtype=dtype) for dtype in _SINKS})
+        except Exception:
+            del functions[i]
+            failed.append(i)
+
     def chunk(start):
         stop = min(n, start + CHUNK_ROWS)
-        sinks = {dtype: np.empty(stop - start, dtype=dtype) for dtype in (np.int64, np.float64)}
+        sinks = {dtype: np.empty(stop - start, dtype=dtype) for dtype in _SINKS}
         counts = np.zeros(len(used), dtype=np.int64)
-        for i, function in functions.items():
-            rows = evaluation._rows(i, start, stop)
-            views = tuple(values[name][rows] if name in values else sinks[sink_types[i][m]]
-                          for m, name in enumerate(names))
+        for i in functions:
+            rows = call(i, start, stop, sinks)
             codes, fits = reasons[rows], applicable[rows]
-            function(*(column[start:stop] for column in columns[:5]), fault_around,
-                     columns[5][start:stop], fault_around.bit_length() - 1, views, fits, codes,
-                     plan.reason_tables[i])
             conditions = bool(plan.conditions[i][1])
             if conditions:
                 counts += np.bincount(codes.astype(np.int64) + 1, minlength=len(used))
@@ -146,7 +159,7 @@ def run(evaluation, chosen, values, masks, applicable, reasons, used, *, loop=No
         return counts
 
     starts = range(0, n, CHUNK_ROWS)
-    workers = min(threads(), len(starts))
+    workers = max(1, min(threads(), len(starts)))
     if workers == 1:
         counts = [chunk(start) for start in starts]
         beside.update((name, function()) for name, function in beside.items())
@@ -161,4 +174,5 @@ def run(evaluation, chosen, values, masks, applicable, reasons, used, *, loop=No
 
 
 DENSE = PATTERNS.index("dense")
+_SINKS = (np.int64, np.float64)
 _ARGUMENTS = ("offset_bytes", "size_bytes", "touched_bytes", "touched", "procs", "read_access")

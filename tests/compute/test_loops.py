@@ -149,3 +149,24 @@ def test_small_frames_do_not_load_numba_by_default(monkeypatch):
     assert loops._STATE == {}           # numba not even imported
     monkeypatch.setenv("PTCALC_LOOPS", "0")
     assert not loops.wanted(10**9)
+
+
+def test_a_loop_that_fails_to_compile_leaves_its_strategy_to_the_numpy_kernels(monkeypatch):
+    # numba raises at the first call of a loop it cannot type; that strategy's rows then come
+    # from the numpy kernels and the others from their loops: the frame is the same
+    frame = scenarios(400, seed=9)
+    expected = numpy_frame(monkeypatch, frame, NINE)
+
+    def broken(*args):
+        raise TypeError("cannot type this loop")
+
+    def compiled_or_broken(strategy, levels):
+        return broken if strategy == "hugetlb-2m" else loops.python_loop(strategy, levels)
+
+    monkeypatch.setenv("PTCALC_LOOPS", "1")
+    monkeypatch.setattr(loops, "enabled", lambda: True)
+    monkeypatch.setattr(loops, "compiled", compiled_or_broken)
+    pd.testing.assert_frame_equal(ptcalc.evaluate(frame, NINE), expected, check_exact=True)
+    empty = numpy_frame(monkeypatch, frame.iloc[:0], NINE)
+    monkeypatch.setenv("PTCALC_LOOPS", "1")
+    pd.testing.assert_frame_equal(ptcalc.evaluate(frame.iloc[:0], NINE), empty)
