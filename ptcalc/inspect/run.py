@@ -41,15 +41,19 @@ class ProcessReport:
             return None
         return round(100.0 * self.diff_bytes / vmpte, 3)
 
-    def to_dict(self) -> dict:
+    def to_dict(self, shared: bool = True) -> dict:
+        """The JSON form; shared=False leaves out "shared_mappings" (one entry per shared
+        mapping: thousands for some processes)."""
         tables = self.prediction.tables
-        return {"pid": self.layout.pid, "name": self.layout.name, "source": self.layout.source,
-                "vmpte_bytes": self.layout.vmpte_bytes,
-                "predicted_pt_bytes": tables.bytes, "diff_bytes": self.diff_bytes,
-                "diff_pct": self.diff_pct, "pte_tables": tables.pte, "pmd_tables": tables.pmd,
-                "pud_tables": tables.pud, "presence": self.layout.presence_source,
-                "notes": list(self.notes),
-                "shared_mappings": [u.to_dict() for u in self.uses]}
+        out = {"pid": self.layout.pid, "name": self.layout.name, "source": self.layout.source,
+               "vmpte_bytes": self.layout.vmpte_bytes,
+               "predicted_pt_bytes": tables.bytes, "diff_bytes": self.diff_bytes,
+               "diff_pct": self.diff_pct, "pte_tables": tables.pte, "pmd_tables": tables.pmd,
+               "pud_tables": tables.pud, "presence": self.layout.presence_source,
+               "notes": list(self.notes)}
+        if shared:
+            out["shared_mappings"] = [u.to_dict() for u in self.uses]
+        return out
 
 
 @dataclass
