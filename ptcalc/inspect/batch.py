@@ -38,13 +38,14 @@ class Source:
         """The scenarios _evaluate(size, offset, procs, touched, touched_slots, ...) asks
         for, in the order it asks (fractions as reduced pairs)."""
         self.label, self.offset, self.size = label, offset, size
+        index = results.index
         if pattern != "layout":
-            self.slots, self.pages = results.index(size, offset, procs, touched, pattern), None
-            return
-        self.slots = results.index(size, offset, procs, touched_slots, "dense")
-        self.pages = None
-        if touched != touched_slots:
-            self.pages = results.index(size, offset, procs, touched, "dense")
+            self.slots, self.pages = index(size, offset, procs, touched, pattern), None
+        elif touched != touched_slots:
+            self.slots = index(size, offset, procs, touched_slots, "dense")
+            self.pages = index(size, offset, procs, touched, "dense")
+        else:
+            self.slots, self.pages = index(size, offset, procs, touched_slots, "dense"), None
 
 
 class PlacementWhatIf:
