@@ -13,8 +13,6 @@ columns when the scenarios were evaluated that way: ptcalc.inspect.batch_totals)
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from ptcalc.errors import InputError
 from ptcalc.inspect.scenarios import Results, reduced
 from ptcalc.inspect.whatif import FAULT_COLUMNS, SUMMED
@@ -22,10 +20,6 @@ from ptcalc.paging import PAGE_BYTES, PMD_SPAN, PTE_SPAN, PUD_SPAN, ceil_div
 
 PAGES_COLUMNS = frozenset((*FAULT_COLUMNS, "mapped_4k_bytes"))
 _GRANULES = ((PTE_SPAN, "aligned to 2 MiB"), (PMD_SPAN, "aligned to 1 GiB"))
-
-
-def _fraction(value: Fraction) -> tuple[int, int]:
-    return value.numerator, value.denominator
 
 
 def _scaled(touched: tuple[int, int], size: int, new_size: int) -> tuple[int, int]:
@@ -44,13 +38,14 @@ class Source:
         """The scenarios _evaluate(size, offset, procs, touched, touched_slots, ...) asks
         for, in the order it asks (fractions as reduced pairs)."""
         self.label, self.offset, self.size = label, offset, size
+        index = results.index
         if pattern != "layout":
-            self.slots, self.pages = results.index(size, offset, procs, touched, pattern), None
-            return
-        self.slots = results.index(size, offset, procs, touched_slots, "dense")
-        self.pages = None
-        if touched != touched_slots:
-            self.pages = results.index(size, offset, procs, touched, "dense")
+            self.slots, self.pages = index(size, offset, procs, touched, pattern), None
+        elif touched != touched_slots:
+            self.slots = index(size, offset, procs, touched_slots, "dense")
+            self.pages = index(size, offset, procs, touched, "dense")
+        else:
+            self.slots, self.pages = index(size, offset, procs, touched_slots, "dense"), None
 
 
 class PlacementWhatIf:
@@ -59,7 +54,8 @@ class PlacementWhatIf:
     __slots__ = ("sources",)
 
     def __init__(self, results: Results, p, pattern: str):
-        touched, slots = _fraction(p.touched), _fraction(p.touched_slots)
+        touched = p.touched.numerator, p.touched.denominator
+        slots = p.touched_slots.numerator, p.touched_slots.denominator
         size, offset = p.size_bytes, p.offset_bytes
         self.sources = [Source(results, size, offset, p.procs, touched, slots, pattern,
                                "as mapped")]
@@ -280,7 +276,9 @@ def evaluate_groups(groups: list, strategies, pattern: str, warnings: list[str])
     results.run()
     done, first = [], None
     for group, whats in zip(groups, asked):
-        error = next((e for e in (w.error(results) for w in whats) if e is not None), None)
+        error = None
+        if results.errors:
+            error = next((e for e in (w.error(results) for w in whats) if e is not None), None)
         if error is not None:
             warnings.append(f"no what-if for {group.path or group.identity}: {error}")
             continue

@@ -34,7 +34,7 @@ def _count(value) -> str:
 def _process_rows(result, units):
     rows = []
     for proc in result.processes:
-        d = proc.to_dict()
+        d = proc.to_dict(shared=False)
         rows.append([d["pid"] if d["pid"] is not None else d["source"], d["name"],
                      _size(d["vmpte_bytes"], units), _size(d["predicted_pt_bytes"], units),
                      "-" if d["diff_bytes"] is None else _size(d["diff_bytes"], units),
@@ -163,7 +163,7 @@ def _csv(result) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(_PROCESS_COLUMNS)
     for proc in result.processes:
-        d = proc.to_dict()
+        d = proc.to_dict(shared=False)
         d["notes"] = "; ".join(d["notes"])
         writer.writerow([d[c] for c in _PROCESS_COLUMNS])
     buffer.write("\n")

@@ -28,6 +28,7 @@ VECTOR_MIN = 256
 #: where int64 and float64 arithmetic give what Python ints and floats give.
 EXACT_PRODUCT = 2**50
 _MAX_NUMBER_CHARS = 64           # ptcalc.units.MAX_NUMBER_CHARS: touched as text, parsed
+_SHORT = 10**30
 _TOUCHED_FLOOR = Fraction(1e-15 * (1 - 1e-12))   # ptcalc.inputs.rules.TOUCHED_RESOLVED
 _FAST_PATTERNS = ("dense",)
 
@@ -57,7 +58,8 @@ def _plain_input(size, offset, procs, numerator, denominator) -> bool:
             <= FOUR_LEVEL.user_space_bytes
             and 0 < numerator <= denominator
             and numerator * _TOUCHED_FLOOR.denominator >= _TOUCHED_FLOOR.numerator * denominator
-            and len(str(Fraction(numerator, denominator))) <= _MAX_NUMBER_CHARS)
+            and (max(numerator, denominator) < _SHORT     # "N/D" of at most 61 characters
+                 or len(str(Fraction(numerator, denominator))) <= _MAX_NUMBER_CHARS))
 
 
 def formula_inputs(size, offset, procs, numerator, denominator) -> dict:
@@ -146,7 +148,10 @@ class Results:
 
     def index(self, size, offset, procs, touched: tuple[int, int], pattern) -> int:
         """The scenario's number (touched: a reduced fraction, clipped here)."""
-        key = (size, offset, procs, *clipped(touched, size), pattern)
+        numerator, denominator = touched
+        if numerator >= denominator or numerator * size < PAGE_BYTES * denominator:
+            numerator, denominator = clipped(touched, size)
+        key = (size, offset, procs, numerator, denominator, pattern)
         found = self.keys.get(key)
         if found is None:
             found = self.keys[key] = len(self.inputs)

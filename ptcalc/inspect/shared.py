@@ -144,20 +144,23 @@ def placements(uses: list[SharedUse]) -> list:
     """
     from ptcalc.inspect.whatif import Placement, slot_equivalent
 
+    if len(uses) == 1:                 # one process maps it (most objects of a process)
+        (use,) = uses
+        if not use.pieces:
+            return []
+        touched = use.touched
+        slots = slot_equivalent(use.start, use.size_bytes, use.slots_touched)
+        return [Placement(use.size_bytes, use.start % PUD_SPAN, 1, touched,
+                          max(slots, touched), [use.pid])]
     groups: dict[tuple, list[SharedUse]] = {}
     for use in uses:
         if use.pieces:
             groups.setdefault((use.size_bytes, use.start % PUD_SPAN), []).append(use)
     out = []
     for (size, offset), members in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-        if len(members) == 1:          # the mean of one (most objects of a process)
-            (only,) = members
-            touched = only.touched
-            slots = slot_equivalent(only.start, only.size_bytes, only.slots_touched)
-        else:
-            touched = sum(u.touched for u in members) / len(members)
-            slots = sum(slot_equivalent(u.start, u.size_bytes, u.slots_touched)
-                        for u in members) / len(members)      # Fractions: exact
+        touched = sum(u.touched for u in members) / len(members)
+        slots = sum(slot_equivalent(u.start, u.size_bytes, u.slots_touched)
+                    for u in members) / len(members)      # Fractions: exact
         out.append(Placement(size, offset, len(members), touched, max(slots, touched),
                              [u.pid for u in members]))
     return out
@@ -199,10 +202,14 @@ class SharedGroup:
 
     @property
     def procs(self) -> int:
+        if len(self.uses) == 1:
+            return 1
         return len({u.label for u in self.uses})
 
     @property
     def size_bytes(self) -> int:
+        if len(self.uses) == 1:
+            return self.uses[0].size_bytes
         return Counter(u.size_bytes for u in self.uses).most_common(1)[0][0]
 
     @property
@@ -211,7 +218,8 @@ class SharedGroup:
 
     @property
     def current_physical_pt_bytes(self) -> int:
-        key = (len(self.uses), sum(len(u.pieces) for u in self.uses))
+        key = (len(self.uses), sum(len(u.pieces) for u in self.uses)) \
+            if len(self.uses) != 1 else (1, len(self.uses[0].pieces))
         if self._physical is None or self._physical[0] != key:
             self._physical = (key, physical_pt_bytes(self.uses))
         return self._physical[1]
