@@ -16,6 +16,7 @@ sets the threads (default: the CPUs this process may run on, at most 8).
 from __future__ import annotations
 
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -130,12 +131,14 @@ def run(evaluation, chosen, values, masks, applicable, reasons, used, *, loop=No
 
     # compile (or load) each loop here, on two rows typed as every chunk's: an error of
     # numba's then only sends that strategy to the numpy kernels
-    for i in list(functions):
-        try:
-            call(i, 0, min(n, 2), {dtype: np.empty(2, dtype=dtype) for dtype in _SINKS})
-        except Exception:
-            del functions[i]
-            failed.append(i)
+    with warnings.catch_warnings():     # numba's (e.g. a cache it cannot write) are not ours
+        warnings.simplefilter("ignore")
+        for i in list(functions):
+            try:
+                call(i, 0, min(n, 2), {dtype: np.empty(2, dtype=dtype) for dtype in _SINKS})
+            except Exception:
+                del functions[i]
+                failed.append(i)
 
     def chunk(start):
         stop = min(n, start + CHUNK_ROWS)
