@@ -53,6 +53,10 @@ def register(app: typer.Typer) -> None:
         min_procs: int = typer.Option(
             1, "--min-procs", metavar="N", help="Only shared objects mapped by at least this "
             "many of the inspected processes."),
+        objects: int = typer.Option(
+            20, "--objects", metavar="N", min=0, help="Tables: list the N largest shared "
+            "objects (size x processes) and count the rest in one line; 0 lists all (csv "
+            "and json always hold all, the what-if sums cover all)."),
         save: str | None = typer.Option(
             None, "--save", metavar="DIR", help="Also write a snapshot of each live process "
             "to DIR/PID.snap (for --maps elsewhere)."),
@@ -90,4 +94,4 @@ def register(app: typer.Typer) -> None:
             print(f"ptcalc: warning: {warning}", file=sys.stderr)
         from ptcalc.present.fit import fitted
 
-        typer.echo(render(result, fmt, units, detail, layout=fitted))
+        typer.echo(render(result, fmt, units, detail, layout=fitted, objects=objects))

@@ -72,11 +72,18 @@ def codes(frame, name, choices, default) -> np.ndarray:
     """int8 codes into `choices` of a text column (case and spaces ignored)."""
     if name not in frame:
         return np.full(len(frame), choices.index(default), dtype=np.int8)
-    codes, uniques = pd.factorize(frame[name], use_na_sentinel=True)
+    column = frame[name]
+    if isinstance(column.dtype, pd.CategoricalDtype):     # its codes: no hashing of rows
+        codes, uniques = column.cat.codes.to_numpy(), column.cat.categories
+    else:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
     if (codes < 0).any():
         raise InputError(f"column {name!r} has missing values; use one of: {', '.join(choices)}")
-    lookup = np.empty(len(uniques), dtype=np.int8)
+    present = np.bincount(codes, minlength=len(uniques)) > 0     # a category may be unused
+    lookup = np.zeros(len(uniques), dtype=np.int8)
     for i, value in enumerate(uniques):
+        if not present[i]:
+            continue
         text = str(value).strip().lower()
         if text not in choices:
             raise InputError(f"column {name!r} has {value!r}; use one of: {', '.join(choices)}")

@@ -9,6 +9,9 @@ How it stays near the cost of writing its output:
 - every output column is allocated once and written once, chunk by chunk while its values
   are in cache: metric values and their NA masks, applicable, reason codes; the scenario
   columns are broadcast copies, strings are categorical codes;
+- large frames of dense scenarios run compiled row loops instead (ptcalc.compute.loops):
+  the same formulas per row, intermediates in registers, each value stored once, chunks
+  spread over the CPUs, the scenario columns built beside them;
 - `metrics=` runs kernels pruned to the chosen metrics: less is computed, not only written;
 - the DataFrame is assembled without copying (no block consolidation, no concat).
 
@@ -29,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ptcalc.compute import columns as scenario_columns
-from ptcalc.compute import formulas, kernels, wide
+from ptcalc.compute import formulas, kernels, loops, wide
 from ptcalc.compute.kernels import BACKEND as _BACKEND  # noqa: F401  (tests use it)
 from ptcalc.compute.typed import RESULT_COLUMNS, SCENARIO_COLUMNS, frame_attrs
 from ptcalc.errors import InputError
@@ -194,13 +197,18 @@ class _Evaluation:
         used = np.zeros(len(plan.reasons) + 1, dtype=np.int64)  # rows per code + 1 (0: none)
         missing = {(s, kind): plan.missing(s, kind) for s in plan.strategies
                    for kind in self.kinds}
+        # the scenario columns are built beside the compiled loops when they run
+        beside = {"scenario": self._scenario_columns, "strategy": self._strategy_codes}
+        looped = self._looped(values, masks, applicable, reasons, used, beside)
         with np.errstate(all="ignore"):
-            for start in range(0, n, CHUNK_ROWS):
+            for start in range(0, n if len(looped) < k else 0, CHUNK_ROWS):
                 stop = min(n, start + CHUNK_ROWS)
                 args = {name: value[start:stop] if isinstance(value, np.ndarray) else value
                         for name, value in self.inputs.items()}
                 parts = self._pattern_parts(args, start, stop)
                 for i, strategy in enumerate(plan.strategies):
+                    if i in looped:
+                        continue
                     rows = self._rows(i, start, stop)
                     condition, texts = plan.conditions[i]
                     if texts:
@@ -232,8 +240,9 @@ class _Evaluation:
                             column[target] = value
                             masks[name][target] = na
         beyond = wide.fix_wide_rows(self, values, masks, applicable, reasons, used)
-        out = self._scenario_columns()
-        out["strategy"] = pd.Categorical.from_codes(self._strategy_codes(), plan.strategies)
+        out = beside["scenario"]() if callable(beside["scenario"]) else beside["scenario"]
+        codes = beside["strategy"]() if callable(beside["strategy"]) else beside["strategy"]
+        out["strategy"] = pd.Categorical.from_codes(codes, plan.strategies)
         out["applicable"] = applicable
         out["reason"] = self._reason_column(reasons, used, all_reasons)
         for name in plan.metrics:
@@ -246,6 +255,18 @@ class _Evaluation:
         result = pd.DataFrame(out, copy=False)
         result.attrs = plan.attrs()
         return result
+
+    def _looped(self, values, masks, applicable, reasons, used, beside) -> set:
+        """The strategies whose rows the compiled loops filled (ptcalc.compute.loops): a
+        large frame of dense scenarios only.  The functions in `beside` run in the loops'
+        threads (their results replace them), when the loops run."""
+        plan = self.plan
+        if self.kinds != [loops.DENSE] or not loops.wanted(self.n * len(plan.strategies)):
+            return set()
+        chosen = [i for i, s in enumerate(plan.strategies) if loops.has_loop(s, plan.levels)]
+        failed = loops.run(self, chosen, values, masks, applicable, reasons, used,
+                           beside=beside)
+        return set(chosen) - set(failed)
 
     def _pattern_parts(self, args, start, stop):
         """[(pattern code, row indices within the chunk or None for all, kernel inputs)]."""

@@ -141,6 +141,51 @@ def _kb_or_int(value: str) -> int | None:
     return None
 
 
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _kb_value(value: str) -> int | None:
+    """_kb_or_int for the usual "N kB" (None for anything else: _kb_or_int decides)."""
+    if value.endswith(" kB") and len(value) <= 24:
+        digits = value[:-3].rstrip()
+        if digits.isascii() and digits.isdigit():
+            return int(digits) * 1024
+    return None
+
+
+def _maps_header(line: str) -> dict | None:
+    """The mapping of a well-formed maps line (None otherwise: the general path reads it,
+    or says what is wrong)."""
+    match = _HEADER_RE.match(line)
+    if match is None:
+        return None
+    low, high, perms, offset, dev, inode, path = match.groups()
+    if len(low) > 16 or len(high) > 16 or not inode.isascii() or len(inode) > 20:
+        return None
+    start, end = int(low, 16), int(high, 16)
+    if end <= start:
+        return None
+    return {"start": start, "end": end, "perms": perms, "offset": int(offset, 16),
+            "dev": dev, "inode": int(inode), "path": (path or "").strip(), "fields": {},
+            "vmflags": ()}
+
+
+def _pagemap_range(line: str) -> Presence | None:
+    """The range of a well-formed "# pagemap START-END [huge]" line (None otherwise: the
+    general path reads it, or says what is wrong)."""
+    match = _PAGEMAP_RE.match(line)
+    if match is None:
+        return None
+    low, high, flags = match.groups()
+    flags = flags.split()
+    if len(low) > 16 or len(high) > 16 or set(flags) - {"huge"}:
+        return None
+    start, end = int(low, 16), int(high, 16)
+    if end <= start or start % PAGE_BYTES or end % PAGE_BYTES:
+        return None
+    return Presence(start, end, "huge" in flags)
+
+
 def _not_a_snapshot(source: str, lineno: int) -> InputError:
     """The error for a file that is not a snapshot: its content is not quoted (root may read
     any file; the message must not echo what it holds)."""
@@ -169,11 +214,47 @@ def parse_snapshot(text: str, source: str = "<snapshot>") -> ProcessLayout:
             mappings.append(Mapping(**pending))
 
     is_snapshot = False                # quote lines in errors only from then on
+    # The common lines are read without regular expressions: a well-formed smaps field (most
+    # repeat: "Swap: 0 kB", so each distinct one is split once), a maps line, a pagemap
+    # range.  Anything else (and every error) takes the general path below, which reads the
+    # same lines the same way.
+    known: dict[str, tuple] = {}       # field line -> (key, value, number or None)
     for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
+        field_line = known.get(raw)
+        if field_line is None:
+            line = raw.strip()
+            if not line:
+                continue
+            key, colon, value = line.partition(":")
+            if colon and key.isascii() and key.isidentifier():
+                value = value.strip()
+                field_line = known[raw] = (key, value, _kb_value(value))
+        if field_line is not None:
+            key, value, number = field_line
+            if key in _STATUS_KEYS or pending is None:
+                status.setdefault(key, value)
+                continue
+            if key == "VmFlags":
+                pending["vmflags"] = tuple(value.split())
+                continue
+            if number is not None:
+                pending["fields"][key] = number
+                saw_fields = True
+                continue
+            line = raw.strip()
+        elif line[0] in _HEX_DIGITS:
+            header = _maps_header(line)
+            if header is not None:
+                flush()
+                pending = header
+                is_snapshot = True
+                continue
+        elif is_snapshot and line.startswith("# pagemap "):
+            found = _pagemap_range(line)
+            if found is not None:
+                presence.append(found)
+                continue
         where = f"{source}:{lineno}"
-        if not line:
-            continue
         if line.startswith("#"):
             if line.startswith(SNAPSHOT_HEADER):
                 pagemap_complete = "presence=pagemap" in line

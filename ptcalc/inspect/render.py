@@ -1,9 +1,10 @@
 """Text forms of an InspectResult: table, markdown, json, csv.
 
 table/markdown: (1) processes: VmPTE, predicted, difference, (2) shared objects: size,
-processes, touched, what their tables cost now, (3) what-if: page-table bytes per strategy
-for the largest objects and summed over all, (4) the summed what-if with faults and
-savings (with detail=True, also per object).  json: InspectResult.to_dict().  csv: two blocks
+processes, touched, what their tables cost now (the DEFAULT_OBJECTS largest, one line counts
+the rest), (3) what-if: page-table bytes per strategy for the largest objects and summed
+over all, (4) the summed what-if with faults and savings (with detail=True, also per listed
+object).  json: InspectResult.to_dict().  csv: two blocks
 separated by a blank line, processes then what-if rows in long form (one per object and
 strategy, identity "TOTAL" for the sum).  Warnings are not part of the output: print
 result.warnings on stderr.
@@ -33,7 +34,7 @@ def _count(value) -> str:
 def _process_rows(result, units):
     rows = []
     for proc in result.processes:
-        d = proc.to_dict()
+        d = proc.to_dict(shared=False)
         rows.append([d["pid"] if d["pid"] is not None else d["source"], d["name"],
                      _size(d["vmpte_bytes"], units), _size(d["predicted_pt_bytes"], units),
                      "-" if d["diff_bytes"] is None else _size(d["diff_bytes"], units),
@@ -48,17 +49,27 @@ def _short(text, width: int = 48) -> str:
     return text if len(text) <= width else text[:width - 1] + "\u2026"
 
 
-def _group_rows(result, units):
+def _group_rows(groups, units):
+    """The shared-objects table: the values of SharedGroup.to_dict(), without its what-if."""
     rows = []
-    for group in result.shared_groups:
-        d = group.to_dict()
-        slots = [p["touched_slots"] for p in d["placements"]]
-        rows.append([d["identity"], d["kind"], _short(d["path"], 40), _size(d["size_bytes"], units),
-                     d["procs"], f"{100 * d['touched']:.1f}%",
+    for group in groups:
+        mapped = sum(u.mapped_bytes for u in group.uses)
+        virtual = sum(u.size_bytes for u in group.uses)
+        touched = round(mapped / virtual, 6) if virtual else 0.0
+        slots = [round(float(p.touched_slots), 6) for p in group.placements]
+        rows.append([group.identity, group.kind, _short(group.path, 40),
+                     _size(group.size_bytes, units), group.procs, f"{100 * touched:.1f}%",
                      f"{100 * max(slots):.1f}%" if slots else "-",
-                     _size(d["current_pt_bytes"], units),
-                     _size(d["current_physical_pt_bytes"], units), len(d["placements"])])
+                     _size(group.current_pt_bytes, units),
+                     _size(group.current_physical_pt_bytes, units), len(group.placements)])
     return rows
+
+
+def _more_objects(hidden, units) -> str:
+    """The line under a shortened shared-objects table."""
+    now = sum(g.current_physical_pt_bytes for g in hidden)
+    return (f"... and {len(hidden):,} more shared object(s), page tables now "
+            f"{_size(now, units)} (physical); --objects N lists N, --objects 0 all")
 
 
 def _what_if_rows(rows, units, width: int = 60):
@@ -77,11 +88,13 @@ def _what_if_rows(rows, units, width: int = 60):
 
 
 _MATRIX_GROUPS = 4
+#: Shared objects listed in a table (largest first); the rest are counted in one line.
+DEFAULT_OBJECTS = 20
 
 
 def _matrix(result, units):
     """Strategies x the largest shared objects: pt_bytes_total, and the sum over all."""
-    groups = [g for g in result.shared_groups if g.what_if]
+    groups = [g for g in result.shared_groups if g.has_what_if]
     shown = sorted(groups, key=lambda g: -g.current_physical_pt_bytes)[:_MATRIX_GROUPS]
     headers = ["strategy"] + [f"{_short(g.path or g.identity, 24)} ({g.procs}p)" for g in shown]
     headers.append("all shared")
@@ -99,7 +112,8 @@ def _matrix(result, units):
     return headers, rows
 
 
-def _tables(result, units: str, tablefmt: str, heading, detail: bool, layout=None) -> str:
+def _tables(result, units: str, tablefmt: str, heading, detail: bool, layout=None,
+            objects: int | None = DEFAULT_OBJECTS) -> str:
     from tabulate import tabulate
 
     def table(rows, headers):
@@ -111,11 +125,16 @@ def _tables(result, units: str, tablefmt: str, heading, detail: bool, layout=Non
         _process_rows(result, units),
         ["pid", "name", "VmPTE", "predicted", "diff", "diff %", "PTE/PMD/PUD tables",
          "pages from", "notes"])]
+    listed = result.shared_groups
+    if objects:
+        listed = listed[:objects]
     if result.shared_groups:
         parts += ["", heading("Shared objects (MAP_SHARED), page tables now"), table(
-            _group_rows(result, units),
+            _group_rows(listed, units),
             ["identity", "kind", "path", "size", "procs", "touched", "touched slots",
              "PT now", "PT now (physical)", "placements"])]
+        if len(listed) < len(result.shared_groups):
+            parts.append(_more_objects(result.shared_groups[len(listed):], units))
     if result.what_if:
         headers, rows = _matrix(result, units)
         parts += ["", heading("What-if: page-table bytes (physical) per strategy"),
@@ -123,8 +142,8 @@ def _tables(result, units: str, tablefmt: str, heading, detail: bool, layout=Non
     what_if_headers = ["strategy", "applies", "placement", "PT total", "PT/process",
                        "faults first", "faults next", "faults total", "saving vs now", "reason"]
     if detail:
-        for group in result.shared_groups:
-            if group.what_if:
+        for group in listed:
+            if group.has_what_if:
                 title = (f"What-if: {group.path or group.identity} ({group.identity}), "
                          f"{_size(group.size_bytes, units)} x {group.procs} procs")
                 parts += ["", heading(title),
@@ -144,7 +163,7 @@ def _csv(result) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(_PROCESS_COLUMNS)
     for proc in result.processes:
-        d = proc.to_dict()
+        d = proc.to_dict(shared=False)
         d["notes"] = "; ".join(d["notes"])
         writer.writerow([d[c] for c in _PROCESS_COLUMNS])
     buffer.write("\n")
@@ -163,12 +182,14 @@ def _csv(result) -> str:
 
 
 def render(result, fmt: str = "table", units: str = "iec", detail: bool = False,
-           layout=None) -> str:
+           layout=None, objects: int | None = DEFAULT_OBJECTS) -> str:
     """Format `result` as fmt (one of FORMATS); units as ptcalc.units.format_size.
 
-    detail: table/markdown also show the what-if of every shared object, reasons in full.
-    layout: lays out each table, layout(rows, headers, tablefmt) -> str (default: tabulate,
-    one line per row).
+    detail: table/markdown also show the what-if of every listed shared object, reasons in
+    full.  layout: lays out each table, layout(rows, headers, tablefmt) -> str (default:
+    tabulate, one line per row).  objects: table/markdown list this many shared objects,
+    largest first (size x processes), and count the rest in one line under the table (0 or
+    None: all); the what-if sums cover every object, and json and csv always hold all.
     """
     from ptcalc.errors import InputError
 
@@ -179,8 +200,9 @@ def render(result, fmt: str = "table", units: str = "iec", detail: bool = False,
     if fmt == "csv":
         return _csv(result)
     if fmt == "markdown":
-        return _tables(result, units, "github", lambda title: f"### {title}\n", detail, layout)
+        return _tables(result, units, "github", lambda title: f"### {title}\n", detail, layout,
+                       objects)
     if fmt == "table":
         return _tables(result, units, "simple", lambda title: f"{title}\n{'-' * len(title)}",
-                       detail, layout)
+                       detail, layout, objects)
     raise InputError(f"format {fmt!r} is not known; use one of {', '.join(FORMATS)}")

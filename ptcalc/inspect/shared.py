@@ -144,6 +144,14 @@ def placements(uses: list[SharedUse]) -> list:
     """
     from ptcalc.inspect.whatif import Placement, slot_equivalent
 
+    if len(uses) == 1:                 # one process maps it (most objects of a process)
+        (use,) = uses
+        if not use.pieces:
+            return []
+        touched = use.touched
+        slots = slot_equivalent(use.start, use.size_bytes, use.slots_touched)
+        return [Placement(use.size_bytes, use.start % PUD_SPAN, 1, touched,
+                          max(slots, touched), [use.pid])]
     groups: dict[tuple, list[SharedUse]] = {}
     for use in uses:
         if use.pieces:
@@ -164,15 +172,44 @@ class SharedGroup:
     path: str
     kind: str
     uses: list[SharedUse]
-    what_if: list[dict] = field(default_factory=list)
     placements: list = field(default_factory=list)     # inspect_whatif.Placement
+    _rows: list | None = field(default=None, init=False, repr=False, compare=False)
+    _build: object = field(default=None, init=False, repr=False, compare=False)
+    _physical: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def what_if(self) -> list[dict]:
+        """Per strategy, what it would cost (empty without a what-if); rows deferred by
+        defer_what_if are built on first use."""
+        if self._rows is None:
+            build, self._build = self._build, None
+            self._rows = build() if build is not None else []
+        return self._rows
+
+    @what_if.setter
+    def what_if(self, rows: list[dict]) -> None:
+        self._rows, self._build = rows, None
+
+    def defer_what_if(self, build) -> None:
+        """`build()` gives the what-if rows when they are first read (a process with
+        thousands of shared objects shows a few in a table)."""
+        self._rows, self._build = None, build
+
+    @property
+    def has_what_if(self) -> bool:
+        """bool(self.what_if), without building deferred rows."""
+        return bool(self._rows) if self._rows is not None else self._build is not None
 
     @property
     def procs(self) -> int:
+        if len(self.uses) == 1:
+            return 1
         return len({u.label for u in self.uses})
 
     @property
     def size_bytes(self) -> int:
+        if len(self.uses) == 1:
+            return self.uses[0].size_bytes
         return Counter(u.size_bytes for u in self.uses).most_common(1)[0][0]
 
     @property
@@ -181,7 +218,11 @@ class SharedGroup:
 
     @property
     def current_physical_pt_bytes(self) -> int:
-        return physical_pt_bytes(self.uses)
+        key = (len(self.uses), sum(len(u.pieces) for u in self.uses)) \
+            if len(self.uses) != 1 else (1, len(self.uses[0].pieces))
+        if self._physical is None or self._physical[0] != key:
+            self._physical = (key, physical_pt_bytes(self.uses))
+        return self._physical[1]
 
     def evaluate(self, strategies=None, pattern: str = "layout", evaluations=None) -> None:
         """Fill `what_if` from ptcalc.compare (empty when no process has a page mapped).

@@ -38,8 +38,6 @@ from ptcalc.paging import (
     PUD_SPAN,
     TABLE_BYTES,
     ceil_div,
-    floor_div,
-    tables_spanned,
 )
 
 _SPANS = {"pte": PTE_SPAN, "pmd": PMD_SPAN, "pud": PUD_SPAN}
@@ -80,25 +78,39 @@ class Piece:
 
 
 def distinct_slots(ranges, span: int) -> int:
-    """Aligned `span`-sized slots touched by the union of (start, end) ranges."""
+    """Aligned `span`-sized slots touched by the union of (start, end) ranges (ints)."""
+    if len(ranges) == 1:
+        ((start, end),) = ranges
+        return max(-(-end // span) - start // span, 0)
     total, cur_lo, cur_hi = 0, None, None
-    for lo, hi in sorted((floor_div(s, span), ceil_div(e, span)) for s, e in ranges):
+    for lo, hi in sorted((s // span, -(-e // span)) for s, e in ranges):
         if cur_hi is not None and lo <= cur_hi:
             cur_hi = max(cur_hi, hi)
             continue
-        if cur_hi is not None:
-            total += tables_spanned(cur_lo * span, (cur_hi - cur_lo) * span, span)
+        if cur_hi is not None and cur_hi > cur_lo:
+            total += cur_hi - cur_lo
         cur_lo, cur_hi = lo, hi
-    if cur_hi is not None:
-        total += tables_spanned(cur_lo * span, (cur_hi - cur_lo) * span, span)
+    if cur_hi is not None and cur_hi > cur_lo:
+        total += cur_hi - cur_lo
     return total
 
 
 def count_tables(pieces: list[Piece]) -> TableCount:
     """Distinct tables per level over the union of the pieces."""
-    return TableCount(**{
-        level: distinct_slots([(p.start, p.end) for p in pieces if level in p.levels()], span)
-        for level, span in _SPANS.items()})
+    if len(pieces) == 1:                 # a mapping of one range (most shared mappings)
+        (piece,) = pieces
+        levels, start, end = piece.levels(), piece.start, piece.end
+        return TableCount(
+            max(-(-end // PTE_SPAN) - start // PTE_SPAN, 0) if "pte" in levels else 0,
+            max(-(-end // PMD_SPAN) - start // PMD_SPAN, 0) if "pmd" in levels else 0,
+            max(-(-end // PUD_SPAN) - start // PUD_SPAN, 0) if "pud" in levels else 0)
+    by_level: dict[str, list] = {"pte": [], "pmd": [], "pud": []}
+    for piece in pieces:
+        extent = (piece.start, piece.end)
+        for level in piece.levels():
+            by_level[level].append(extent)
+    return TableCount(**{level: distinct_slots(by_level[level], span)
+                         for level, span in _SPANS.items()})
 
 
 def split_by_mapping(mappings: list[Mapping], presence: list[Presence]) -> list[Piece]:

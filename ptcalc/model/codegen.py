@@ -187,9 +187,14 @@ def write_or_check(target, text: str, check: bool, command: str) -> int:
 
 
 def main(argv=None) -> int:
+    from ptcalc.model import loopgen
+
     argv = sys.argv[1:] if argv is None else argv
-    return write_or_check(TARGET, generate(), "--check" in argv,
-                          "python -m ptcalc.model.codegen")
+    text = generate()
+    status = write_or_check(TARGET, text, "--check" in argv, "python -m ptcalc.model.codegen")
+    # the row loops are derived from the text just generated (ptcalc.model.loopgen)
+    return status | write_or_check(loopgen.TARGET, loopgen.generate(text), "--check" in argv,
+                                   "python -m ptcalc.model.codegen")
 
 
 if __name__ == "__main__":

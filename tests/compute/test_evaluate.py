@@ -42,3 +42,19 @@ def test_compare_returns_a_dataframe():
     frame = ptcalc.compare(size="1GiB", procs=2)
     assert frame.strategy.iloc[0] == "private-4k"
     assert frame.loc[frame.strategy == "threads", "pt_bytes_total"].item() == (512 + 1 + 1) * 4096
+
+
+def test_a_categorical_access_column_is_read_by_its_codes():
+    # a categorical column is read through its codes (no hashing of the rows); a category no
+    # row uses is not checked, one that a row uses is, and a missing value is an error
+    frame = pd.DataFrame({"size_bytes": [2**30] * 3, "procs": [1, 2, 3]})
+    plain = ptcalc.evaluate(frame.assign(access=["read", "write", "read"]), ["private-4k"])
+    unused = pd.Categorical(["read", "write", "read"], categories=["bogus", "write", "read"])
+    got = ptcalc.evaluate(frame.assign(access=unused), ["private-4k"])
+    pd.testing.assert_frame_equal(got, plain)
+    with pytest.raises(ptcalc.InputError, match="'access' has 'bogus'"):
+        ptcalc.evaluate(frame.assign(access=pd.Categorical(["read", "bogus", "read"])),
+                        ["private-4k"])
+    with pytest.raises(ptcalc.InputError, match="'access' has missing values"):
+        ptcalc.evaluate(frame.assign(access=pd.Categorical(["read", None, "read"])),
+                        ["private-4k"])

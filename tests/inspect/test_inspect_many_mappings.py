@@ -1,5 +1,6 @@
 """A process with many mappings (tests/inspect/many_mappings.py): each distinct what-if is
-evaluated once, and the output is what evaluating every one of them gives."""
+evaluated once, and the output is what evaluating every what-if on its own gives
+(tests/inspect/unbatched.py), in every format."""
 
 from __future__ import annotations
 
@@ -7,18 +8,29 @@ import json
 
 import pytest
 
-from ptcalc.inspect import whatif
+from ptcalc.inspect import scenarios, whatif
+from ptcalc.inspect.render import DEFAULT_OBJECTS
 from ptcalc.inspect.run import inspect, render
 from tests.inspect.many_mappings import snapshot
+from tests.inspect.unbatched import unbatched
 
 PRIVATE, SHARED = 200, 300
+FORMATS = ("json", "table", "markdown", "csv")
 
 
-@pytest.fixture
-def snap(tmp_path):
-    path = tmp_path / "many.snap"
+@pytest.fixture(scope="module")
+def snap(tmp_path_factory):
+    path = tmp_path_factory.mktemp("many") / "many.snap"
     path.write_text(snapshot(private=PRIVATE, shared=SHARED))
     return str(path)
+
+
+def texts(result) -> dict:
+    out = {fmt: render(result, fmt, objects=0) for fmt in FORMATS}
+    out["table, shortened"] = render(result, "table")
+    out["detail"] = render(result, "table", detail=True, objects=0)
+    out["warnings"] = list(result.warnings)
+    return out
 
 
 def test_snapshot_is_consistent(snap):
@@ -30,37 +42,85 @@ def test_snapshot_is_consistent(snap):
 
 
 def test_identical_what_ifs_are_evaluated_once(snap, monkeypatch):
-    calls = []
-    original = whatif._evaluate
+    evaluated, seen = [], []
+    run_scalar, run_columns, run = (scenarios.Results._run_scalar,
+                                    scenarios.Results._run_columns, scenarios.Results.run)
 
-    def counted(*args):
-        calls.append(args[:5])
-        return original(*args)
+    def scalar(self, i):
+        evaluated.append(i)
+        return run_scalar(self, i)
 
-    monkeypatch.setattr(whatif, "_evaluate", counted)
+    def columns(self, rows):
+        evaluated.extend(rows)
+        return run_columns(self, rows)
+
+    def whole(self):
+        seen.append(self)
+        return run(self)
+
+    monkeypatch.setattr(scenarios.Results, "_run_scalar", scalar)
+    monkeypatch.setattr(scenarios.Results, "_run_columns", columns)
+    monkeypatch.setattr(scenarios.Results, "run", whole)
     inspect(maps_files=[snap])
-    # Each 64 KiB shared file is asked three times: as mapped, aligned to 2 MiB, to 1 GiB.
-    # As mapped: 300 distinct starts.  Aligned to 2 MiB: the first file starts on a 2 MiB
-    # boundary (its own key), the next ones round up to the following boundary 32 at a time
-    # (32 x 64 KiB = 2 MiB): 1 + ceil(299 / 32) = 11 keys.  Aligned to 1 GiB: all round up to
-    # the same boundary: 1 key.  So 900 asked, 312 evaluated.
-    assert len(calls) == len(set(calls)) == SHARED + 11 + 1
+    # Each 64 KiB shared file is asked three times: as mapped, aligned to 2 MiB, to 1 GiB
+    # (fully touched and inside one 2 MiB slot: the page and slot fractions are equal, one
+    # scenario each).  As mapped: 300 distinct starts.  Aligned to 2 MiB: the first file
+    # starts on a 2 MiB boundary (its own key), the next ones round up to the following
+    # boundary 32 at a time (32 x 64 KiB = 2 MiB): 1 + ceil(299 / 32) = 11 keys.  Aligned to
+    # 1 GiB: all round up to the same boundary: 1 key.  So 900 asked, 312 evaluated, once.
+    (results,) = seen
+    assert len(results) == SHARED + 11 + 1
+    assert sorted(evaluated) == list(range(len(results)))
+    assert results.vectorized == len(results)      # 312 >= VECTOR_MIN: over numpy columns
 
 
-def test_output_equals_evaluating_every_what_if(snap, monkeypatch):
-    shared = inspect(maps_files=[snap])
-    texts = {fmt: render(shared, fmt) for fmt in ("json", "table", "csv")}
-
-    def every_time(self, size, offset, procs, touched, touched_slots, strategies, pattern):
-        self.asked += 1
-        return whatif._evaluate(size, offset, procs, touched, touched_slots, strategies,
-                                pattern)
-
-    monkeypatch.setattr(whatif.Evaluations, "__call__", every_time)
-    alone = inspect(maps_files=[snap])
-    assert {fmt: render(alone, fmt) for fmt in texts} == texts
-    data = json.loads(texts["json"])
+@pytest.mark.parametrize("pattern", ["layout", "dense"])
+def test_output_equals_evaluating_every_what_if(snap, pattern):
+    batched = inspect(maps_files=[snap], pattern=pattern)
+    alone = unbatched([snap], pattern=pattern)
+    assert batched.to_dict() == alone.to_dict()
+    assert texts(batched) == texts(alone)
+    data = json.loads(render(batched, "json"))
     assert len(data["shared_groups"]) == SHARED and data["what_if"]
+
+
+def test_output_equals_with_python_ints_only_and_mixed(snap, monkeypatch):
+    alone = texts(unbatched([snap], strategies=["private-4k", "hugetlb-2m", "ptshare"]))
+    monkeypatch.setattr(scenarios, "VECTOR_MIN", 10**9)          # all through compare_rows
+    assert texts(inspect(maps_files=[snap], strategies=["private-4k", "hugetlb-2m",
+                                                        "ptshare"])) == alone
+    monkeypatch.setattr(scenarios, "VECTOR_MIN", 1)
+    # the 64 KiB scenarios (size x procs = 2**16) over numpy, the realigned ones with ints
+    monkeypatch.setattr(scenarios, "EXACT_PRODUCT", 2**17)
+    mixed = inspect(maps_files=[snap], strategies=["private-4k", "hugetlb-2m", "ptshare"])
+    assert texts(mixed) == alone
+
+
+def test_random_pattern_equals_evaluating_every_what_if(tmp_path):
+    path = tmp_path / "some.snap"
+    path.write_text(snapshot(private=3, shared=40))
+    batched = inspect(maps_files=[str(path)], pattern="random", strategies=["private-4k",
+                                                                            "thp-shmem"])
+    alone = unbatched([str(path)], pattern="random", strategies=["private-4k", "thp-shmem"])
+    assert texts(batched) == texts(alone)
+
+
+def test_tables_list_the_largest_objects_and_count_the_rest(snap):
+    result = inspect(maps_files=[snap])
+    shortened = render(result, "table")
+    listed = [g.path for g in result.shared_groups[:DEFAULT_OBJECTS]]
+    rest = result.shared_groups[DEFAULT_OBJECTS:]
+    assert all(path in shortened for path in listed)
+    assert result.shared_groups[DEFAULT_OBJECTS].path + " " not in shortened
+    # 300 - 20 = 280 objects are counted, not listed
+    assert f"... and {len(rest):,} more shared object(s)" in shortened and len(rest) == 280
+    full = render(result, "table", objects=0)
+    assert all(g.path + " " in full for g in result.shared_groups)
+    assert "more shared object" not in full
+    # the what-if sums cover every object either way
+    assert shortened.split("What-if: page-table bytes")[1] == \
+        full.split("What-if: page-table bytes")[1]
+    assert len(json.loads(render(result, "json"))["shared_groups"]) == SHARED
 
 
 def test_copies_are_handed_out():
