@@ -16,6 +16,7 @@ sets the threads (default: the CPUs this process may run on, at most 8).
 from __future__ import annotations
 
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -23,10 +24,10 @@ import numpy as np
 from ptcalc.compute import _loops, formulas, kernels
 from ptcalc.inputs.scenario import PATTERNS
 
-#: Output rows (scenarios x strategies) from which a frame uses the compiled loops once numba
-#: is loaded in the process; the first frame must be FIRST_ROWS or more, because importing
-#: numba and loading the cached code (about 0.7 s) costs more than the numpy kernels save
-#: below that (about 4 million rows).
+#: Output rows (scenarios x strategies) from which a frame uses the compiled loops once the
+#: process has evaluated FIRST_ROWS rows (this frame included: one large frame, or a stream
+#: of chunks): importing numba and loading the cached code (about 0.7 s) costs more than the
+#: numpy kernels save on less work than that (about 4 million rows).
 MIN_ROWS = 1 << 18
 FIRST_ROWS = 1 << 22
 #: Scenarios per call of a loop: its inputs and outputs (about 200 bytes a row) stay in L2.
@@ -42,7 +43,8 @@ def wanted(rows: int) -> bool:
     setting = os.environ.get("PTCALC_LOOPS", "")
     if setting == "0":
         return False
-    if setting != "1" and rows < (MIN_ROWS if _STATE.get("numba") else FIRST_ROWS):
+    _STATE["rows"] = _STATE.get("rows", 0) + rows
+    if setting != "1" and (rows < MIN_ROWS or _STATE["rows"] < FIRST_ROWS):
         return False
     return enabled()
 
@@ -129,12 +131,14 @@ def run(evaluation, chosen, values, masks, applicable, reasons, used, *, loop=No
 
     # compile (or load) each loop here, on two rows typed as every chunk's: an error of
     # numba's then only sends that strategy to the numpy kernels
-    for i in list(functions):
-        try:
-            call(i, 0, min(n, 2), {dtype: np.empty(2, dtype=dtype) for dtype in _SINKS})
-        except Exception:
-            del functions[i]
-            failed.append(i)
+    with warnings.catch_warnings():     # numba's (e.g. a cache it cannot write) are not ours
+        warnings.simplefilter("ignore")
+        for i in list(functions):
+            try:
+                call(i, 0, min(n, 2), {dtype: np.empty(2, dtype=dtype) for dtype in _SINKS})
+            except Exception:
+                del functions[i]
+                failed.append(i)
 
     def chunk(start):
         stop = min(n, start + CHUNK_ROWS)
