@@ -328,10 +328,14 @@ def _hook(which: int, pgid: int) -> None:
 
 
 def kill_active_groups() -> None:
-    """Kill every probe process group still running (used by restoration guards)."""
+    """Kill every probe process group still running (used by restoration guards), and tell
+    the journal each one is gone: a signal can stop fork_holder after it listed the group
+    and before its own clean-up, and a group left listed keeps the journal for a repair."""
     for pgid in list(_ACTIVE_GROUPS):
         kill_group(pgid)
         _ACTIVE_GROUPS.discard(pgid)
+        if not _group_members(pgid):
+            _hook(1, pgid)
 
 
 def fork_holder(region: Region, touches, threads: bool, timeout: float,

@@ -45,3 +45,23 @@ def test_a_gone_leader_is_not_signalled():
     child.wait()
     assert journal.process_start(child.pid) is None
     assert journal._kill_group(child.pid, start) is False
+
+
+def test_groups_killed_by_the_guard_are_struck_from_the_journal(monkeypatch):
+    # a signal can stop fork_holder after the journal listed its group and before its own
+    # clean-up; the guard's kill_active_groups must then say the group is gone, or the
+    # journal stays (pending) after everything was restored
+    from ptcalc.probe import children
+
+    child = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    listed, gone = [], []
+    monkeypatch.setattr(children, "GROUP_HOOKS", [listed.append, gone.append])
+    monkeypatch.setattr(children, "_ACTIVE_GROUPS", {child.pid})
+    children._hook(0, child.pid)                         # what fork_holder does first
+    try:
+        children.kill_active_groups()
+    finally:
+        child.kill()
+        child.wait()
+    assert listed == [child.pid] and gone == [child.pid]
+    assert not children._ACTIVE_GROUPS
