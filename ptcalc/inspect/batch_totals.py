@@ -56,7 +56,7 @@ class Picks:
             pages = np.where(take, self.pages[row], pages)
             label = np.where(take, row, label)
         reason_of = results.reason[s]
-        reasons = [reason_of[i] for i in slots.tolist()]
+        reasons = list(map(reason_of.__getitem__, slots.tolist()))
         for j in np.flatnonzero(said).tolist():
             old = reason_of[int(self.slots[0, j])]
             if old:

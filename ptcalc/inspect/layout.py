@@ -144,6 +144,14 @@ def _kb_or_int(value: str) -> int | None:
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
+def _mapping(values: dict) -> Mapping:
+    """Mapping(**values) for the complete, checked values of the parser, without the frozen
+    dataclass's __init__ (a setattr per field, the cost of a snapshot of 10,000 mappings)."""
+    mapping = object.__new__(Mapping)
+    mapping.__dict__.update(values)
+    return mapping
+
+
 def _kb_value(value: str) -> int | None:
     """_kb_or_int for the usual "N kB" (None for anything else: _kb_or_int decides)."""
     if value.endswith(" kB") and len(value) <= 24:
@@ -211,7 +219,7 @@ def parse_snapshot(text: str, source: str = "<snapshot>") -> ProcessLayout:
 
     def flush():
         if pending is not None:
-            mappings.append(Mapping(**pending))
+            mappings.append(_mapping(pending))
 
     is_snapshot = False                # quote lines in errors only from then on
     # The common lines are read without regular expressions: a well-formed smaps field (most

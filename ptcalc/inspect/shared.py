@@ -118,6 +118,8 @@ def physical_pt_bytes(uses: list[SharedUse]) -> int:
     same file range there (want_pmd_share / page_table_shareable in mm/hugetlb.c): counted
     once per (file range, slot).
     """
+    if len(uses) == 1 and uses[0].page_bytes != PTE_SPAN:
+        return uses[0].tables.bytes
     total = 0
     seen: set[tuple] = set()
     for use in uses:

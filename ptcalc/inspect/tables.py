@@ -113,17 +113,27 @@ def count_tables(pieces: list[Piece]) -> TableCount:
                          for level, span in _SPANS.items()})
 
 
+def _piece(start: int, end: int, huge: bool, mapping: Mapping) -> Piece:
+    """Piece(start, end, huge, mapping) without the frozen dataclass's __init__ (a setattr
+    per field: thousands of pieces per process)."""
+    piece = object.__new__(Piece)
+    piece.__dict__.update(start=start, end=end, huge=huge, mapping=mapping)
+    return piece
+
+
 def split_by_mapping(mappings: list[Mapping], presence: list[Presence]) -> list[Piece]:
     """Cut presence ranges at mapping boundaries; pages outside every mapping are dropped."""
     starts = [m.start for m in mappings]
+    count = len(mappings)
     pieces: list[Piece] = []
     for rng in presence:
-        index = max(bisect.bisect_right(starts, rng.start) - 1, 0)
-        while index < len(mappings) and mappings[index].start < rng.end:
+        start, end = rng.start, rng.end
+        index = max(bisect.bisect_right(starts, start) - 1, 0)
+        while index < count and starts[index] < end:
             mapping = mappings[index]
-            lo, hi = max(rng.start, mapping.start), min(rng.end, mapping.end)
+            lo, hi = max(start, mapping.start), min(end, mapping.end)
             if lo < hi:
-                pieces.append(Piece(lo, hi, rng.huge, mapping))
+                pieces.append(_piece(lo, hi, rng.huge, mapping))
             index += 1
     return pieces
 
