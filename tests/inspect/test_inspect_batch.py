@@ -122,14 +122,18 @@ def test_parsed_mappings_are_whole_dataclasses():
         assert hash(again) == hash(mapping)
 
 
-def test_pieces_are_whole_dataclasses():
+def test_pieces_and_presence_are_whole_dataclasses():
     import dataclasses
 
-    from ptcalc.inspect.layout import parse_snapshot
+    from ptcalc.inspect.layout import Presence, parse_snapshot
     from ptcalc.inspect.tables import Piece, split_by_mapping
     from tests.inspect.many_mappings import snapshot
 
-    layout = parse_snapshot(snapshot(private=2, shared=2))
+    layout = parse_snapshot(snapshot(private=2, shared=2) + "# pagemap 1000-2000 huge\n")
+    assert layout.presence[0] == Presence(0x1000, 0x2000, True)
+    for presence in layout.presence:
+        assert list(vars(presence)) == [f.name for f in dataclasses.fields(Presence)]
+        assert hash(Presence(**vars(presence))) == hash(presence)
     for piece in split_by_mapping(layout.mappings, layout.presence):
         assert list(vars(piece)) == [f.name for f in dataclasses.fields(Piece)]
         assert Piece(**vars(piece)) == piece and hash(Piece(**vars(piece))) == hash(piece)
