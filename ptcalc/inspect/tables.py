@@ -100,10 +100,12 @@ def count_tables(pieces: list[Piece]) -> TableCount:
     if len(pieces) == 1:                 # a mapping of one range (most shared mappings)
         (piece,) = pieces
         levels, start, end = piece.levels(), piece.start, piece.end
-        return TableCount(
-            max(-(-end // PTE_SPAN) - start // PTE_SPAN, 0) if "pte" in levels else 0,
-            max(-(-end // PMD_SPAN) - start // PMD_SPAN, 0) if "pmd" in levels else 0,
-            max(-(-end // PUD_SPAN) - start // PUD_SPAN, 0) if "pud" in levels else 0)
+        count = object.__new__(TableCount)      # TableCount(...) without the frozen __init__
+        count.__dict__.update(
+            pte=max(-(-end // PTE_SPAN) - start // PTE_SPAN, 0) if "pte" in levels else 0,
+            pmd=max(-(-end // PMD_SPAN) - start // PMD_SPAN, 0) if "pmd" in levels else 0,
+            pud=max(-(-end // PUD_SPAN) - start // PUD_SPAN, 0) if "pud" in levels else 0)
+        return count
     by_level: dict[str, list] = {"pte": [], "pmd": [], "pud": []}
     for piece in pieces:
         extent = (piece.start, piece.end)

@@ -134,7 +134,13 @@ def test_pieces_and_presence_are_whole_dataclasses():
     for presence in layout.presence:
         assert list(vars(presence)) == [f.name for f in dataclasses.fields(Presence)]
         assert hash(Presence(**vars(presence))) == hash(presence)
+    from ptcalc.inspect.tables import TableCount, count_tables
+
     for piece in split_by_mapping(layout.mappings, layout.presence):
+        tables = count_tables([piece])
+        assert list(vars(tables)) == [f.name for f in dataclasses.fields(TableCount)]
+        assert tables == TableCount(**vars(tables)) and tables.bytes == count_tables(
+            [piece, piece]).bytes                     # the general path counts the same
         assert list(vars(piece)) == [f.name for f in dataclasses.fields(Piece)]
         assert Piece(**vars(piece)) == piece and hash(Piece(**vars(piece))) == hash(piece)
 
