@@ -97,7 +97,8 @@ def touched_bytes(sizes, touched):
     """ceil(t x pages) whole pages, t being the decimal the float `touched` prints as (so 0.1
     means 1/10, as scenario.touched_prefix_bytes reads it), exact for every row.
 
-    Few distinct values of t (the usual case: sweeps and presets): integer arithmetic over
+    t a multiple of 1/1024 (0.25, 0.5, ...): one integer expression over those rows.  Few
+    other distinct values of t (the usual case: sweeps and presets): integer arithmetic over
     all rows of each value, with its Fraction made once.  Many distinct values: the float
     product p = t * pages differs from the exact one by less than 2**-51 * p, so where p is
     farther than p * 2**-40 + 2**-30 from an integer its ceiling is exact; the rows nearer an
@@ -108,6 +109,16 @@ def touched_bytes(sizes, touched):
     if not rest.size:
         return pages * geometry.PAGE_BYTES
     out = pages.copy()                           # touched == 1: every page
+    # t = k / 1024 (0.25, 0.5, 0.75, ...): its decimal is exactly the float (at most ten
+    # digits), so ceil(k x pages / 1024) in int64 (below 2**55) is the answer, with no hashing
+    scaled = touched[rest] * 1024.0
+    dyadic = scaled == np.floor(scaled)
+    if dyadic.any():
+        rows = rest[dyadic]
+        out[rows] = -((-scaled[dyadic].astype(np.int64) * pages[rows]) >> 10)
+        rest = rest[~dyadic]
+        if not rest.size:
+            return out * geometry.PAGE_BYTES
     codes, values = pd.factorize(touched[rest])
     if len(values) > _FEW_TOUCHED:
         product = touched[rest] * pages[rest]

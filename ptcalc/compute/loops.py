@@ -23,10 +23,10 @@ import numpy as np
 from ptcalc.compute import _loops, formulas, kernels
 from ptcalc.inputs.scenario import PATTERNS
 
-#: Output rows (scenarios x strategies) from which a frame uses the compiled loops once numba
-#: is loaded in the process; the first frame must be FIRST_ROWS or more, because importing
-#: numba and loading the cached code (about 0.7 s) costs more than the numpy kernels save
-#: below that (about 4 million rows).
+#: Output rows (scenarios x strategies) from which a frame uses the compiled loops once the
+#: process has evaluated FIRST_ROWS rows (this frame included: one large frame, or a stream
+#: of chunks): importing numba and loading the cached code (about 0.7 s) costs more than the
+#: numpy kernels save on less work than that (about 4 million rows).
 MIN_ROWS = 1 << 18
 FIRST_ROWS = 1 << 22
 #: Scenarios per call of a loop: its inputs and outputs (about 200 bytes a row) stay in L2.
@@ -42,7 +42,8 @@ def wanted(rows: int) -> bool:
     setting = os.environ.get("PTCALC_LOOPS", "")
     if setting == "0":
         return False
-    if setting != "1" and rows < (MIN_ROWS if _STATE.get("numba") else FIRST_ROWS):
+    _STATE["rows"] = _STATE.get("rows", 0) + rows
+    if setting != "1" and (rows < MIN_ROWS or _STATE["rows"] < FIRST_ROWS):
         return False
     return enabled()
 
@@ -118,18 +119,31 @@ def run(evaluation, chosen, values, masks, applicable, reasons, used, *, loop=No
                   for i in functions}
     lacking = {i: plan.missing(plan.strategies[i], DENSE) for i in functions}
 
+    def call(i, start, stop, sinks):
+        rows = evaluation._rows(i, start, stop)
+        views = tuple(values[name][rows] if name in values else sinks[sink_types[i][m]]
+                      for m, name in enumerate(names))
+        functions[i](*(column[start:stop] for column in columns[:5]), fault_around,
+                     columns[5][start:stop], fault_around.bit_length() - 1, views,
+                     applicable[rows], reasons[rows], plan.reason_tables[i])
+        return rows
+
+    # compile (or load) each loop here, on two rows typed as every chunk's: an error of
+    # numba's then only sends that strategy to the numpy kernels
+    for i in list(functions):
+        try:
+            call(i, 0, min(n, 2), {dtype: np.empty(2, dtype=dtype) for dtype in _SINKS})
+        except Exception:
+            del functions[i]
+            failed.append(i)
+
     def chunk(start):
         stop = min(n, start + CHUNK_ROWS)
-        sinks = {dtype: np.empty(stop - start, dtype=dtype) for dtype in (np.int64, np.float64)}
+        sinks = {dtype: np.empty(stop - start, dtype=dtype) for dtype in _SINKS}
         counts = np.zeros(len(used), dtype=np.int64)
-        for i, function in functions.items():
-            rows = evaluation._rows(i, start, stop)
-            views = tuple(values[name][rows] if name in values else sinks[sink_types[i][m]]
-                          for m, name in enumerate(names))
+        for i in functions:
+            rows = call(i, start, stop, sinks)
             codes, fits = reasons[rows], applicable[rows]
-            function(*(column[start:stop] for column in columns[:5]), fault_around,
-                     columns[5][start:stop], fault_around.bit_length() - 1, views, fits, codes,
-                     plan.reason_tables[i])
             conditions = bool(plan.conditions[i][1])
             if conditions:
                 counts += np.bincount(codes.astype(np.int64) + 1, minlength=len(used))
@@ -146,7 +160,7 @@ def run(evaluation, chosen, values, masks, applicable, reasons, used, *, loop=No
         return counts
 
     starts = range(0, n, CHUNK_ROWS)
-    workers = min(threads(), len(starts))
+    workers = max(1, min(threads(), len(starts)))
     if workers == 1:
         counts = [chunk(start) for start in starts]
         beside.update((name, function()) for name, function in beside.items())
@@ -161,4 +175,5 @@ def run(evaluation, chosen, values, masks, applicable, reasons, used, *, loop=No
 
 
 DENSE = PATTERNS.index("dense")
+_SINKS = (np.int64, np.float64)
 _ARGUMENTS = ("offset_bytes", "size_bytes", "touched_bytes", "touched", "procs", "read_access")

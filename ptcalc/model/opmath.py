@@ -44,6 +44,8 @@ class IntMath:
 def sympy_math():
     """The same namespace building sympy expressions (imports sympy)."""
     import sympy as sp
+    from sympy.core.containers import Tuple
+    from sympy.functions.elementary.piecewise import ExprCondPair
 
     from ptcalc.model import symbols as S
 
@@ -55,7 +57,15 @@ def sympy_math():
 
         @staticmethod
         def where(condition, yes, no):
-            return sp.Piecewise((yes, condition), (no, True))
+            # built as written: sympy folds a condition that holds a Piecewise into the
+            # pieces and simplifies it (tens of seconds for one operation); same value
+            if condition is sp.true or condition is True:
+                return sp.sympify(yes)
+            if condition is sp.false or condition is False:
+                return sp.sympify(no)
+            pairs = (Tuple.__new__(ExprCondPair, sp.sympify(yes), condition),
+                     Tuple.__new__(ExprCondPair, sp.sympify(no), sp.true))
+            return sp.Basic.__new__(sp.Piecewise, *pairs)
 
         eq = staticmethod(sp.Eq)
         and_ = staticmethod(sp.And)

@@ -1,5 +1,6 @@
 """ptcalc.evaluate over columns agrees with compare, row for row."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -58,3 +59,25 @@ def test_a_categorical_access_column_is_read_by_its_codes():
     with pytest.raises(ptcalc.InputError, match="'access' has missing values"):
         ptcalc.evaluate(frame.assign(access=pd.Categorical(["read", None, "read"])),
                         ["private-4k"])
+
+
+def test_dense_prefix_of_fractions_of_1024_is_exact():
+    # t = k/1024 takes the int64 path ceil(k x pages / 1024) (the decimal of such a float is
+    # exactly its value); beside it, fractions that are not (0.1, 1/3, 1 - 2**-20, whose
+    # shortest decimal is not the float's value) take the exact Fraction path, on the same
+    # rows of one column; the largest 5-level sizes (2**57 bytes) stay below 2**63
+    from fractions import Fraction
+
+    from ptcalc.compute.columns import touched_bytes
+    from ptcalc.inputs.scenario import touched_prefix_bytes
+
+    rng = np.random.default_rng(12)
+    n = 6000
+    sizes = rng.integers(1, 2**40, n) * 4096
+    sizes[:3] = 2**57
+    touched = np.where(rng.random(n) < 0.5, rng.integers(1, 1025, n) / 1024,
+                       rng.choice([0.1, 1 / 3, 1 - 2**-20, 2**-20, 0.7], n))
+    touched[:3] = [1023 / 1024, 1 / 1024, 1 - 2**-20]
+    got = touched_bytes(sizes, touched)
+    for size, fraction, value in zip(sizes, touched, got):
+        assert value == touched_prefix_bytes(int(size), Fraction(repr(float(fraction))))

@@ -142,10 +142,38 @@ def test_random_pattern_rows_keep_the_numpy_kernels(monkeypatch):
     assert calls == []
 
 
-def test_small_frames_do_not_load_numba_by_default(monkeypatch):
+def test_small_work_does_not_load_numba_by_default(monkeypatch):
     monkeypatch.delenv("PTCALC_LOOPS", raising=False)
     monkeypatch.setattr(loops, "_STATE", {})
     assert not loops.wanted(loops.FIRST_ROWS - 1)
-    assert loops._STATE == {}           # numba not even imported
+    assert "numba" not in loops._STATE          # not even imported
+    # a stream of chunks: once the process has done FIRST_ROWS rows, chunks of MIN_ROWS or
+    # more take the loops, smaller ones still not
+    assert not loops.wanted(loops.MIN_ROWS - 1)
+    assert loops.wanted(loops.MIN_ROWS) == loops.enabled()
+    assert not loops.wanted(loops.MIN_ROWS - 1)
+    monkeypatch.setattr(loops, "_STATE", {})
     monkeypatch.setenv("PTCALC_LOOPS", "0")
     assert not loops.wanted(10**9)
+    assert "numba" not in loops._STATE
+
+
+def test_a_loop_that_fails_to_compile_leaves_its_strategy_to_the_numpy_kernels(monkeypatch):
+    # numba raises at the first call of a loop it cannot type; that strategy's rows then come
+    # from the numpy kernels and the others from their loops: the frame is the same
+    frame = scenarios(400, seed=9)
+    expected = numpy_frame(monkeypatch, frame, NINE)
+
+    def broken(*args):
+        raise TypeError("cannot type this loop")
+
+    def compiled_or_broken(strategy, levels):
+        return broken if strategy == "hugetlb-2m" else loops.python_loop(strategy, levels)
+
+    monkeypatch.setenv("PTCALC_LOOPS", "1")
+    monkeypatch.setattr(loops, "enabled", lambda: True)
+    monkeypatch.setattr(loops, "compiled", compiled_or_broken)
+    pd.testing.assert_frame_equal(ptcalc.evaluate(frame, NINE), expected, check_exact=True)
+    empty = numpy_frame(monkeypatch, frame.iloc[:0], NINE)
+    monkeypatch.setenv("PTCALC_LOOPS", "1")
+    pd.testing.assert_frame_equal(ptcalc.evaluate(frame.iloc[:0], NINE), empty)
