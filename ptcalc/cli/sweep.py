@@ -321,28 +321,6 @@ def _progress(spec, enabled):
     return Progress(spec.scenarios, enabled=enabled)
 
 
-class _ChosenColumns:
-    """A sweep writer that keeps only the --columns keys, in their order."""
-
-    def __init__(self, writer, text: str | None):
-        self.writer = writer
-        self.keys = [key.strip() for key in (text or "").split(",") if key.strip()]
-
-    def write(self, frame) -> None:
-        missing = [key for key in self.keys if key not in frame.columns]
-        if missing:
-            raise _error(f"--columns: {missing[0]!r} is not a column of the sweep; known: "
-                         f"{', '.join(frame.columns)}")
-        self.writer.write(frame[self.keys])
-
-    def close(self) -> None:
-        self.writer.close()
-
-
-def _chosen(writer, columns: str | None):
-    return _ChosenColumns(writer, columns) if columns else writer
-
-
 def _sweep_to_file(spec, output, fmt, progress, chunk_rows, columns=None) -> None:
     from ptcalc.present.files import atomic_file, check_output_path
     from ptcalc.sweep.run import run_sweep
@@ -353,8 +331,8 @@ def _sweep_to_file(spec, output, fmt, progress, chunk_rows, columns=None) -> Non
     if fmt is not None and fmt != kind.replace("jsonl", "json"):
         raise _error(f"--format {fmt} does not match output {output!r}; the extension "
                      "chooses the file format (or leave out --format)")
-    with atomic_file(output, binary=kind in ("parquet", "csv")) as (stream, _):  # OSError: 1
-        rows = run_sweep(spec, _chosen(open_writer(kind, stream, output), columns),
+    with atomic_file(output, binary=True) as (stream, _):  # OSError: exit 1
+        rows = run_sweep(spec, open_writer(kind, stream, output),
                          _progress(spec, progress), chunk_rows)
     typer.echo(f"wrote {rows:,} rows ({spec.scenarios:,} scenarios x {len(spec.strategies)} "
                f"strategies) to {output}")
@@ -366,7 +344,7 @@ def _sweep_to_stdout(spec, fmt, units, progress, chunk_rows, paging_note="",
     from ptcalc.sweep.writers import open_writer
 
     if fmt in ("csv", "json"):
-        run_sweep(spec, _chosen(open_writer(fmt, sys.stdout), columns),
+        run_sweep(spec, open_writer(fmt, sys.stdout),
                   _progress(spec, progress), chunk_rows)
         sys.stdout.flush()
         return

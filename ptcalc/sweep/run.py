@@ -186,13 +186,16 @@ def chunks(sweep: Sweep, chunk_rows: int = CHUNK_ROWS):
 def run_sweep(sweep: Sweep, writer, progress=None, chunk_rows: int = CHUNK_ROWS) -> int:
     """Evaluate every chunk into `writer` (see ptcalc.sweep.writers); returns rows written.
 
-    A second thread writes each chunk while the next one is evaluated (pyarrow and file
-    writes release the GIL), at most one chunk ahead; an error of either side is raised
-    here, after the writer has stopped."""
+    Chunks are written by other threads while the next ones are evaluated (numpy, pyarrow
+    and file writes release the GIL): see ptcalc.sweep.pipeline.  An error on either side is
+    raised here, after those threads have stopped."""
+    from ptcalc.sweep.pipeline import Pipeline
+
+    chunk_rows = min(chunk_rows, getattr(writer, "max_chunk_rows", chunk_rows))
     rows = 0
-    with _BackgroundWriter(writer) as background:
+    with Pipeline(writer) as pipeline:
         for done, frame in chunks(sweep, chunk_rows):
-            background.write(frame)
+            pipeline.write(frame)
             rows += len(frame)
             if progress is not None:
                 progress.update(done)
@@ -200,50 +203,3 @@ def run_sweep(sweep: Sweep, writer, progress=None, chunk_rows: int = CHUNK_ROWS)
     if progress is not None:
         progress.finish(sweep.scenarios)
     return rows
-
-
-class _BackgroundWriter:
-    """writer.write(frame) in a daemon thread, frames handed over through a short queue."""
-
-    _DONE = object()
-
-    def __init__(self, writer, ahead: int = 1):
-        import queue
-        import threading
-
-        self.writer = writer
-        self.queue = queue.Queue(maxsize=ahead)
-        self.error: BaseException | None = None
-        self.cancelled = False            # the caller failed: drop what is still queued
-        self.thread = threading.Thread(target=self._run, name="ptcalc-sweep-writer",
-                                       daemon=True)
-
-    def _run(self) -> None:
-        while True:
-            frame = self.queue.get()
-            if frame is self._DONE:
-                return
-            if self.error is None and not self.cancelled:
-                try:
-                    self.writer.write(frame)
-                except BaseException as error:      # raised again in the caller's thread
-                    self.error = error
-
-    def write(self, frame) -> None:
-        self._raise()
-        self.queue.put(frame)
-
-    def _raise(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, kind, value, traceback) -> None:
-        self.cancelled = kind is not None
-        self.queue.put(self._DONE)
-        self.thread.join()
-        if kind is None:
-            self._raise()

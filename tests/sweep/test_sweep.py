@@ -240,16 +240,16 @@ def test_failed_sweep_leaves_the_old_file_and_no_temporary(monkeypatch, tmp_path
     target = tmp_path / "x.csv"
     target.write_text("old\n")
     written = []
-    original = sweep_output.CsvWriter.write
+    original = sweep_output.CsvWriter.put
 
-    def write(self, frame):
+    def put(self, payload):                         # the step that writes into the file
         assert target.read_text() == "old\n"        # never half-written in place
-        original(self, frame)
-        written.append(len(frame))
+        original(self, payload)
+        written.append(payload)
         if len(written) == 2:
             raise failure("stop")
 
-    monkeypatch.setattr(sweep_output.CsvWriter, "write", write)
+    monkeypatch.setattr(sweep_output.CsvWriter, "put", put)
     argv = ["sweep", "--size", "1GiB", "--procs", "1..100", "--chunk-rows", "90",
             "--output", str(target)]
     if failure is KeyboardInterrupt:
