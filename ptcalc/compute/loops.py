@@ -15,6 +15,7 @@ sets the threads (default: the CPUs this process may run on, at most 8).
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -140,8 +141,8 @@ def run(evaluation, chosen, values, masks, applicable, reasons, used, *, loop=No
                 del functions[i]
                 failed.append(i)
 
-    def chunk(start):
-        stop = min(n, start + CHUNK_ROWS)
+    def chunk(bounds):
+        start, stop = bounds
         sinks = {dtype: np.empty(stop - start, dtype=dtype) for dtype in _SINKS}
         counts = np.zeros(len(used), dtype=np.int64)
         for i in functions:
@@ -162,10 +163,10 @@ def run(evaluation, chosen, values, masks, applicable, reasons, used, *, loop=No
                     masks[name][rows] = False
         return counts
 
-    starts = range(0, n, CHUNK_ROWS)
+    starts = _chunk_bounds(n)
     workers = max(1, min(threads(), len(starts)))
     if workers == 1:
-        counts = [chunk(start) for start in starts]
+        counts = [chunk(bounds) for bounds in starts]
         beside.update((name, function()) for name, function in beside.items())
     else:      # numpy and the compiled loops release the GIL: the threads run side by side
         with ThreadPoolExecutor(workers, thread_name_prefix="ptcalc-loop") as pool:
@@ -175,6 +176,16 @@ def run(evaluation, chosen, values, masks, applicable, reasons, used, *, loop=No
     for count in counts:
         used += count
     return failed
+
+
+def _chunk_bounds(n: int) -> list:
+    """(start, stop) of each call: CHUNK_ROWS rows, the last one at least two rows long when
+    there are two, because a one-row view is contiguous where the others of the scenario
+    order are strided, and numba would compile the loop again for it (in a worker thread)."""
+    edges = [*range(0, n, CHUNK_ROWS), n]
+    if len(edges) > 2 and edges[-1] - edges[-2] < 2:
+        del edges[-2]
+    return list(itertools.pairwise(edges))
 
 
 DENSE = PATTERNS.index("dense")

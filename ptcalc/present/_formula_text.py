@@ -5,7 +5,7 @@ model with sympy at generation time."""
 
 # ruff: noqa
 
-SOURCE_SHA256 = 'bb43d34bafd3652a8796c22d7b5eada9f7f21790cb54047d541d748ca73df83f'
+SOURCE_SHA256 = '9881cc2f1357dad410cd9999a0cd51afb4580e3376499ad6f14361a836a941a9'
 
 #: (name, text, latex) of every step
 STEPS = (

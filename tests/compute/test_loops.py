@@ -177,3 +177,23 @@ def test_a_loop_that_fails_to_compile_leaves_its_strategy_to_the_numpy_kernels(m
     empty = numpy_frame(monkeypatch, frame.iloc[:0], NINE)
     monkeypatch.setenv("PTCALC_LOOPS", "1")
     pd.testing.assert_frame_equal(ptcalc.evaluate(frame.iloc[:0], NINE), empty)
+
+
+def test_every_chunk_runs_the_code_compiled_on_the_first_rows(monkeypatch):
+    # a last chunk of one row would be a contiguous view where the other chunks of the
+    # scenario order are strided: a second compilation, in a worker thread; the chunks are
+    # cut so that it has two rows, and the loops keep the signatures they had
+    pytest.importorskip("numba")
+    monkeypatch.setenv("PTCALC_LOOPS", "1")
+    assert loops._chunk_bounds(loops.CHUNK_ROWS + 1) == [(0, loops.CHUNK_ROWS + 1)]
+    assert loops._chunk_bounds(loops.CHUNK_ROWS + 2) == [
+        (0, loops.CHUNK_ROWS), (loops.CHUNK_ROWS, loops.CHUNK_ROWS + 2)]
+    assert loops._chunk_bounds(1) == [(0, 1)] and loops._chunk_bounds(0) == []
+    few = ["private-4k", "hugetlb-2m"]
+    ptcalc.evaluate(scenarios(300, seed=1), few, order="scenario")
+    before = {s: list(loops.compiled(s, 4).signatures) for s in few}
+    frame = scenarios(loops.CHUNK_ROWS + 1, seed=2)
+    got = ptcalc.evaluate(frame, few, order="scenario")
+    assert {s: list(loops.compiled(s, 4).signatures) for s in few} == before
+    pd.testing.assert_frame_equal(got, numpy_frame(monkeypatch, frame, few, order="scenario"),
+                                  check_exact=True)
