@@ -117,7 +117,8 @@ def _tables(result, units: str, tablefmt: str, heading, detail: bool, layout=Non
     def table(rows, headers):
         if layout is not None:          # e.g. ptcalc.present.fit.fitted: fit the terminal
             return layout(rows, headers, tablefmt)
-        from tabulate import tabulate   # (only here: fitted loads it without wcwidth)
+        # imported only here: fitted loads it without wcwidth
+        from tabulate import tabulate
 
         return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
 
