@@ -140,6 +140,25 @@ def placement_rows(results: Results, what: PlacementWhatIf) -> list[dict]:
     return rows
 
 
+def fold_reasons(reason, reasons):
+    """The reason whatif.sum_rows gives a total that starts with `reason` and adds rows
+    with these reasons.  A reason seen before changes nothing (merged once, its parts stay),
+    so each distinct one is merged once, in the order they first come (reasons are None or
+    non-empty texts: join_reasons and sum_rows give no "")."""
+    kept = set()            # reasons whose parts `reason` holds: merging keeps it
+    for new in dict.fromkeys(reasons):
+        if new and new != reason:
+            if new in kept:
+                continue
+            merged = _merged_reason(reason, new)
+            if merged == reason:
+                kept.add(new)
+            reason = merged
+        elif not reason:
+            reason = None
+    return reason
+
+
 def _merged_reason(old, new):
     """whatif.sum_rows's reason of a total `old` plus a row's `new`."""
     if new and new != old:
@@ -242,19 +261,7 @@ def total_rows(results: Results, groups: list[GroupRows], first: list[dict]) -> 
             apps, reasons, labels, sums = picks.columns(s, keys) if picks is not None else \
                 _columns_of_rest(results, rest, s, keys)
             total["applicable"] = bool(total.get("applicable")) and all(apps)
-            reason = total.get("reason")
-            kept = set()            # reasons whose parts `reason` holds: merging keeps it
-            for new in reasons:
-                if new and new != reason:
-                    if new in kept:
-                        continue
-                    merged = _merged_reason(reason, new)
-                    if merged == reason:
-                        kept.add(new)
-                    reason = merged
-                elif not reason:
-                    reason = None
-            total["reason"] = reason
+            total["reason"] = fold_reasons(total.get("reason"), reasons)
             placement = total.get("placement")
             if any(label != placement for label in labels):
                 total["placement"] = "mixed"

@@ -23,15 +23,18 @@ class Picks:
 
     def __init__(self, results, whats: list):
         self.results = results
-        count = len(whats)
-        self.slots = np.full((3, count), -1, dtype=np.int64)
-        self.pages = np.full((3, count), -1, dtype=np.int64)
         self.labels = ["as mapped", "aligned to 2 MiB", "aligned to 1 GiB"]
+        row_of = {label: row for row, label in enumerate(self.labels)}
+        slots = [[-1] * len(whats) for _ in self.labels]
+        pages = [[-1] * len(whats) for _ in self.labels]
         for j, what in enumerate(whats):
             for source in what.sources:
-                row = self.labels.index(source.label)
-                self.slots[row, j] = source.slots
-                self.pages[row, j] = -1 if source.pages is None else source.pages
+                row = row_of[source.label]
+                slots[row][j] = source.slots
+                if source.pages is not None:
+                    pages[row][j] = source.pages
+        self.slots = np.array(slots, dtype=np.int64)
+        self.pages = np.array(pages, dtype=np.int64)
 
     def columns(self, s: int, keys) -> tuple:
         """(applicable, reasons, labels, {key: values to add}) as _columns_of_rest gives."""
@@ -56,7 +59,7 @@ class Picks:
             pages = np.where(take, self.pages[row], pages)
             label = np.where(take, row, label)
         reason_of = results.reason[s]
-        reasons = [reason_of[i] for i in slots.tolist()]
+        reasons = list(map(reason_of.__getitem__, slots.tolist()))
         for j in np.flatnonzero(said).tolist():
             old = reason_of[int(self.slots[0, j])]
             if old:

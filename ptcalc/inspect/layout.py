@@ -144,6 +144,14 @@ def _kb_or_int(value: str) -> int | None:
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
+def _mapping(values: dict) -> Mapping:
+    """Mapping(**values) for the complete, checked values of the parser, without the frozen
+    dataclass's __init__ (a setattr per field, the cost of a snapshot of 10,000 mappings)."""
+    mapping = object.__new__(Mapping)
+    mapping.__dict__.update(values)
+    return mapping
+
+
 def _kb_value(value: str) -> int | None:
     """_kb_or_int for the usual "N kB" (None for anything else: _kb_or_int decides)."""
     if value.endswith(" kB") and len(value) <= 24:
@@ -183,7 +191,9 @@ def _pagemap_range(line: str) -> Presence | None:
     start, end = int(low, 16), int(high, 16)
     if end <= start or start % PAGE_BYTES or end % PAGE_BYTES:
         return None
-    return Presence(start, end, "huge" in flags)
+    presence = object.__new__(Presence)        # Presence(...) without the frozen __init__
+    presence.__dict__.update(start=start, end=end, huge="huge" in flags)
+    return presence
 
 
 def _not_a_snapshot(source: str, lineno: int) -> InputError:
@@ -206,12 +216,13 @@ def parse_snapshot(text: str, source: str = "<snapshot>") -> ProcessLayout:
     presence: list[Presence] = []
     status: dict[str, str] = {}
     pending: dict | None = None        # the mapping being built: header values + fields
+    fields: dict = {}                  # its fields
     saw_fields = False
     pagemap_complete = False
 
     def flush():
         if pending is not None:
-            mappings.append(Mapping(**pending))
+            mappings.append(_mapping(pending))
 
     is_snapshot = False                # quote lines in errors only from then on
     # The common lines are read without regular expressions: a well-formed smaps field (most
@@ -238,7 +249,7 @@ def parse_snapshot(text: str, source: str = "<snapshot>") -> ProcessLayout:
                 pending["vmflags"] = tuple(value.split())
                 continue
             if number is not None:
-                pending["fields"][key] = number
+                fields[key] = number
                 saw_fields = True
                 continue
             line = raw.strip()
@@ -247,6 +258,7 @@ def parse_snapshot(text: str, source: str = "<snapshot>") -> ProcessLayout:
             if header is not None:
                 flush()
                 pending = header
+                fields = header["fields"]
                 is_snapshot = True
                 continue
         elif is_snapshot and line.startswith("# pagemap "):
@@ -295,6 +307,7 @@ def parse_snapshot(text: str, source: str = "<snapshot>") -> ProcessLayout:
                        "offset": int(match.group(4), 16), "dev": match.group(5),
                        "inode": int(match.group(6)), "path": (match.group(7) or "").strip(),
                        "fields": {}, "vmflags": ()}
+            fields = pending["fields"]
             continue
         match = _FIELD_RE.match(line)
         if not match and not is_snapshot:
@@ -316,7 +329,7 @@ def parse_snapshot(text: str, source: str = "<snapshot>") -> ProcessLayout:
                 raise InputError(f"{where}: malformed smaps field {line[:80]!r}; expected "
                                  "'Key: N kB'")
             continue     # a /proc/PID/status line after the smaps: not needed
-        pending["fields"][key] = number
+        fields[key] = number
         saw_fields = True
     flush()
 

@@ -114,11 +114,12 @@ def _matrix(result, units):
 
 def _tables(result, units: str, tablefmt: str, heading, detail: bool, layout=None,
             objects: int | None = DEFAULT_OBJECTS) -> str:
-    from tabulate import tabulate
-
     def table(rows, headers):
         if layout is not None:          # e.g. ptcalc.present.fit.fitted: fit the terminal
             return layout(rows, headers, tablefmt)
+        # imported only here: fitted loads it without wcwidth
+        from tabulate import tabulate
+
         return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
 
     parts = [heading("Processes"), table(

@@ -31,6 +31,7 @@ _MAX_NUMBER_CHARS = 64           # ptcalc.units.MAX_NUMBER_CHARS: touched as tex
 _SHORT = 10**30
 _TOUCHED_FLOOR = Fraction(1e-15 * (1 - 1e-12))   # ptcalc.inputs.rules.TOUCHED_RESOLVED
 _FAST_PATTERNS = ("dense",)
+_FEW_READS = 1024          # single values read from the arrays before the lists are built
 
 
 def reduced(numerator: int, denominator: int) -> tuple[int, int]:
@@ -81,6 +82,7 @@ class _Columns(dict):
     def __init__(self, results: Results, s: int):
         super().__init__()
         self.results, self.s = results, s
+        self.reads = 0
 
     def __missing__(self, name: str) -> list:
         results, s = self.results, self.s
@@ -104,10 +106,14 @@ class _Columns(dict):
         return column
 
     def at(self, name: str, i: int):
-        """One value, without building the whole list."""
+        """One value, without building the whole list while few are read (a table builds
+        the rows of a few objects; JSON and CSV those of all: then the lists are built)."""
         column = self.get(name)
         if column is not None:
             return column[i]
+        self.reads += 1
+        if self.reads > _FEW_READS:
+            return self[name][i]
         results, s = self.results, self.s
         if i in results.scalar_rows:
             return results.scalar_rows[i][s][name]

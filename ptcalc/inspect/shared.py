@@ -118,6 +118,8 @@ def physical_pt_bytes(uses: list[SharedUse]) -> int:
     same file range there (want_pmd_share / page_table_shareable in mm/hugetlb.c): counted
     once per (file range, slot).
     """
+    if len(uses) == 1 and uses[0].page_bytes != PTE_SPAN:
+        return uses[0].tables.bytes
     total = 0
     seen: set[tuple] = set()
     for use in uses:
@@ -148,10 +150,14 @@ def placements(uses: list[SharedUse]) -> list:
         (use,) = uses
         if not use.pieces:
             return []
-        touched = use.touched
-        slots = slot_equivalent(use.start, use.size_bytes, use.slots_touched)
-        return [Placement(use.size_bytes, use.start % PUD_SPAN, 1, touched,
-                          max(slots, touched), [use.pid])]
+        size, mapped = use.size_bytes, use.mapped_bytes
+        touched = Fraction(mapped, size)
+        # slot_equivalent(start, size, slots), a fraction of the same size: the larger of
+        # the two fractions is that of the larger byte count
+        prefix = min((PTE_SPAN - use.start % PTE_SPAN) + (use.slots_touched - 1) * PTE_SPAN,
+                     size)
+        slots = touched if prefix <= mapped else Fraction(prefix, size)
+        return [Placement(size, use.start % PUD_SPAN, 1, touched, slots, [use.pid])]
     groups: dict[tuple, list[SharedUse]] = {}
     for use in uses:
         if use.pieces:

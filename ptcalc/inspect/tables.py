@@ -100,10 +100,12 @@ def count_tables(pieces: list[Piece]) -> TableCount:
     if len(pieces) == 1:                 # a mapping of one range (most shared mappings)
         (piece,) = pieces
         levels, start, end = piece.levels(), piece.start, piece.end
-        return TableCount(
-            max(-(-end // PTE_SPAN) - start // PTE_SPAN, 0) if "pte" in levels else 0,
-            max(-(-end // PMD_SPAN) - start // PMD_SPAN, 0) if "pmd" in levels else 0,
-            max(-(-end // PUD_SPAN) - start // PUD_SPAN, 0) if "pud" in levels else 0)
+        count = object.__new__(TableCount)      # TableCount(...) without the frozen __init__
+        count.__dict__.update(
+            pte=max(-(-end // PTE_SPAN) - start // PTE_SPAN, 0) if "pte" in levels else 0,
+            pmd=max(-(-end // PMD_SPAN) - start // PMD_SPAN, 0) if "pmd" in levels else 0,
+            pud=max(-(-end // PUD_SPAN) - start // PUD_SPAN, 0) if "pud" in levels else 0)
+        return count
     by_level: dict[str, list] = {"pte": [], "pmd": [], "pud": []}
     for piece in pieces:
         extent = (piece.start, piece.end)
@@ -113,17 +115,27 @@ def count_tables(pieces: list[Piece]) -> TableCount:
                          for level, span in _SPANS.items()})
 
 
+def _piece(start: int, end: int, huge: bool, mapping: Mapping) -> Piece:
+    """Piece(start, end, huge, mapping) without the frozen dataclass's __init__ (a setattr
+    per field: thousands of pieces per process)."""
+    piece = object.__new__(Piece)
+    piece.__dict__.update(start=start, end=end, huge=huge, mapping=mapping)
+    return piece
+
+
 def split_by_mapping(mappings: list[Mapping], presence: list[Presence]) -> list[Piece]:
     """Cut presence ranges at mapping boundaries; pages outside every mapping are dropped."""
     starts = [m.start for m in mappings]
+    count = len(mappings)
     pieces: list[Piece] = []
     for rng in presence:
-        index = max(bisect.bisect_right(starts, rng.start) - 1, 0)
-        while index < len(mappings) and mappings[index].start < rng.end:
+        start, end = rng.start, rng.end
+        index = max(bisect.bisect_right(starts, start) - 1, 0)
+        while index < count and starts[index] < end:
             mapping = mappings[index]
-            lo, hi = max(rng.start, mapping.start), min(rng.end, mapping.end)
+            lo, hi = max(start, mapping.start), min(end, mapping.end)
             if lo < hi:
-                pieces.append(Piece(lo, hi, rng.huge, mapping))
+                pieces.append(_piece(lo, hi, rng.huge, mapping))
             index += 1
     return pieces
 

@@ -34,13 +34,17 @@ def arrow_column(series):
         texts = pa.array([str(text) for text in dtype.categories], pa.string())
         return pa.DictionaryArray.from_arrays(indices, texts)
     array = series.array
-    if isinstance(array, pd.api.extensions.ExtensionArray) and hasattr(array, "_mask"):
-        # IntegerArray, FloatingArray, BooleanArray: numpy values and a numpy mask
-        values, mask = array._data, array._mask
-        return pa.array(values, mask=mask if mask.any() else None)
-    if isinstance(dtype, np.dtype) and dtype.kind == "O":
-        return _object_column(series.tolist())
-    return pa.array(np.asarray(series))
+    if isinstance(array, pd.api.extensions.ExtensionArray):
+        values, mask = getattr(array, "_data", None), getattr(array, "_mask", None)
+        if isinstance(values, np.ndarray) and isinstance(mask, np.ndarray):
+            # IntegerArray, FloatingArray, BooleanArray: numpy values and a numpy mask
+            return pa.array(values, mask=mask if mask.any() else None)
+    if isinstance(dtype, np.dtype):
+        if dtype.kind == "O":
+            return _object_column(series.tolist())
+        # NaN in a plain float column is a missing value, as Table.from_pandas reads it
+        return pa.array(np.asarray(series), from_pandas=dtype.kind == "f")
+    return pa.array(array)       # any other extension array: its own __arrow_array__
 
 
 def _object_column(values):

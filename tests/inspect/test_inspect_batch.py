@@ -104,3 +104,55 @@ def test_plain_inputs_are_the_ones_make_scenario_takes_as_they_are(size, offset,
     if plain:
         assert formula_inputs(size, offset, procs, numerator, denominator) == \
             scenario.formula_inputs()
+
+
+def test_parsed_mappings_are_whole_dataclasses():
+    """The parser builds Mapping objects without their __init__: every field is set."""
+    import dataclasses
+
+    from ptcalc.inspect.layout import Mapping, parse_snapshot
+    from tests.inspect.many_mappings import snapshot
+
+    for mapping in parse_snapshot(snapshot(private=2, shared=2)).mappings + \
+            parse_snapshot("00400000-00401000 r-xp 00000000 fe:00 1 /bin/x\n").mappings:
+        names = [f.name for f in dataclasses.fields(Mapping)]
+        assert list(vars(mapping)) == names
+        again = Mapping(**vars(mapping))
+        assert again == mapping and again.fields == mapping.fields
+        assert hash(again) == hash(mapping)
+
+
+def test_pieces_and_presence_are_whole_dataclasses():
+    import dataclasses
+
+    from ptcalc.inspect.layout import Presence, parse_snapshot
+    from ptcalc.inspect.tables import Piece, split_by_mapping
+    from tests.inspect.many_mappings import snapshot
+
+    layout = parse_snapshot(snapshot(private=2, shared=2) + "# pagemap 1000-2000 huge\n")
+    assert layout.presence[0] == Presence(0x1000, 0x2000, True)
+    for presence in layout.presence:
+        assert list(vars(presence)) == [f.name for f in dataclasses.fields(Presence)]
+        assert hash(Presence(**vars(presence))) == hash(presence)
+    from ptcalc.inspect.tables import TableCount, count_tables
+
+    for piece in split_by_mapping(layout.mappings, layout.presence):
+        tables = count_tables([piece])
+        assert list(vars(tables)) == [f.name for f in dataclasses.fields(TableCount)]
+        assert tables == TableCount(**vars(tables)) and tables.bytes == count_tables(
+            [piece, piece]).bytes                     # the general path counts the same
+        assert list(vars(piece)) == [f.name for f in dataclasses.fields(Piece)]
+        assert Piece(**vars(piece)) == piece and hash(Piece(**vars(piece))) == hash(piece)
+
+
+def test_reasons_fold_as_sum_rows_merges_them():
+    from ptcalc.inspect.batch import fold_reasons
+    from ptcalc.inspect.whatif import sum_rows
+
+    texts = [None, "a", "b", "a; b", "b; c", "as mapped: a; c", "c"]
+    rnd = random.Random(5)
+    for _ in range(3000):
+        reasons = [rnd.choice(texts) for _ in range(rnd.randrange(1, 9))]
+        rows = [[{"strategy": "x", "applicable": True, "reason": r}] for r in reasons]
+        (total,) = sum_rows(rows)
+        assert fold_reasons(reasons[0], reasons[1:]) == total["reason"], reasons

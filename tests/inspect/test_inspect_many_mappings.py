@@ -131,3 +131,24 @@ def test_copies_are_handed_out():
     assert evaluations.asked == 2 and evaluations.evaluated == 1
     # 2 MiB at offset 0, 3 processes: one PTE, PMD and PUD table each: 3 x 3 x 4 KiB
     assert second[0]["pt_bytes_total"] == 3 * 3 * 4096
+
+
+def test_inspect_loads_neither_pandas_nor_sympy_and_numpy_only_when_many(snap):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    fixture = str(root / "tests" / "fixtures" / "inspect" / "memfd-1.snap")
+    code = ("import sys; from ptcalc.inspect.run import inspect, render; "
+            "render(inspect(maps_files=[sys.argv[1]])); "
+            "print(*(m in sys.modules for m in ('numpy', 'pandas', 'sympy')))")
+    loaded = {}
+    for name, path in (("many", snap), ("few", fixture)):
+        out = subprocess.run([sys.executable, "-c", code, path], capture_output=True,
+                             text=True, check=True,
+                             env={**os.environ, "PYTHONPATH": str(root)}).stdout.split()
+        loaded[name] = out
+    # 312 distinct scenarios: numpy columns; one memfd object: a few, with Python ints
+    assert loaded == {"many": ["True", "False", "False"], "few": ["False", "False", "False"]}

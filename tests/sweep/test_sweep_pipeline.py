@@ -217,3 +217,34 @@ def test_every_format_is_the_same_whatever_the_chunks(tmp_path):
         assert texts[0] == texts[1], suffix
     with (tmp_path / f"c{1 << 18}.csv").open() as handle:
         assert len(list(csv.DictReader(handle))) == len(_expected_frame())
+
+
+def test_frames_become_arrow_columns_with_their_missing_values():
+    import numpy as np
+    import pandas as pd
+
+    pytest.importorskip("pyarrow")
+    from ptcalc.sweep.arrow import arrow_table
+
+    frame = pd.DataFrame({
+        "ints": pd.array([1, None, 2**62], dtype="Int64"),
+        "floats": pd.array([0.5, None, 1.0], dtype="Float64"),
+        "plain": [0.25, np.nan, 3.0],                      # NaN: missing, as pandas reads it
+        "flags": np.array([True, False, True]),
+        "text": pd.Categorical.from_codes([1, -1, 0], ["dense", "random"]),
+        "exact": np.array([2**70 + 1, None, -5], dtype=object),   # beyond int64: decimals
+        "fits": np.array([7, None, 2**63 - 1], dtype=object),
+    })
+    table = arrow_table(frame)
+    types = {field.name: str(field.type) for field in table.schema}
+    assert types == {"ints": "int64", "floats": "double", "plain": "double", "flags": "bool",
+                     "text": "dictionary<values=string, indices=int8, ordered=0>",
+                     "exact": "decimal128(38, 0)", "fits": "decimal128(38, 0)"}
+    assert table.schema.metadata is None
+    rows = table.to_pylist()
+    assert [row["ints"] for row in rows] == [1, None, 2**62]
+    assert [row["plain"] for row in rows] == [0.25, None, 3.0]
+    assert [row["text"] for row in rows] == ["random", None, "dense"]
+    assert [row["exact"] for row in rows] == [2**70 + 1, None, -5]       # Decimal == int
+    # no missing value: no validity bitmap to carry
+    assert table.column("flags").chunk(0).buffers()[0] is None
