@@ -40,10 +40,14 @@ def evaluate_chunks(scenarios, strategies, *, rows=1 << 20, metrics=None, patter
     plan = Plan(strategies, pattern=pattern, paging=paging, fault_around=fault_around,
                 metrics=metrics, order=order, patterns=patterns)
     per_chunk = max(1, rows // max(1, len(plan.strategies)))
-    return _chunks(itertools.chain([] if first is None else [first], frames), plan, per_chunk)
+    # the whole work, when it is known (one DataFrame): the compiled loops pay off on it
+    work = len(scenarios) * len(plan.strategies) if isinstance(scenarios, pd.DataFrame) \
+        else None
+    return _chunks(itertools.chain([] if first is None else [first], frames), plan, per_chunk,
+                   work)
 
 
-def _chunks(frames, plan, per_chunk):
+def _chunks(frames, plan, per_chunk, work=None):
     for frame in frames:
         if not isinstance(frame, pd.DataFrame):
             raise InputError("scenarios must be pandas DataFrames with columns size_bytes "
@@ -51,4 +55,5 @@ def _chunks(frames, plan, per_chunk):
         for start in range(0, max(len(frame), 1), per_chunk):
             part = frame.iloc[start:start + per_chunk]
             if len(part) or not len(frame):
-                yield evaluate_frame(part, plan.strategies, plan=plan, all_reasons=True)
+                yield evaluate_frame(part, plan.strategies, plan=plan, all_reasons=True,
+                                     work=work)

@@ -133,7 +133,7 @@ def _all_reasons(conditions) -> list[str]:
 
 
 def evaluate_frame(scenarios, strategies, *, pattern="dense", paging=4, fault_around=65536,
-                   metrics=None, order="strategy", plan=None, all_reasons=False):
+                   metrics=None, order="strategy", plan=None, all_reasons=False, work=None):
     """The long format: one row per scenario and strategy, the scenario columns, strategy,
     applicable, reason and the chosen metrics (all by default).  order="strategy" (default):
     all scenarios of the first strategy, then the next; order="scenario": the strategies of
@@ -154,7 +154,9 @@ def evaluate_frame(scenarios, strategies, *, pattern="dense", paging=4, fault_ar
         plan = Plan(strategies, pattern=pattern, paging=paging, fault_around=fault_around,
                     metrics=metrics, order=order,
                     patterns=[PATTERNS[code] for code in present] or [default])
-    return _Evaluation(scenarios, plan, pattern_codes).frame(all_reasons)
+    evaluation = _Evaluation(scenarios, plan, pattern_codes)
+    evaluation.work = work      # output rows of the whole input (evaluate_chunks), for loops
+    return evaluation.frame(all_reasons)
 
 
 class _Evaluation:
@@ -261,7 +263,8 @@ class _Evaluation:
         large frame of dense scenarios only.  The functions in `beside` run in the loops'
         threads (their results replace them), when the loops run."""
         plan = self.plan
-        if self.kinds != [loops.DENSE] or not loops.wanted(self.n * len(plan.strategies)):
+        if self.kinds != [loops.DENSE] or not loops.wanted(self.n * len(plan.strategies),
+                                                              getattr(self, "work", None)):
             return set()
         chosen = [i for i, s in enumerate(plan.strategies) if loops.has_loop(s, plan.levels)]
         failed = loops.run(self, chosen, values, masks, applicable, reasons, used,

@@ -25,10 +25,10 @@ import numpy as np
 from ptcalc.compute import _loops, formulas, kernels
 from ptcalc.inputs.scenario import PATTERNS
 
-#: Output rows (scenarios x strategies) from which a frame uses the compiled loops once the
-#: process has evaluated FIRST_ROWS rows (this frame included: one large frame, or a stream
-#: of chunks): importing numba and loading the cached code (about 0.7 s) costs more than the
-#: numpy kernels save on less work than that (about 4 million rows).
+#: A frame uses the compiled loops when it has MIN_ROWS output rows (scenarios x strategies)
+#: or more and the work it belongs to (the frame, or the whole input of evaluate_chunks) has
+#: FIRST_ROWS, or numba is loaded already: importing numba and loading the cached code (about
+#: 0.7 s) costs more than the numpy kernels save on less work than that (4 Mi rows).
 MIN_ROWS = 1 << 18
 FIRST_ROWS = 1 << 22
 #: Scenarios per call of a loop: its inputs and outputs (about 200 bytes a row) stay in L2.
@@ -38,14 +38,15 @@ _COMPILED: dict = {}
 _STATE: dict = {}
 
 
-def wanted(rows: int) -> bool:
-    """Whether a frame of `rows` output rows should run the compiled loops, and numba can
-    compile them here.  PTCALC_LOOPS=0: never; PTCALC_LOOPS=1: at any size (tests)."""
+def wanted(rows: int, work: int | None = None) -> bool:
+    """Whether a frame of `rows` output rows, part of `work` rows in all (None: the frame
+    alone), should run the compiled loops, and numba can compile them here.
+    PTCALC_LOOPS=0: never; PTCALC_LOOPS=1: at any size (tests)."""
     setting = os.environ.get("PTCALC_LOOPS", "")
     if setting == "0":
         return False
-    _STATE["rows"] = _STATE.get("rows", 0) + rows
-    if setting != "1" and (rows < MIN_ROWS or _STATE["rows"] < FIRST_ROWS):
+    enough = FIRST_ROWS if _STATE.get("numba") is None else MIN_ROWS
+    if setting != "1" and (rows < MIN_ROWS or max(rows, work or 0) < enough):
         return False
     return enabled()
 

@@ -146,16 +146,27 @@ def test_small_work_does_not_load_numba_by_default(monkeypatch):
     monkeypatch.delenv("PTCALC_LOOPS", raising=False)
     monkeypatch.setattr(loops, "_STATE", {})
     assert not loops.wanted(loops.FIRST_ROWS - 1)
+    assert not loops.wanted(loops.MIN_ROWS - 1, work=10**9)      # a small chunk: never
     assert "numba" not in loops._STATE          # not even imported
-    # a stream of chunks: once the process has done FIRST_ROWS rows, chunks of MIN_ROWS or
-    # more take the loops, smaller ones still not
-    assert not loops.wanted(loops.MIN_ROWS - 1)
-    assert loops.wanted(loops.MIN_ROWS) == loops.enabled()
-    assert not loops.wanted(loops.MIN_ROWS - 1)
+    # a chunk of a large input (evaluate_chunks of one big DataFrame) takes the loops
+    assert loops.wanted(loops.MIN_ROWS, work=loops.FIRST_ROWS) == loops.enabled()
     monkeypatch.setattr(loops, "_STATE", {})
     monkeypatch.setenv("PTCALC_LOOPS", "0")
     assert not loops.wanted(10**9)
     assert "numba" not in loops._STATE
+
+
+def test_chunks_of_one_large_frame_say_how_large_the_work_is(monkeypatch):
+    # evaluate_chunks of one DataFrame passes its whole size: each chunk of 2**20 rows then
+    # may take the loops; an iterator of frames has no known size
+    seen = []
+    monkeypatch.setattr(loops, "wanted", lambda rows, work=None: seen.append((rows, work)))
+    frame = scenarios(1000, seed=4)
+    list(ptcalc.evaluate_chunks(frame, NINE, rows=9 * 400))
+    assert seen == [(9 * 400, 9 * 1000), (9 * 400, 9 * 1000), (9 * 200, 9 * 1000)]
+    seen.clear()
+    list(ptcalc.evaluate_chunks(iter([frame.iloc[:500], frame.iloc[500:]]), NINE))
+    assert seen == [(9 * 500, None), (9 * 500, None)]
 
 
 def test_a_loop_that_fails_to_compile_leaves_its_strategy_to_the_numpy_kernels(monkeypatch):
