@@ -154,16 +154,15 @@ def evaluate_frame(scenarios, strategies, *, pattern="dense", paging=4, fault_ar
         plan = Plan(strategies, pattern=pattern, paging=paging, fault_around=fault_around,
                     metrics=metrics, order=order,
                     patterns=[PATTERNS[code] for code in present] or [default])
-    evaluation = _Evaluation(scenarios, plan, pattern_codes)
-    evaluation.work = work      # output rows of the whole input (evaluate_chunks), for loops
-    return evaluation.frame(all_reasons)
+    return _Evaluation(scenarios, plan, pattern_codes, work).frame(all_reasons)
 
 
 class _Evaluation:
     """One frame of scenarios through a Plan."""
 
-    def __init__(self, scenarios, plan: Plan, pattern_codes=None):
+    def __init__(self, scenarios, plan: Plan, pattern_codes=None, work=None):
         self.plan = plan
+        self.work = work        # output rows of the whole input (evaluate_chunks), for loops
         sizes, procs, offsets, touched = scenario_columns.validate(scenarios, plan.levels)
         self.access = scenario_columns.codes(scenarios, "access", ACCESSES, "write")
         self.patterns = (scenario_columns.codes(scenarios, "pattern", PATTERNS, plan.pattern)
@@ -264,7 +263,7 @@ class _Evaluation:
         threads (their results replace them), when the loops run."""
         plan = self.plan
         if self.kinds != [loops.DENSE] or not loops.wanted(self.n * len(plan.strategies),
-                                                              getattr(self, "work", None)):
+                                                              self.work):
             return set()
         chosen = [i for i, s in enumerate(plan.strategies) if loops.has_loop(s, plan.levels)]
         failed = loops.run(self, chosen, values, masks, applicable, reasons, used,

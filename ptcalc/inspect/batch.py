@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from ptcalc.errors import InputError
 from ptcalc.inspect.scenarios import Results, reduced
-from ptcalc.inspect.whatif import FAULT_COLUMNS, SUMMED
-from ptcalc.paging import PAGE_BYTES, PMD_SPAN, PTE_SPAN, PUD_SPAN, ceil_div
+from ptcalc.inspect.whatif import FAULT_COLUMNS, SUMMED, take_page_counts
+from ptcalc.paging import PMD_SPAN, PTE_SPAN, PUD_SPAN, ceil_div
 
 PAGES_COLUMNS = frozenset((*FAULT_COLUMNS, "mapped_4k_bytes"))
 _GRANULES = ((PTE_SPAN, "aligned to 2 MiB"), (PMD_SPAN, "aligned to 1 GiB"))
@@ -102,13 +102,7 @@ def source_row(results: Results, source: Source, s: int) -> dict:
     """The row _evaluate gives for one source and strategy (a fresh dict)."""
     row = results.row(source.slots, s)
     if source.pages is not None:
-        other = results.row(source.pages, s)
-        columns = ["touched_bytes"]
-        if (row.get("leaf_page_bytes") or PAGE_BYTES) <= PAGE_BYTES:
-            columns += [*FAULT_COLUMNS, "mapped_4k_bytes"]
-        for column in columns:
-            if column in row:
-                row[column] = other.get(column)
+        take_page_counts(row, results.row(source.pages, s))
     return row
 
 

@@ -116,13 +116,20 @@ def _evaluate(size: int, offset: int, procs: int, touched, touched_slots,
     if touched != touched_slots:
         by_pages = compare_rows(size, procs, offset, touched, strategies, "dense")
         for row, other in zip(rows, by_pages):
-            columns = ["touched_bytes"]
-            if (row.get("leaf_page_bytes") or PAGE_BYTES) <= PAGE_BYTES:
-                columns += [*FAULT_COLUMNS, "mapped_4k_bytes"]
-            for column in columns:
-                if column in row:
-                    row[column] = other.get(column)
+            take_page_counts(row, other)
     return rows
+
+
+def take_page_counts(row: dict, by_pages: dict) -> None:
+    """Into `row` (evaluated on whole slots) the counts that follow the touched pages, from
+    the same strategy's row evaluated on those pages: touched bytes, and with 4 KiB leaves
+    the faults and the 4 KiB-mapped bytes."""
+    columns = ["touched_bytes"]
+    if (row.get("leaf_page_bytes") or PAGE_BYTES) <= PAGE_BYTES:
+        columns += [*FAULT_COLUMNS, "mapped_4k_bytes"]
+    for column in columns:
+        if column in row:
+            row[column] = by_pages.get(column)
 
 
 def _huge(row: dict) -> int:
