@@ -253,6 +253,22 @@ def test_a_directory_of_user_files_is_listed(tmp_path):
     assert load_cpu("testcpu", tmp_path).llc_bytes == 25952256
 
 
+def test_a_name_reads_its_own_file_and_an_alias_reads_the_directory(tmp_path):
+    # `--cpu NAME` reads NAME.toml alone (start-up): a broken sibling file does not stop
+    # it, while an alias, which can be in any file, reads and validates them all
+    write(tmp_path, VALID.replace('core = "Test Cove"', 'core = "A"\naliases = ["tc"]'))
+    write(tmp_path, VALID + "\n[llc\n", "brokencpu")
+    assert load_cpu("TestCPU", tmp_path).name == "testcpu"
+    with pytest.raises(CpuDataError, match="brokencpu.toml"):
+        load_cpu("tc", tmp_path)
+
+
+def test_a_listed_name_loads_the_same_cpu_as_the_directory():
+    listed = {cpu.name: cpu for cpu in cpus.all_cpus()}
+    for name, cpu in listed.items():
+        assert load_cpu(name) == cpu
+
+
 # ---------------------------------------------------------------------------------------------
 # Host detection from /proc/cpuinfo text
 
