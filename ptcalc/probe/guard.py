@@ -22,6 +22,30 @@ from typing import Self
 
 from ptcalc.probe.cases import fmt_bytes
 
+#: Lock descriptors this process holds; a forked child closes its copies (see below).
+_HELD_LOCKS: set[int] = set()
+_FORK_HOOK: list[bool] = []
+
+
+def _hold_out_of_children(fd: int) -> None:
+    """A case's children are forked, not exec'd, so they inherit the lock's descriptor, and
+    an flock lasts while any copy is open: after a SIGKILL of the probe, its orphans (still
+    holding their region) would keep the lock, and the next run would wait for them instead
+    of killing them (journal.repair).  So every child closes its copy right after fork."""
+    _HELD_LOCKS.add(fd)
+    if not _FORK_HOOK:
+        os.register_at_fork(after_in_child=_close_held_locks)
+        _FORK_HOOK.append(True)
+
+
+def _close_held_locks() -> None:
+    for fd in _HELD_LOCKS:
+        try:
+            os.close(fd)          # the parent's copy keeps the lock
+        except OSError:
+            pass
+    _HELD_LOCKS.clear()
+
 
 class CaseSkipped(Exception):
     """The case cannot run here (reason in the message)."""
@@ -208,6 +232,7 @@ class SystemGuard:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
+        _hold_out_of_children(fd)
 
     def _repair_and_journal(self) -> None:
         """Holding the lock: undo what a killed probe left (its journal), then journal this
@@ -222,6 +247,7 @@ class SystemGuard:
 
     def _unlock(self) -> None:
         if self._lock_fd is not None:
+            _HELD_LOCKS.discard(self._lock_fd)
             os.close(self._lock_fd)    # closing releases the flock
             self._lock_fd = None
 

@@ -259,7 +259,7 @@ def test_a_name_reads_its_own_file_and_an_alias_reads_the_directory(tmp_path):
     write(tmp_path, VALID.replace('core = "Test Cove"', 'core = "A"\naliases = ["tc"]'))
     write(tmp_path, VALID + "\n[llc\n", "brokencpu")
     assert load_cpu("TestCPU", tmp_path).name == "testcpu"
-    with pytest.raises(CpuDataError, match="brokencpu.toml"):
+    with pytest.raises(CpuDataError, match=r"brokencpu\.toml"):
         load_cpu("tc", tmp_path)
 
 

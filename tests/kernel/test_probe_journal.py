@@ -74,6 +74,29 @@ def start_probe(case: str, tmpdir: str | None = None) -> subprocess.Popen:
                             text=True, env=env)
 
 
+def kill_leaving_its_children(probe: subprocess.Popen) -> None:
+    """SIGKILL the probe alone.  Its case's children, in their own process groups, go on
+    holding the region (--hold) and the pipes they inherited: the next run's repair must
+    kill them (journal groups), so wait for the probe itself, not for its pipes to close."""
+    probe.send_signal(signal.SIGKILL)
+    probe.wait(timeout=60)
+    probe.stdout.close()
+    probe.stderr.close()
+
+
+def lock_is_free() -> bool:
+    import fcntl
+
+    fd = os.open(os.path.join(journal.STATE_DIR, journal.LOCK), os.O_RDWR | os.O_NOFOLLOW)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)           # closing releases it
+
+
 def wait_for_change(before: dict, seconds: float = 60.0) -> dict:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -101,9 +124,12 @@ def test_sigkill_mid_case_is_repaired_by_the_next_run(unchanged, case, tmp_path)
         assert written["pid"] == probe.pid
         assert written["hugepages"] or written["mounts"]
     finally:
-        probe.send_signal(signal.SIGKILL)
-        probe.communicate(timeout=60)
+        kill_leaving_its_children(probe)
     assert machine_state() != unchanged        # the SIGKILL leaked it: nothing restored yet
+    # its children still hold the region, but not the lock: the next run gets it at once
+    # and kills them, rather than waiting for them to let go
+    assert any(journal.process_start(pgid) == start for pgid, start in written["groups"])
+    assert lock_is_free()
     result = run_ptcalc("probe", "--restore")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
@@ -118,8 +144,7 @@ def test_a_normal_run_repairs_first_and_keeps_the_true_baseline(unchanged):
     try:
         wait_for_change(unchanged)
     finally:
-        probe.send_signal(signal.SIGKILL)
-        probe.communicate(timeout=60)
+        kill_leaving_its_children(probe)
     result = run_ptcalc("probe", "--case", "4k anon aligned 4MiB write", "-f", "json")
     assert result.returncode == 0, result.stderr
     assert f"repaired what the probe pid {probe.pid}" in result.stderr
