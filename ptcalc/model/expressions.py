@@ -54,8 +54,11 @@ def formula(strategy: str, metric: str, paging_levels: int = 4,
     return expressions(strategy, paging_levels, pattern)[metric]
 
 
+@cache
 def numeric(expr):
-    """The expression with the geometric constants replaced by their values."""
+    """The expression with the geometric constants replaced by their values (cached: the
+    same metric comes back for many strategies, and each replacement re-evaluates floors
+    and ceilings, most of codegen's time)."""
     return expr.xreplace({symbol: sp.Integer(value) for symbol, value in S.CONSTANTS.items()})
 
 
