@@ -5,7 +5,7 @@ model with sympy at generation time."""
 
 # ruff: noqa
 
-SOURCE_SHA256 = '9881cc2f1357dad410cd9999a0cd51afb4580e3376499ad6f14361a836a941a9'
+SOURCE_SHA256 = 'd6aeb4f292369cc5123e565bf6b78342d8b4f50a4e1ddea3b5dbf41af37b244f'
 
 #: (name, text, latex) of every step
 STEPS = (
