@@ -391,7 +391,7 @@ def load_cpu(name: str, directory: str | Path | None = None) -> Cpu:
     key = str(name).strip().lower()
     root = Path(directory if directory is not None else cpus_dir())
     # a CPU's name is its file stem: read that one file rather than the whole directory
-    # (a third of `compare --cpu NAME`'s start-up); aliases and unknown names read them all
+    # (most of what --cpu added to start-up); aliases and unknown names read them all
     if _is_file_stem(key) and (root / f"{key}.toml").is_file():
         return _load_one(str(root / f"{key}.toml"))
     cpus = all_cpus(root)
